@@ -1,0 +1,47 @@
+"""Session set-up for nbval: the step notebooks run against a small real workspace.
+
+The notebooks' default ``workspace`` parameter is ``../build/nbval/workspace``. When the session
+collects notebooks, this builds that workspace from a generated export and a HighLevel sandbox
+started for the session, and puts the sandbox token in the environment the kernels inherit.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+NBVAL_DIR = ROOT / "build" / "nbval"
+_BOX = None
+
+
+def pytest_collection_finish(session):
+    global _BOX
+    if not any(item.nodeid.endswith(".ipynb") or ".ipynb::" in item.nodeid for item in session.items):
+        return
+    from toolkit import init_workspace, sandbox
+    from toolkit.demo import fallback_user
+    from toolkit.sources import registry
+
+    if NBVAL_DIR.exists():
+        shutil.rmtree(NBVAL_DIR)
+    export = NBVAL_DIR / "export"
+    registry.get("dent-o-soft")().generate(export, patients=40, seed=11)
+    import json
+
+    users = json.loads((export / "crm_users.json").read_text(encoding="utf-8"))
+    _BOX = sandbox.start("highlevel", seed={"users": users})
+    os.environ["HIGHLEVEL_TOKEN"] = _BOX.token
+    init_workspace(NBVAL_DIR / "workspace", source="dent-o-soft", export=export, destination="highlevel",
+                   base_url=_BOX.url, token_env="HIGHLEVEL_TOKEN", options={"location_id": _BOX.location_id},
+                   fallback_owner=fallback_user(users))
+    # nbval runs notebooks as they are; the headless runs' option is given here instead
+    from toolkit.workflow import open_workspace, prepare_mapping
+
+    prepare_mapping(open_workspace(NBVAL_DIR / "workspace"), accept_proposals=True)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _BOX is not None:
+        _BOX.stop()

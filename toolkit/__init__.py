@@ -1,0 +1,37 @@
+"""Move a dental practice's data from its practice system into a CRM: audited, mapped,
+verified, resumable and reversible.
+
+The public surface is what this module exports; everything else is an implementation detail.
+"""
+
+from .audit import AuditReport, run_audit
+from .destinations import CustomField, Destination, DestinationConfig, Pipeline, Record, Stage, User
+from .destinations import registry as destinations
+from .engine import Engine, RunResult
+from .errors import (AuthError, ConfigError, DestinationError, FatalError, MappingError, MigrationError,
+                     NotFoundError, QuotaExhaustedError, RateLimitedError, ReconciliationError, RetriableError,
+                     SchemaDriftError, SourceError)
+from .ledger import Ledger
+from .mapping import MappingSpec, Plan, build_plan
+from .notebook_runs import STEPS, render_html, run_step
+from .owner_resolution import OwnerResolution, resolve_owners
+from .snapshot import ObjectSchema, Snapshot
+from .sources import Source
+from .sources import registry as sources
+from .views import not_loaded, owner_table, show_counts, show_findings, show_missing, show_table
+from .workflow import (MigrationOutcome, Reconciliation, audit, mapping_table, migrate, open_workspace,
+                       prepare_mapping, reconcile)
+from .workspace import Workspace, init_workspace
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AuditReport", "AuthError", "ConfigError", "CustomField", "Destination", "DestinationConfig", "DestinationError",
+    "Engine", "FatalError", "Ledger", "MappingError", "MappingSpec", "MigrationError", "MigrationOutcome",
+    "NotFoundError", "ObjectSchema", "OwnerResolution", "Pipeline", "Plan", "QuotaExhaustedError", "RateLimitedError",
+    "Reconciliation", "ReconciliationError", "Record", "RetriableError", "RunResult", "STEPS", "SchemaDriftError",
+    "Snapshot", "Source", "SourceError", "Stage", "User", "Workspace", "audit", "build_plan", "destinations",
+    "init_workspace", "mapping_table", "migrate", "not_loaded", "open_workspace", "owner_table", "prepare_mapping",
+    "reconcile", "render_html", "resolve_owners", "run_audit", "run_step", "show_counts", "show_findings",
+    "show_missing", "show_table", "sources",
+]

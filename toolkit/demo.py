@@ -1,0 +1,65 @@
+"""``crm-migrate demo``: a whole migration on a synthetic practice and a local sandbox CRM.
+
+generate → start the sandbox → init → audit → map → migrate → reconcile, through the same
+notebooks and calls a real migration uses; only the export and the CRM are stand-ins.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from .notebook_runs import run_step
+from .sources import registry as sources
+from .workspace import DEFAULT_TOKEN_ENV, init_workspace
+
+__all__ = ["run"]
+
+
+def _crm_users(export: Path) -> list[dict]:
+    path = export / "crm_users.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+
+
+def fallback_user(users: list[dict]) -> str | None:
+    """The office manager, else the first user: who owns records whose provider has no CRM user."""
+    return next((u["email"] for u in users if u.get("role") == "office manager"), users[0]["email"] if users else None)
+
+
+def run(*, source: str = "dent-o-soft", destination: str = "highlevel", patients: int = 500, seed: int = 7,
+        out: str | Path = "demo-output", request_log: str | None = None, echo=print) -> int:
+    """Run the demo; returns the process exit status (non-zero when a record is unaccounted for)."""
+    from . import sandbox  # the sandbox is a product of its own: only the demo, CLI and tests start it
+
+    out = Path(out).resolve()
+    src = sources.get(source)()
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    os.chmod(out, 0o700)
+    export = out / "export"
+    src.generate(export, patients=patients, seed=seed)
+    echo(f"demo: generated {source} export ({patients} patients) in {export}")
+    users = _crm_users(export)
+    with sandbox.start(destination, seed={"users": users}, request_log=request_log) as box:
+        token_env = DEFAULT_TOKEN_ENV.get(destination, destination.upper() + "_TOKEN")
+        os.environ[token_env] = box.token  # read by the step kernels from their environment, never a parameter
+        fallback = fallback_user(users)
+        ws = init_workspace(out / "workspace", source=source, export=export, destination=destination,
+                            base_url=box.url, token_env=token_env, options={"location_id": box.location_id},
+                            fallback_owner=fallback)
+        echo(f"demo: {destination} sandbox at {box.url}; workspace {ws.root}")
+        for step, options in (("audit", {}), ("map", {"accept_proposals": True}),
+                              ("migrate", {"accept_proposals": True}), ("reconcile", {})):
+            html = run_step(ws, step, **options)
+            echo(f"demo: {step} done: {html}")
+    summary = json.loads((ws.reports_dir / "reconcile.json").read_text(encoding="utf-8"))["summary"]
+    line = (f"demo: {summary['source_records']} source records, {summary['created']} created, {summary['updated']} updated, "
+            f"{summary['skipped']} skipped, {summary['errors']} errors, {summary['unaccounted']} unaccounted; "
+            f"reports in {ws.reports_dir}")
+    print(line)
+    sys.stdout.flush()
+    return 1 if summary["unaccounted"] else 0

@@ -1,0 +1,18 @@
+"""Destinations: one adapter per CRM behind a single seam (:class:`Destination`)."""
+
+from ..registry import Registry
+from ._base import CustomField, Destination, DestinationConfig, Pipeline, Record, Stage, User
+
+registry: Registry[type[Destination]] = Registry("destination")
+registry.register("highlevel", "toolkit.destinations.highlevel:HighLevel")
+
+__all__ = [
+    "CustomField",
+    "Destination",
+    "DestinationConfig",
+    "Pipeline",
+    "Record",
+    "Stage",
+    "User",
+    "registry",
+]

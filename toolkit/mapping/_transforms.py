@@ -1,0 +1,177 @@
+"""Named, vectorised value transforms that a mapping field may apply.
+
+Each transform takes a pandas Series of source strings (``<NA>`` for empty) and returns
+``(values, problems)``: the converted Series, and a Series holding a one-line problem where a
+value could not be converted (that value becomes ``<NA>`` and the record is flagged for review,
+never silently altered). Work is done once per distinct value, so a million rows with a few
+thousand distinct phones cost a few thousand parses.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import pandas as pd
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from ..registry import Registry
+
+__all__ = ["transforms", "apply_transform", "parse_dates", "DATE_FORMATS"]
+
+Transform = Callable[[pd.Series], tuple[pd.Series, pd.Series]]
+transforms: Registry[Transform] = Registry("transform")
+
+#: date layouts seen in practice-system exports, tried in this order (US month-first before
+#: day-first: a US export's 03/04/2020 is March 4th)
+DATE_FORMATS = ("%m/%d/%Y", "%Y-%m-%d", "%m/%d/%y", "%m-%d-%Y", "%d.%m.%Y", "%Y/%m/%d", "%m/%d/%Y %H:%M",
+                "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%m/%d/%Y %H:%M:%S", "%m/%d/%y %H:%M")
+
+
+def _none(s: pd.Series) -> pd.Series:
+    return pd.Series(pd.NA, index=s.index, dtype="object")
+
+
+def _per_unique(s: pd.Series, fn: Callable[[str], tuple[object, str | None]]) -> tuple[pd.Series, pd.Series]:
+    present = s.dropna()
+    uniq = pd.unique(present)
+    results = {u: fn(u) for u in uniq}
+    values = present.map(lambda v: results[v][0])
+    problems = present.map(lambda v: results[v][1])
+    return values.reindex(s.index).astype("object"), problems.reindex(s.index).astype("object")
+
+
+def _strip(s: pd.Series) -> pd.Series:
+    out = s.astype("string").str.strip()
+    return out.mask(out == "").astype("object")
+
+
+def _register(name: str):
+    def deco(fn: Transform) -> Transform:
+        transforms.register(name, fn)
+        return fn
+    return deco
+
+
+@_register("strip")
+def t_strip(s):
+    return _strip(s), _none(s)
+
+
+@_register("title")
+def t_title(s):
+    """Title-case names typed all in capitals or all in lower case; leave mixed case alone."""
+    v = _strip(s).astype("string")
+    shout = (v == v.str.upper()) | (v == v.str.lower())
+    return v.where(~shout.fillna(False), v.str.title()).astype("object"), _none(s)
+
+
+@_register("upper")
+def t_upper(s):
+    return _strip(s).astype("string").str.upper().astype("object"), _none(s)
+
+
+@_register("lower")
+def t_lower(s):
+    return _strip(s).astype("string").str.lower().astype("object"), _none(s)
+
+
+def _email(v: str):
+    try:
+        return validate_email(v, check_deliverability=False).normalized.lower(), None
+    except EmailNotValidError as exc:
+        return pd.NA, f"invalid email {v!r}: {exc}"
+
+
+@_register("email")
+def t_email(s):
+    return _per_unique(_strip(s), _email)
+
+
+def _phone(v: str, region: str = "US"):
+    try:
+        num = phonenumbers.parse(v, region)
+        # "possible" (right length for the region), not "valid": numbering-plan tables lag
+        # reality, and a real patient's new area code must not be dropped.
+        if phonenumbers.is_possible_number(num):
+            return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164), None
+    except phonenumbers.NumberParseException:
+        pass
+    return pd.NA, f"phone {v!r} cannot be read as a {region} number"
+
+
+@_register("phone_e164")
+def t_phone(s):
+    return _per_unique(_strip(s), _phone)
+
+
+def parse_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse a Series of mixed-layout dates; returns (Timestamps, layout used per value)."""
+    v = _strip(s).astype("string")
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    used = pd.Series(pd.NA, index=s.index, dtype="object")
+    for fmt in DATE_FORMATS:
+        todo = out.isna() & v.notna()
+        if not todo.any():
+            break
+        parsed = pd.to_datetime(v[todo], format=fmt, errors="coerce")
+        ok = parsed.notna()
+        out.loc[parsed.index[ok]] = parsed[ok]
+        used.loc[parsed.index[ok]] = fmt
+    return out, used
+
+
+def _dates(s, fmt: str):
+    parsed, _ = parse_dates(s)
+    present = _strip(s).notna()
+    bad = present & parsed.isna()
+    values = parsed.dt.strftime(fmt).astype("object").where(parsed.notna(), pd.NA)
+    problems = _none(s)
+    problems[bad] = "date " + _strip(s)[bad].map(repr) + " matches no known layout"
+    return values, problems
+
+
+@_register("date")
+def t_date(s):
+    return _dates(s, "%Y-%m-%d")
+
+
+@_register("datetime")
+def t_datetime(s):
+    return _dates(s, "%Y-%m-%dT%H:%M:%S")
+
+
+def _numbers(s):
+    v = _strip(s)
+    cleaned = v.astype("string").str.replace(r"[$,\s]", "", regex=True)
+    num = pd.to_numeric(cleaned, errors="coerce")
+    bad = v.notna() & num.isna()
+    problems = _none(s)
+    problems[bad] = "number " + v[bad].map(repr) + " is not numeric"
+    return num.astype("object").where(num.notna(), pd.NA), problems
+
+
+@_register("number")
+def t_number(s):
+    return _numbers(s)
+
+
+@_register("money")
+def t_money(s):
+    values, problems = _numbers(s)
+    return values.map(lambda x: round(float(x), 2) if x is not pd.NA else x), problems
+
+
+@_register("yn_bool")
+def t_yn(s):
+    v = _strip(s).astype("string").str.upper()
+    out = v.map({"Y": True, "YES": True, "TRUE": True, "1": True, "N": False, "NO": False, "FALSE": False, "0": False})
+    bad = v.notna() & out.isna()
+    problems = _none(s)
+    problems[bad] = "flag " + v[bad].map(repr) + " is not Y/N"
+    return out.astype("object"), problems
+
+
+def apply_transform(name: str | None, s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Apply the transform called ``name`` (``None`` = strip) to ``s``."""
+    return transforms.get(name or "strip")(s)

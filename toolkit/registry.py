@@ -1,0 +1,57 @@
+"""Registries by name: how the CLI, notebooks and workspace find sources and destinations.
+
+A built-in registers itself in one line (``sources.register("dent-o-soft", DentOSoftSource)``);
+a third party can do the same from its own package. Looking up an unknown name is a
+:class:`~toolkit.errors.ConfigError` that lists the names that do exist.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Generic, TypeVar
+
+from .errors import ConfigError
+
+T = TypeVar("T")
+
+__all__ = ["Registry"]
+
+
+class Registry(Generic[T]):
+    """A name -> implementation table with lazy imports.
+
+    Args:
+        kind: what the registry holds, for error messages ("source", "destination").
+    """
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._entries: dict[str, T | str] = {}
+
+    def register(self, name: str, impl: T | str) -> None:
+        """Register ``impl`` (an object, or ``"module:attr"`` imported on first use) as ``name``."""
+        self._entries[name] = impl
+
+    def get(self, name: str) -> T:
+        """Return the implementation registered as ``name``.
+
+        Raises:
+            ConfigError: no such name.
+        """
+        try:
+            impl = self._entries[name]
+        except KeyError:
+            known = ", ".join(sorted(self._entries)) or "none"
+            raise ConfigError(f"unknown {self.kind} {name!r} (known: {known})") from None
+        if isinstance(impl, str):
+            module, _, attr = impl.partition(":")
+            impl = getattr(importlib.import_module(module), attr)
+            self._entries[name] = impl
+        return impl
+
+    def names(self) -> list[str]:
+        """Registered names, sorted."""
+        return sorted(self._entries)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._entries

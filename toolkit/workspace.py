@@ -1,0 +1,178 @@
+"""The workspace: one folder per migration, holding its config, mapping, ledger and reports.
+
+``WS/workspace.yaml`` names the source export, the destination account and the NAME of the
+environment variable that holds the token — never the token itself, so the file can be shared
+and papermill never sees a secret. Files are created readable by their owner only: the export
+path and the ledger concern patients.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .destinations import DestinationConfig
+from .destinations import registry as destinations
+from .errors import ConfigError
+from .sources import registry as sources
+
+__all__ = ["Workspace", "init_workspace", "DEFAULT_TOKEN_ENV"]
+
+CONFIG_FILE = "workspace.yaml"
+#: token variable per destination, when ``init`` is not told otherwise
+DEFAULT_TOKEN_ENV = {"highlevel": "HIGHLEVEL_TOKEN", "freshsales": "FRESHSALES_TOKEN", "pipedrive": "PIPEDRIVE_TOKEN"}
+DEFAULT_BASE_URL = {"highlevel": "https://services.leadconnectorhq.com"}
+
+
+def _private_dir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically, readable by the owner only."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+@dataclass
+class Workspace:
+    """A migration's folder and its configuration.
+
+    Attributes:
+        root: the workspace folder.
+        source: registered source name.
+        export: where the source data is (folder, or API base URL).
+        destination: registered destination name.
+        destination_config: how to reach the destination account.
+        fallback_owner: email of the destination user who owns records whose source owner
+            matches no destination user.
+        extra: any other keys found in the file, kept on save.
+    """
+
+    root: Path
+    source: str
+    export: str
+    destination: str
+    destination_config: DestinationConfig
+    fallback_owner: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    # --- paths ------------------------------------------------------------------------
+    @property
+    def mapping_path(self) -> Path:
+        return self.root / "mapping.yaml"
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.root / "ledger.sqlite"
+
+    @property
+    def reports_dir(self) -> Path:
+        path = self.root / "reports"
+        _private_dir(path)
+        return path
+
+    @property
+    def runs_dir(self) -> Path:
+        path = self.root / "runs"
+        _private_dir(path)
+        return path
+
+    # --- load / save ------------------------------------------------------------------
+    @classmethod
+    def load(cls, root: str | Path) -> "Workspace":
+        """Read ``root/workspace.yaml``.
+
+        Raises:
+            ConfigError: no workspace there, or the file names an unknown source/destination.
+        """
+        root = Path(root).resolve()
+        path = root / CONFIG_FILE
+        if not path.is_file():
+            raise ConfigError(f"{root} is not a workspace (no {CONFIG_FILE}); create one with `crm-migrate init`")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            src, dst = data["source"], data["destination"]
+            ws = cls(
+                root=root,
+                source=src["name"],
+                export=src["location"],
+                destination=dst["name"],
+                destination_config=DestinationConfig(
+                    base_url=dst["base_url"], token_env=dst["token_env"], options=dst.get("options") or {}
+                ),
+                fallback_owner=(data.get("owner_resolution") or {}).get("fallback_user_email"),
+                extra={k: v for k, v in data.items() if k not in {"source", "destination", "owner_resolution"}},
+            )
+        except (KeyError, TypeError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{path}: malformed workspace file ({exc})") from None
+        sources.get(ws.source)
+        destinations.get(ws.destination)
+        return ws
+
+    def save(self) -> None:
+        data = {
+            "source": {"name": self.source, "location": self.export},
+            "destination": {
+                "name": self.destination,
+                "base_url": self.destination_config.base_url,
+                "token_env": self.destination_config.token_env,
+                "options": self.destination_config.options,
+            },
+            "owner_resolution": {"by": "email", "fallback_user_email": self.fallback_owner},
+            **self.extra,
+        }
+        _private_dir(self.root)
+        write_private(self.root / CONFIG_FILE, yaml.safe_dump(data, sort_keys=False))
+
+    # --- the things it names ------------------------------------------------------------
+    def read_source(self):
+        """Read the source into a :class:`~toolkit.snapshot.Snapshot`."""
+        return sources.get(self.source)().read(self.export)
+
+    def connect(self, client=None):
+        """The destination adapter for this workspace's account (token read from the env)."""
+        self.destination_config.token()  # fail early, with the variable's name, if unset
+        return destinations.get(self.destination)(self.destination_config, client)
+
+
+def init_workspace(root: str | Path, *, source: str, export: str | Path, destination: str,
+                   base_url: str | None = None, token_env: str | None = None,
+                   options: dict[str, Any] | None = None, fallback_owner: str | None = None) -> Workspace:
+    """Create (or overwrite the config of) a workspace.
+
+    Raises:
+        ConfigError: unknown source or destination, or an export folder that does not exist.
+    """
+    sources.get(source)
+    destinations.get(destination)
+    export_s = str(export)
+    if "://" not in export_s:
+        export_path = Path(export_s).resolve()
+        if not export_path.is_dir():
+            raise ConfigError(f"export folder {export_s} does not exist")
+        export_s = str(export_path)
+    ws = Workspace(
+        root=Path(root).resolve(),
+        source=source,
+        export=export_s,
+        destination=destination,
+        destination_config=DestinationConfig(
+            base_url=base_url or DEFAULT_BASE_URL.get(destination, ""),
+            token_env=token_env or DEFAULT_TOKEN_ENV.get(destination, destination.upper() + "_TOKEN"),
+            options=dict(options or {}),
+        ),
+        fallback_owner=fallback_owner,
+    )
+    if not ws.destination_config.base_url:
+        raise ConfigError(f"destination {destination} needs --base-url")
+    ws.save()
+    return ws
