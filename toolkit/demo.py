@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .notebook_runs import run_step
 from .sources import registry as sources
-from .workspace import DEFAULT_TOKEN_ENV, init_workspace
+from .workspace import DEFAULT_TOKEN_ENV, init_workspace, write_private
 
 __all__ = ["run"]
 
@@ -25,8 +25,9 @@ def _crm_users(export: Path) -> list[dict]:
 
 
 def fallback_user(users: list[dict]) -> str | None:
-    """The office manager, else the first user: who owns records whose provider has no CRM user."""
-    return next((u["email"] for u in users if u.get("role") == "office manager"), users[0]["email"] if users else None)
+    """The practice office's user, else the first user: who owns records whose provider has no CRM user."""
+    office = [u["email"] for u in users if u["email"].split("@")[0].lower() in {"office", "frontdesk", "manager"}]
+    return (office or [u["email"] for u in users] or [None])[0]
 
 
 def run(*, source: str = "dent-o-soft", destination: str = "highlevel", patients: int = 500, seed: int = 7,
@@ -56,6 +57,8 @@ def run(*, source: str = "dent-o-soft", destination: str = "highlevel", patients
                               ("migrate", {"accept_proposals": True}), ("reconcile", {})):
             html = run_step(ws, step, **options)
             echo(f"demo: {step} done: {html}")
+        # what the sandbox CRM holds at the end, for checking by hand or by the tests
+        write_private(out / "sandbox_state.json", json.dumps(box.state(), indent=1, ensure_ascii=False))
     summary = json.loads((ws.reports_dir / "reconcile.json").read_text(encoding="utf-8"))["summary"]
     line = (f"demo: {summary['source_records']} source records, {summary['created']} created, {summary['updated']} updated, "
             f"{summary['skipped']} skipped, {summary['errors']} errors, {summary['unaccounted']} unaccounted; "

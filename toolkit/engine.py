@@ -146,7 +146,7 @@ class Engine:
             self.ledger.note_many(run_id, "skip", [(o, k, None, r) for o, k, r in plan.unrouted])
             result.add("skipped", len(plan.unrouted))
             for op in plan.objects:
-                self._load_object(op, owners, stages, run_id, result)
+                self._load_object(op, owners, stages, run_id, result, plan.aliases)
             result.status = "finished"
         except QuotaExhaustedError as exc:
             result.status, result.message = "paused", f"daily quota spent; resume after {exc.resume_at or 'the reset'}"
@@ -156,7 +156,7 @@ class Engine:
                                    {"counts": result.counts, "message": result.message, "seconds": result.seconds})
         return result
 
-    def _load_object(self, op, owners, stages, run_id, result) -> None:
+    def _load_object(self, op, owners, stages, run_id, result, aliases) -> None:
         ids = {k: v for k, v in self.ledger.id_map(op.source_object, op.target).items()}
         linked: dict[str, dict[str, tuple[str, str | None]]] = {}
         fates = None
@@ -171,6 +171,7 @@ class Engine:
             record = dataclasses.replace(pr.record, links={}, fields=dict(pr.record.fields))
             missing = None
             for name, (sobj, skey) in pr.links.items():
+                skey = aliases.get((sobj, skey), skey)
                 table = linked.setdefault(sobj, self.ledger.id_map(sobj))
                 if skey in table:
                     record.links[name] = table[skey][0]

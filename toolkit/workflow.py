@@ -68,7 +68,7 @@ def prepare_mapping(ws: Workspace, *, accept_proposals: bool = False, overwrite:
     if accept_proposals:
         spec.accept_proposals()
     spec.save(ws.mapping_path)
-    write_figures(ws, "mapping", {"mapping": str(ws.mapping_path), "unconfirmed": spec.unconfirmed(),
+    write_figures(ws, "map", {"mapping": str(ws.mapping_path), "unconfirmed": spec.unconfirmed(),
                                   "objects": [o.to_dict() for o in spec.objects]})
     return spec
 

@@ -76,11 +76,15 @@ def find_duplicates(df: pd.DataFrame, *, key_column: str, first: str, last: str,
             for b in rows[i + 1:]:
                 if b.key in taken or not _same_first(a.first, b.first):
                     continue
-                shared = [c for c in contact if isinstance(getattr(a, _attr(c)), str) and getattr(a, _attr(c)) == getattr(b, _attr(c))]
+                shared = [c for c in contact if _same(getattr(a, _attr(c)), getattr(b, _attr(c)))]
                 if shared:
                     taken.add(b.key)
                     out.append((a.key, b.key, f"same name, birth date and {', '.join(shared)}"))
     return out
+
+
+def _same(x, y) -> bool:
+    return isinstance(x, str) and isinstance(y, str) and x != "" and x == y
 
 
 def _attr(col: str) -> str:

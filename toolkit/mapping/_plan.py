@@ -60,6 +60,8 @@ class Plan:
             mapping does not migrate — so that every source record is accounted for.
         custom_fields: custom fields that must exist before loading.
         pipelines: pipeline name -> stage names the records use.
+        aliases: (source object, duplicate key) -> the key of the record it duplicates, so
+            that records pointing at a duplicate link to the record kept.
     """
 
     source: str
@@ -68,6 +70,7 @@ class Plan:
     unrouted: list[tuple[str, str, str]]
     custom_fields: list[CustomField]
     pipelines: dict[str, set[str]]
+    aliases: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         return {f"{o.source_object}->{o.target}": len(o.records) for o in self.objects}
@@ -137,12 +140,41 @@ def _field_values(snapshot: Snapshot, df: pd.DataFrame, om: ObjectMap, fm: Field
     return values, problems
 
 
+def _move_shared_values(om: ObjectMap, df: pd.DataFrame, key: pd.Series, columns: dict[str, pd.Series],
+                        skip: pd.Series) -> dict[object, list[str]]:
+    """Keep values the destination treats as unique (a contact's email or phone) on one record only.
+
+    Family members share a home phone, and children often carry a parent's email; a CRM that
+    matches contacts on those fields would refuse or merge them. The first record (in export
+    order, where guarantors come first) keeps the value; the others carry it in the custom field
+    named by ``unique.<target>.keep_in`` and are flagged.
+    """
+    notes: dict[object, list[str]] = {}
+    for target, spec in (om.extra.get("unique") or {}).items():
+        if target not in columns:
+            continue
+        values = columns[target]
+        live = values.notna() & skip.isna()
+        norm = values[live].astype("string").str.strip().str.lower()
+        first_key = pd.Series(key.loc[norm.index].to_numpy(), index=norm.index).groupby(norm.to_numpy()).transform("first")
+        dup = norm.duplicated(keep="first")
+        moved = dup[dup].index
+        extra = "custom:" + spec["keep_in"]
+        columns[extra] = pd.Series(pd.NA, index=values.index, dtype="object")
+        columns[extra].loc[moved] = values.loc[moved]
+        columns[target] = values.where(~values.index.isin(moved), pd.NA)
+        for i in moved:
+            notes.setdefault(i, []).append(f"{target} shared with {first_key[i]}: kept in {spec['keep_in']}")
+    return notes
+
+
 def _hash(payload: dict) -> str:
     return hashlib.sha1(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _object_plan(snapshot: Snapshot, om: ObjectMap, dest_objects: dict[str, list[CustomField]],
-                 pipelines: dict[str, set[str]]) -> tuple[ObjectPlan, list[tuple[str, str, str]]]:
+                 pipelines: dict[str, set[str]], aliases: dict[tuple[str, str], str]
+                 ) -> tuple[ObjectPlan, list[tuple[str, str, str]]]:
     df = snapshot.tables.get(om.source)
     if df is None:
         raise MappingError(f"mapping names source object {om.source!r}, which the export does not have")
@@ -158,9 +190,12 @@ def _object_plan(snapshot: Snapshot, om: ObjectMap, dest_objects: dict[str, list
             skip.loc[hit] = skip.loc[hit].fillna(rule["reason"])
     dedupe = om.extra.get("dedupe")
     if dedupe:
+        index_of = dict(zip(key.loc[df.index], df.index))
         for keep, dup, why in find_duplicates(df, key_column=om.key, **dedupe):
-            if dup in skip.index and pd.isna(skip[dup]):
-                skip[dup] = f"duplicate of {keep} ({why})"
+            i = index_of.get(dup)
+            if i is not None and pd.isna(skip[i]):
+                skip[i] = f"duplicate of {keep} ({why})"
+                aliases[(om.source, dup)] = keep
     blank_key = key.loc[df.index].isna() | (key.loc[df.index] == "")
     skip[blank_key] = f"no {om.key}: a record without its source id cannot be traced"
 
@@ -178,6 +213,8 @@ def _object_plan(snapshot: Snapshot, om: ObjectMap, dest_objects: dict[str, list
         else:
             columns[fm.target] = values
         problems.append(probs.map(lambda p, t=fm.target: f"{t}: {p}" if isinstance(p, str) else None))
+
+    shared_notes = _move_shared_values(om, df, key, columns, skip)
 
     owners = None
     if om.owner:
@@ -218,6 +255,7 @@ def _object_plan(snapshot: Snapshot, om: ObjectMap, dest_objects: dict[str, list
                 fields[t] = v
         tags = list(dict.fromkeys(columns["__tags"][i])) if "__tags" in columns else []
         flags = [p for s in problems if isinstance(p := s[i], str)]
+        flags.extend(shared_notes.get(i, []))
         for idx, reason, tag in flag_hits:
             if i in idx:
                 flags.append(reason)
@@ -238,6 +276,10 @@ def _object_plan(snapshot: Snapshot, om: ObjectMap, dest_objects: dict[str, list
         pr.content_hash = _hash({"f": fields, "c": custom, "t": tags, "o": owner, "l": links, "p": pr.pipeline})
         records.append(pr)
 
+    for target, spec in (om.extra.get("unique") or {}).items():
+        dest_objects.setdefault(om.target, []).append(CustomField(
+            key=spec["keep_in"], name=spec.get("name") or spec["keep_in"].replace("_", " ").title(), type="text",
+            object=om.target))
     for fm in om.fields:
         if fm.active and fm.custom_key:
             dest_objects.setdefault(om.target, []).append(CustomField(
@@ -261,9 +303,10 @@ def build_plan(snapshot: Snapshot, spec: MappingSpec, load_order: tuple[str, ...
     """
     custom: dict[str, list[CustomField]] = {}
     pipelines: dict[str, set[str]] = {}
+    aliases: dict[tuple[str, str], str] = {}
     plans, unrouted = [], []
     for om in spec.objects:
-        op, left = _object_plan(snapshot, om, custom, pipelines)
+        op, left = _object_plan(snapshot, om, custom, pipelines, aliases)
         plans.append(op)
         unrouted.extend(left)
     rank = {name: i for i, name in enumerate(load_order)}
@@ -284,4 +327,4 @@ def build_plan(snapshot: Snapshot, spec: MappingSpec, load_order: tuple[str, ...
             if (cf.object, cf.key) not in seen:
                 seen.add((cf.object, cf.key))
                 fields.append(cf)
-    return Plan(spec.source, spec.destination, plans, unrouted, fields, pipelines)
+    return Plan(spec.source, spec.destination, plans, unrouted, fields, pipelines, aliases)

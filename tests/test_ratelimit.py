@@ -1,0 +1,130 @@
+"""RateLimiter: pacing inside the burst window, learning from HighLevel's headers, daily quota.
+
+A fake clock stands in for time: ``sleep`` advances it, so nothing here really waits.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from toolkit.errors import QuotaExhaustedError
+from toolkit.ratelimit import RateLimiter, clear_registry, limiter_for
+
+
+class FakeClock:
+    def __init__(self):
+        self.t = 1000.0
+        self.sleeps: list[float] = []
+        self.reasons: list[str | None] = []
+        self.limiter: RateLimiter | None = None
+
+    def __call__(self) -> float:
+        return self.t
+
+    def sleep(self, s: float) -> None:
+        self.sleeps.append(s)
+        self.reasons.append(self.limiter.wait_reason if self.limiter else None)
+        self.t += s
+
+
+def make(**kw) -> tuple[RateLimiter, FakeClock]:
+    clock = FakeClock()
+    lim = RateLimiter(clock=clock, sleep=clock.sleep, wall=lambda: 1_700_000_000.0, **kw)
+    clock.limiter = lim
+    return lim, clock
+
+
+def test_paces_to_the_burst_budget_without_waiting_inside_it():
+    lim, clock = make(max_requests=10, interval=10.0, safety=0.9)
+    for _ in range(9):
+        assert lim.acquire() == 0.0
+    assert clock.sleeps == []
+    # the 10th would exceed 90% of the burst: it waits until the first send leaves the window
+    assert lim.acquire() == pytest.approx(10.0)
+    assert clock.reasons == ["burst limit: 9 requests per 10 s"]
+    assert lim.wait_reason is None  # not waiting any more
+
+
+def test_never_more_than_budget_in_any_window():
+    lim, clock = make(max_requests=20, interval=1.0, safety=1.0)
+    sends = []
+    for i in range(100):
+        lim.acquire()
+        sends.append(clock.t)
+        clock.t += 0.013 * (i % 3)  # irregular work between requests
+    for i, t in enumerate(sends):
+        assert sum(1 for s in sends[i:] if s < t + 1.0) <= 20
+
+
+def test_learns_from_vendor_headers():
+    lim, _ = make()
+    lim.update({"X-RateLimit-Max": "50", "X-RateLimit-Interval-Milliseconds": "2000",
+                "X-RateLimit-Remaining": "49", "X-RateLimit-Limit-Daily": "5000",
+                "X-RateLimit-Daily-Remaining": "4999"})
+    assert (lim.max_requests, lim.interval, lim.daily_limit, lim.daily_remaining) == (50, 2.0, 5000, 4999)
+    lim.update({"X-RateLimit-Max": "garbage"})  # ignored, not fatal
+    assert lim.max_requests == 50
+
+
+def test_server_reporting_zero_remaining_makes_it_wait_for_the_window():
+    lim, clock = make(max_requests=100, interval=10.0)
+    lim.acquire()
+    lim.update({"X-RateLimit-Remaining": "0"})  # someone else is using the account
+    clock.t += 4.0
+    assert lim.acquire() == pytest.approx(6.0)  # 10 s after the server said 0
+    assert clock.reasons == ["burst limit: server reports 0 remaining"]
+
+
+def test_stale_zero_remaining_does_not_block():
+    lim, clock = make(max_requests=100, interval=10.0)
+    lim.update({"X-RateLimit-Remaining": "0"})
+    clock.t += 30.0
+    assert lim.acquire() == 0.0
+
+
+def test_after_a_429_it_holds_off_for_retry_after():
+    lim, clock = make()
+    lim.penalize(3.5)
+    assert lim.acquire() == pytest.approx(3.5)
+    assert "429" in clock.reasons[0]
+
+
+def test_daily_quota_raises_with_resume_time():
+    lim, _ = make(daily_reserve=5)
+    lim.update({"X-RateLimit-Daily-Remaining": "7", "X-RateLimit-Limit-Daily": "200000"})
+    lim.acquire()
+    lim.acquire()  # 7 -> 5 counted locally
+    assert lim.daily_exhausted()
+    with pytest.raises(QuotaExhaustedError) as ei:
+        lim.acquire()
+    assert ei.value.resume_at == "2023-11-15T00:00:00Z"  # next UTC midnight after the fake wall time
+    assert lim.wait_reason == "daily quota"
+
+
+def test_registry_shares_one_limiter_per_account():
+    clear_registry()
+    a = limiter_for("highlevel", "loc-1")
+    assert limiter_for("highlevel", "loc-1") is a
+    assert limiter_for("highlevel", "loc-2") is not a
+    assert limiter_for("freshsales", "loc-1") is not a
+    clear_registry()
+    assert limiter_for("highlevel", "loc-1") is not a
+
+
+def test_thread_safe_counting():
+    lim, clock = make(max_requests=10_000, interval=10.0, safety=1.0)
+    lock = threading.Lock()
+
+    def sleep(s):  # the fake clock shared between threads must not tear
+        with lock:
+            clock.t += s
+
+    lim._sleep = sleep
+    threads = [threading.Thread(target=lambda: [lim.acquire() for _ in range(200)]) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(lim._sent) == 1600

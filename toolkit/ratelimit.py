@@ -1,0 +1,190 @@
+"""Client-side pacing: one :class:`RateLimiter` per destination account.
+
+The binding constraint of a migration is the destination's quota (DESIGN.md, "Scale"); a 429 is
+a wasted call. So every adapter request first :meth:`RateLimiter.acquire`-s a slot, and after
+each response the limiter :meth:`RateLimiter.update`-s itself from the vendor's headers.
+
+Pacing is a sliding log: at most ``max_requests * safety`` sends in any ``interval`` seconds.
+That stays inside a server's fixed *or* sliding window. The server's own count (``Remaining``)
+still wins when it is lower - another process may share the account. The daily budget is
+tracked from the server's ``Daily-Remaining`` header; when it falls to ``daily_reserve`` the
+limiter raises :class:`~toolkit.errors.QuotaExhaustedError` so the engine stops cleanly.
+
+Limiters are shared per account through :func:`limiter_for` (a process-wide registry keyed by
+(vendor, account)), so two adapters on one HighLevel location pace together.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Mapping
+
+from .errors import QuotaExhaustedError
+
+__all__ = ["RateLimiter", "limiter_for", "clear_registry", "HIGHLEVEL_HEADERS"]
+
+#: header names HighLevel sends on every response (research highlevel.md §2)
+HIGHLEVEL_HEADERS = {
+    "max": "X-RateLimit-Max",
+    "remaining": "X-RateLimit-Remaining",
+    "interval_ms": "X-RateLimit-Interval-Milliseconds",
+    "daily_limit": "X-RateLimit-Limit-Daily",
+    "daily_remaining": "X-RateLimit-Daily-Remaining",
+}
+
+
+def _next_utc_midnight(now: float) -> str:
+    # HighLevel does not document when the daily budget resets; we assume the next UTC midnight
+    # and say so to the person reading the message.
+    t = datetime.fromtimestamp(now, timezone.utc)
+    return (t + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+class RateLimiter:
+    """Thread-safe pacing for one account.
+
+    Args:
+        max_requests: burst size (HighLevel: 100).
+        interval: burst window in seconds (HighLevel: 10).
+        daily_limit: requests per day (HighLevel: 200,000), until headers say otherwise.
+        safety: fraction of the burst we allow ourselves, leaving room for clock skew and for
+            the 429s reported below the documented burst (research §2).
+        daily_reserve: stop (QuotaExhaustedError) when the server reports this many or fewer
+            daily requests left, keeping some for reads and a rollback.
+        headers: which response headers carry what (default HighLevel's).
+        clock: monotonic seconds (tests pass a fake).
+        sleep: how to wait (tests pass one that advances the fake clock).
+        wall: epoch seconds, for the resume time in QuotaExhaustedError.
+    """
+
+    def __init__(self, *, max_requests: int = 100, interval: float = 10.0, daily_limit: int | None = 200_000,
+                 safety: float = 0.9, daily_reserve: int = 100, headers: Mapping[str, str] | None = None,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                 wall: Callable[[], float] = time.time):
+        self.max_requests, self.interval, self.safety = max_requests, interval, safety
+        self.daily_limit, self.daily_reserve = daily_limit, daily_reserve
+        self.daily_remaining: int | None = None
+        self.server_remaining: int | None = None
+        self._server_seen_at = 0.0
+        self.headers = dict(headers or HIGHLEVEL_HEADERS)
+        self._clock, self._sleep, self._wall = clock, sleep, wall
+        self._sent: deque[float] = deque()
+        self._blocked_until = 0.0
+        self._block_reason = ""
+        self._lock = threading.Lock()
+        self.wait_reason: str | None = None  # what we are waiting on right now, for progress output
+        self.waited = 0.0  # total seconds spent waiting, for throughput reports
+
+    @property
+    def budget(self) -> int:
+        """Requests we allow ourselves per interval."""
+        return max(1, int(self.max_requests * self.safety))
+
+    def acquire(self) -> float:
+        """Block until a request may be sent; count it. Returns the seconds waited.
+
+        Raises:
+            QuotaExhaustedError: the daily budget is (nearly) spent.
+        """
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                self._check_daily()
+                delay, reason = self._delay(now)
+                if delay <= 0:
+                    self._sent.append(now)
+                    if self.daily_remaining is not None:
+                        self.daily_remaining -= 1
+                    if self.server_remaining is not None:
+                        self.server_remaining -= 1
+                    self.wait_reason = None
+                    self.waited += waited
+                    return waited
+                self.wait_reason = reason
+            self._sleep(delay)
+            waited += delay
+
+    def _delay(self, now: float) -> tuple[float, str]:
+        while self._sent and self._sent[0] <= now - self.interval:
+            self._sent.popleft()
+        if now < self._blocked_until:
+            return self._blocked_until - now, self._block_reason
+        if len(self._sent) >= self.budget:
+            return self._sent[0] + self.interval - now, (
+                f"burst limit: {self.budget} requests per {self.interval:g} s")
+        if self.server_remaining is not None and self.server_remaining <= 0:
+            # The server's window is spent (shared account, or its count differs from ours).
+            # It sends no reset time, so wait one interval from when it told us - by then its
+            # window has rolled over whenever it started.
+            self.server_remaining = None
+            until = self._server_seen_at + self.interval
+            if until > now:
+                self._blocked_until, self._block_reason = until, "burst limit: server reports 0 remaining"
+                return until - now, self._block_reason
+        return 0.0, ""
+
+    def _check_daily(self) -> None:
+        if self.daily_remaining is not None and self.daily_remaining <= self.daily_reserve:
+            self.wait_reason = "daily quota"
+            raise QuotaExhaustedError(
+                f"daily request quota nearly spent ({self.daily_remaining} left of {self.daily_limit}, "
+                f"reserve {self.daily_reserve}); resume after it resets",
+                resume_at=_next_utc_midnight(self._wall()))
+
+    def update(self, headers: Mapping[str, str]) -> None:
+        """Learn from a response's rate-limit headers (missing or garbled ones are ignored)."""
+        def num(name: str) -> float | None:
+            raw = headers.get(self.headers[name])
+            try:
+                return float(raw) if raw is not None else None
+            except ValueError:
+                return None
+
+        with self._lock:
+            if (v := num("max")) is not None and v > 0:
+                self.max_requests = int(v)
+            if (v := num("interval_ms")) is not None and v > 0:
+                self.interval = v / 1000.0
+            if (v := num("remaining")) is not None:
+                self.server_remaining = int(v)
+                self._server_seen_at = self._clock()
+            if (v := num("daily_limit")) is not None:
+                self.daily_limit = int(v)
+            if (v := num("daily_remaining")) is not None:
+                self.daily_remaining = int(v)
+
+    def penalize(self, retry_after: float | None) -> None:
+        """After a 429: send nothing for ``retry_after`` seconds (or one interval when unknown)."""
+        with self._lock:
+            wait = retry_after if retry_after is not None and retry_after >= 0 else self.interval
+            until = self._clock() + wait
+            if until > self._blocked_until:
+                self._blocked_until, self._block_reason = until, f"rate limited by the server (429), waiting {wait:.1f} s"
+
+    def daily_exhausted(self) -> bool:
+        """Whether the next :meth:`acquire` would raise QuotaExhaustedError."""
+        with self._lock:
+            return self.daily_remaining is not None and self.daily_remaining <= self.daily_reserve
+
+
+_registry: dict[tuple[str, str], RateLimiter] = {}
+_registry_lock = threading.Lock()
+
+
+def limiter_for(vendor: str, account: str, **options) -> RateLimiter:
+    """The shared limiter for (vendor, account), created with ``options`` on first use."""
+    with _registry_lock:
+        lim = _registry.get((vendor, account))
+        if lim is None:
+            lim = _registry[(vendor, account)] = RateLimiter(**options)
+        return lim
+
+
+def clear_registry() -> None:
+    """Forget every shared limiter (tests; a long-lived process switching accounts)."""
+    with _registry_lock:
+        _registry.clear()

@@ -1,0 +1,110 @@
+"""Plumbing shared by the generator modules: dates, the ground-truth ledger and the CSV writer."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["AS_OF", "TODAY", "Truth", "fmt_date", "fmt_dt", "rand_date", "rand_dt", "money",
+           "write_csv", "weighted", "Person"]
+
+# The moment the synthetic export was taken. Fixed, never "now": same seed, same bytes.
+AS_OF = dt.datetime(2025, 3, 14, 17, 45)
+TODAY = AS_OF.date()
+
+
+def fmt_date(d: dt.date) -> str:
+    """Dent-O-Soft's date format, MM/DD/YYYY."""
+    return f"{d.month:02d}/{d.day:02d}/{d.year:04d}"
+
+
+def fmt_dt(t: dt.datetime) -> str:
+    """Dent-O-Soft's timestamp format, MM/DD/YYYY HH:MM."""
+    return f"{fmt_date(t)} {t.hour:02d}:{t.minute:02d}"
+
+
+def rand_date(rng: random.Random, lo: dt.date, hi: dt.date) -> dt.date:
+    """Uniform date in [lo, hi]; an empty range gives ``hi`` (the upper bound is the one that
+    keeps dates out of the future)."""
+    span = (hi - lo).days
+    return lo + dt.timedelta(days=rng.randrange(span + 1)) if span > 0 else hi
+
+
+def rand_dt(rng: random.Random, day: dt.date, start_hour: int = 8, end_hour: int = 18) -> dt.datetime:
+    """A business-hours timestamp on ``day`` (minutes, no seconds: that is what the format has)."""
+    minute = rng.randrange(start_hour * 60, end_hour * 60)
+    return min(dt.datetime(day.year, day.month, day.day, minute // 60, minute % 60), AS_OF)
+
+
+def money(x: float) -> str:
+    """Two decimals, no thousands separator, minus sign for credits (125.50, -40.00)."""
+    return f"{x:.2f}"
+
+
+def weighted(rng: random.Random, table: dict[str, float]) -> str:
+    """Pick a key of ``table`` with probability proportional to its value (insertion order)."""
+    keys = list(table)
+    return rng.choices(keys, weights=[table[k] for k in keys])[0]
+
+
+@dataclass
+class Person:
+    """What later objects need to know about one patient record (kept small for big runs)."""
+
+    pid: str
+    birth: dt.date
+    status: str
+    first_visit: dt.date | None
+    last_visit: dt.date | None
+    dentist: str
+    hygienist: str
+    guarantor: str
+    household: int
+    protected: bool = False  # part of a duplicate pair: activity defects stay off it
+
+
+@dataclass
+class Truth:
+    """Accumulates ``ground_truth.json``. Defects are noted by record index and resolved to file
+    line numbers when the file is written (multi-line notes shift later rows)."""
+
+    defects: list[dict] = field(default_factory=list)
+    pending: dict[str, list[tuple[int, dict]]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def plant(self, kind: str, file: str, index: int, column: str, record_id: str, value: str,
+              **extra) -> dict:
+        """Note a defect in record ``index`` (0-based, data rows only) of ``file``."""
+        entry = {"kind": kind, "file": file, "row": None, "column": column, "id": record_id,
+                 "value": value, **extra}
+        self.pending.setdefault(file, []).append((index, entry))
+        return entry
+
+    def resolve(self, file: str, lines: list[int]) -> None:
+        """Give every pending defect of ``file`` its 1-based line (header is line 1)."""
+        for index, entry in self.pending.pop(file, []):
+            entry["row"] = lines[index]
+            self.defects.append(entry)
+
+
+def write_csv(path: Path, columns: tuple[str, ...], rows: list[dict], *,
+              encoding: str = "cp1252") -> list[int]:
+    """Write an export file the way the Windows software does (CRLF, minimal quoting).
+
+    Returns:
+        The 1-based line each data row starts on, counting embedded line breaks in quoted values.
+    """
+    lines: list[int] = []
+    line = 2
+    with open(path, "w", encoding=encoding, newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        writer.writerow(columns)
+        for row in rows:
+            values = [row.get(c, "") for c in columns]
+            lines.append(line)
+            line += 1 + sum(v.count("\n") for v in values)
+            writer.writerow(values)
+    return lines
