@@ -133,6 +133,8 @@ class Destination(abc.ABC):
     objects: ClassVar[tuple[str, ...]] = ()
     #: whether records carry an owner user
     has_owners: ClassVar[bool] = True
+    #: objects the vendor's API cannot delete (rollback leaves them, and the reports say so)
+    undeletable: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, config: DestinationConfig, client: httpx.Client | None = None):
         self.config = config
@@ -153,6 +155,19 @@ class Destination(abc.ABC):
 
     @abc.abstractmethod
     def delete_custom_field(self, spec: CustomField) -> None: ...
+
+    def ensure_custom_object(self, key: str, singular: str, plural: str, primary_field: str) -> str:
+        """Make sure custom object ``custom_object:<key>`` exists; returns the vendor's id/key for it.
+
+        Records of it then travel as ``Record(object="custom_object:<key>")`` and its fields as
+        ``CustomField(object="custom_object:<key>")``.
+
+        Raises:
+            FatalError: the destination has no custom objects (the caller reports what stays behind).
+        """
+        from ..errors import FatalError
+
+        raise FatalError(f"{self.name} has no custom objects; custom_object:{key} cannot be created")
 
     # --- records ----------------------------------------------------------------------
     @abc.abstractmethod
