@@ -34,7 +34,7 @@ def pytest_collection_finish(session):
     _BOX = sandbox.start("highlevel", seed={"users": users})
     os.environ["HIGHLEVEL_TOKEN"] = _BOX.token
     init_workspace(NBVAL_DIR / "workspace", source="dent-o-soft", export=export, destination="highlevel",
-                   base_url=_BOX.url, token_env="HIGHLEVEL_TOKEN", options={"location_id": _BOX.location_id},
+                   base_url=_BOX.url, token_env="HIGHLEVEL_TOKEN", options=_BOX.options,
                    fallback_owner=fallback_user(users))
     # nbval runs notebooks as they are; the headless runs' option is given here instead
     from toolkit.workflow import open_workspace, prepare_mapping

@@ -50,7 +50,7 @@ def run(*, source: str = "dent-o-soft", destination: str = "highlevel", patients
         os.environ[token_env] = box.token  # read by the step kernels from their environment, never a parameter
         fallback = fallback_user(users)
         ws = init_workspace(out / "workspace", source=source, export=export, destination=destination,
-                            base_url=box.url, token_env=token_env, options={"location_id": box.location_id},
+                            base_url=box.url, token_env=token_env, options=box.options,
                             fallback_owner=fallback)
         echo(f"demo: {destination} sandbox at {box.url}; workspace {ws.root}")
         for step, options in (("audit", {}), ("map", {"accept_proposals": True}),

@@ -74,7 +74,7 @@ def start(name: str, *, port: int = 0, token: str | None = None, location_id: st
                               retry_after=retry_after))
     server, thread, real_port = run_in_thread(built.app, port)
     return SandboxHandle(name, f"http://127.0.0.1:{real_port}", built.token, built.location_id,
-                         built.state, server, thread)
+                         built.state, server, thread, getattr(built, "options", None))
 
 
 def serve(name: str, *, port: int = 0, **options: Any) -> None:

@@ -340,9 +340,11 @@ class SandboxHandle:
     """
 
     def __init__(self, name: str, url: str, token: str, location_id: str, state,
-                 server: uvicorn.Server, thread: threading.Thread):
+                 server: uvicorn.Server, thread: threading.Thread, options: dict | None = None):
         self.name, self.url, self.token, self.location_id = name, url, token, location_id
         self._state, self._server, self._thread = state, server, thread
+        #: the destination options a workspace needs to reach this account (``DestinationConfig.options``)
+        self.options = dict(options) if options is not None else {"location_id": location_id}
 
     def state(self) -> dict:
         """The whole sandbox state as plain JSON-able data (same as ``GET /__sandbox/state``)."""
