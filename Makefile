@@ -17,8 +17,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/crm-migrate demo
 
+# The notebooks run in a session of their own: nbval's kernels talk to a sandbox that the
+# root conftest.py starts for that session only.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest notebooks
 
 clean:
 	rm -rf $(VENV) build demo-output .pytest_cache

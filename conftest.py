@@ -14,6 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 NBVAL_DIR = ROOT / "build" / "nbval"
 _BOX = None
+_STAGING = None
 
 
 def pytest_collection_finish(session):
@@ -33,9 +34,14 @@ def pytest_collection_finish(session):
     users = json.loads((export / "crm_users.json").read_text(encoding="utf-8"))
     _BOX = sandbox.start("highlevel", seed={"users": users})
     os.environ["HIGHLEVEL_TOKEN"] = _BOX.token
-    init_workspace(NBVAL_DIR / "workspace", source="dent-o-soft", export=export, destination="highlevel",
-                   base_url=_BOX.url, token_env="HIGHLEVEL_TOKEN", options=_BOX.options,
-                   fallback_owner=fallback_user(users))
+    ws = init_workspace(NBVAL_DIR / "workspace", source="dent-o-soft", export=export, destination="highlevel",
+                        base_url=_BOX.url, token_env="HIGHLEVEL_TOKEN", options=_BOX.options,
+                        fallback_owner=fallback_user(users))
+    # 03_sample loads into a staging account: a second sandbox
+    global _STAGING
+    _STAGING = sandbox.start("highlevel", seed={"users": users})
+    ws.extra["staging"] = {"base_url": _STAGING.url, "token_env": "HIGHLEVEL_TOKEN", "options": _STAGING.options}
+    ws.save()
     # nbval runs notebooks as they are; the headless runs' option is given here instead
     from toolkit.workflow import open_workspace, prepare_mapping
 
@@ -43,5 +49,6 @@ def pytest_collection_finish(session):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    if _BOX is not None:
-        _BOX.stop()
+    for box in (_BOX, _STAGING):
+        if box is not None:
+            box.stop()

@@ -22,6 +22,17 @@ from .views import not_loaded, owner_table, show_counts, show_findings, show_mis
 from .workflow import (MigrationOutcome, Reconciliation, audit, mapping_table, migrate, open_workspace,
                        prepare_mapping, reconcile)
 from .workspace import Workspace, init_workspace
+# the reports a consultant sends (issue 7)
+from .notebook_runs import render_report
+from .reports import (Redactor, begin_report, estimate, migration_summary, owner_report, rebuild_guide, show_estimate,
+                      show_migration_summary, show_rebuild_guide, show_signoff, signoff)
+from .views import show_audit, show_owners, show_reconciliation, show_sample_diff, show_summary
+# proposing and confirming the mapping (issue 5)
+from .mapping import (CONFIRM_THRESHOLD, carrier_table, export_mapping, import_mapping, propose_mapping, read_folder,
+                      review_grid, value_maps_table)
+from .workflow import propose
+# sample, full, delta and rollback runs (issue 6)
+from .workflow import DeltaOutcome, RollbackResult, SampleOutcome, delta, owners, rollback, sample
 
 __version__ = "0.1.0"
 
@@ -34,4 +45,16 @@ __all__ = [
     "init_workspace", "mapping_table", "migrate", "not_loaded", "open_workspace", "owner_table", "prepare_mapping",
     "reconcile", "render_html", "resolve_owners", "run_audit", "run_step", "show_counts", "show_findings",
     "show_missing", "show_table", "sources",
+]
+__all__ += [  # the reports a consultant sends (issue 7)
+    "Redactor", "begin_report", "estimate", "migration_summary", "owner_report", "rebuild_guide", "render_report",
+    "show_audit", "show_estimate", "show_migration_summary", "show_owners", "show_rebuild_guide",
+    "show_reconciliation", "show_sample_diff", "show_signoff", "show_summary", "signoff",
+]
+__all__ += [  # proposing and confirming the mapping (issue 5)
+    "CONFIRM_THRESHOLD", "carrier_table", "export_mapping", "import_mapping", "propose", "propose_mapping",
+    "read_folder", "review_grid", "value_maps_table",
+]
+__all__ += [  # sample, full, delta and rollback runs (issue 6)
+    "DeltaOutcome", "RollbackResult", "SampleOutcome", "delta", "owners", "rollback", "sample",
 ]

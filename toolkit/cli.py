@@ -19,6 +19,10 @@ INPUT_ERRORS = (ConfigError, SourceError, MappingError)
 INPUT_ERROR_NAMES = {"ConfigError", "SourceError", "SchemaDriftError", "MappingError"}
 
 
+_REDACT_HELP = ("also write the copy to send: names, emails, phones, dates of birth, addresses and note text masked, "
+                "in WS/reports/redacted/")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="crm-migrate", description="Migrate a dental practice's data into a CRM.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -48,14 +52,51 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--location-id")
     i.add_argument("--token-env")
     i.add_argument("--fallback-owner", help="email of the destination user who gets unmatched owners' records")
+    i.add_argument("--source-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a source.options entry, e.g. client_id_env=MY_EXACT_ID (repeatable; never a secret)")
 
     for step, text in (("audit", "audit the source"), ("map", "write the workspace's mapping"),
-                       ("migrate", "load everything"), ("reconcile", "account for every source record")):
+                       ("sample", "load a stratified sample into the staging account and diff it field by field"),
+                       ("migrate", "load everything"), ("reconcile", "account for every source record"),
+                       ("delta", "load what changed in the source since the last run; report deletions"),
+                       ("rollback", "undo a run (default: the newest still in effect)")):
         c = sub.add_parser(step, help=text)
         c.add_argument("workspace")
-        if step in {"map", "migrate"}:
+        if step in {"map", "migrate", "sample", "delta"}:
             c.add_argument("--accept-proposals", action="store_true",
                            help="confirm every proposed mapping field without review")
+        if step == "sample":
+            c.add_argument("--size", type=int, default=200, help="records in the sample (default 200)")
+            c.add_argument("--seed", type=int, default=0, help="the same seed picks the same sample")
+        if step == "rollback":
+            c.add_argument("--run", dest="run_id", help="the run to undo (its id, from the migrate/delta report)")
+        c.add_argument("--redact", action="store_true", help=_REDACT_HELP)
+
+    # the reports a consultant sends (issue 7)
+    e = sub.add_parser("estimate", help="minimum load time, calendar days at the daily cap and a complexity grade")
+    e.add_argument("workspace")
+    e.add_argument("--redact", action="store_true", help=_REDACT_HELP)
+    r = sub.add_parser("report", help="write a step's report: run a report-only step, or re-render one that has run")
+    r.add_argument("workspace")
+    r.add_argument("--step", required=True, help="estimate, audit, map, signoff, owners, migrate, reconcile, summary, "
+                                                 "rebuild_guide, …")
+    r.add_argument("--redact", action="store_true", help=_REDACT_HELP)
+
+    pr = sub.add_parser("propose", help="propose the mapping: a target, confidence and reason for every column")
+    pr.add_argument("workspace", help="a workspace, or a folder of CSV/XLSX files (then give --destination)")
+    pr.add_argument("--destination", help="the destination, when proposing for a bare folder of files")
+    pr.add_argument("--out", help="where to write the mapping for a bare folder (default: ./mapping.yaml)")
+    pr.add_argument("--overwrite", action="store_true", help="ignore the workspace's mapping and start again")
+
+    mp = sub.add_parser("mapping", help="the sign-off spreadsheet: export the mapping, import the edits")
+    mps = mp.add_subparsers(dest="action", required=True)
+    for action, text in (("export", "write WS/mapping.yaml as an .xlsx or .csv sign-off sheet"),
+                         ("import", "read a sign-off sheet's edits back into WS/mapping.yaml")):
+        a = mps.add_parser(action, help=text)
+        a.add_argument("workspace")
+        a.add_argument("file", help="the .xlsx or .csv sheet")
+        if action == "import":
+            a.add_argument("--by", help="who signed off (stamped on fields the sheet confirms)")
 
     d = sub.add_parser("demo", help="generate → sandbox → init → audit → map → migrate → reconcile")
     d.add_argument("--source", default="dent-o-soft")
@@ -87,9 +128,13 @@ def _init(args) -> int:
     from .workspace import init_workspace
 
     options = {"location_id": args.location_id} if args.location_id else {}
+    bad = [o for o in args.source_option if "=" not in o]
+    if bad:
+        raise ConfigError(f"--source-option {bad[0]!r}: expected KEY=VALUE")
+    source_options = dict(o.split("=", 1) for o in args.source_option)
     ws = init_workspace(args.workspace, source=args.source, export=args.export, destination=args.destination,
                         base_url=args.base_url, token_env=args.token_env, options=options,
-                        fallback_owner=args.fallback_owner)
+                        fallback_owner=args.fallback_owner, source_options=source_options)
     print(f"workspace {ws.root}: {ws.source} -> {ws.destination}; token read from ${ws.destination_config.token_env}")
     return 0
 
@@ -99,11 +144,13 @@ def _step(args) -> int:
     from .workspace import Workspace
 
     ws = Workspace.load(args.workspace)
-    if args.command in {"migrate", "reconcile"}:
+    if args.command in {"migrate", "reconcile", "delta", "rollback"}:
         ws.destination_config.token()  # an unset variable stops here, before any call
     options = {"accept_proposals": True} if getattr(args, "accept_proposals", False) else {}
+    options |= {k: getattr(args, k) for k in ("size", "seed", "run_id") if getattr(args, k, None) is not None}
+    redact = bool(getattr(args, "redact", False))
     try:
-        html = run_step(ws, args.command, **options)
+        html = run_step(ws, args.command, redact=redact, **options)
     except StepFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2 if exc.ename in INPUT_ERROR_NAMES else 1
@@ -112,9 +159,47 @@ def _step(args) -> int:
                                f"expectations failed, {f['summary']['duplicates']} likely duplicates",
             "map": lambda f: f"mapping: {len(f['unconfirmed'])} fields awaiting confirmation",
             "migrate": lambda f: f"migrate: {f['status']}, {f['counts']}" + (f" ({f['message']})" if f["message"] else ""),
-            "reconcile": lambda f: "reconcile: " + ", ".join(f"{k} {v}" for k, v in f["summary"].items())}[args.command]
+            "reconcile": lambda f: "reconcile: " + ", ".join(f"{k} {v}" for k, v in f["summary"].items()),
+            "sample": lambda f: f"sample: {f['records']} records, {f['fields_compared']} fields compared: "
+                                + ", ".join(f"{k} {v}" for k, v in f["verdicts"].items()),
+            "delta": lambda f: f"delta since {f['since']}: {f['status']}, {f['counts']}, "
+                               f"{len(f['deleted_in_source'])} deleted in the source (kept)"
+                               + (f" ({f['message']})" if f["message"] else ""),
+            "rollback": lambda f: f"rollback of {f['of_run']}: {f['status']}, {f['counts']}"
+                                  + (f" ({f['message']})" if f["message"] else ""),
+            "estimate": _estimate_line}.get(args.command, lambda f: f"{args.command}: {f.get('summary', '')}")
     print(line(figures))
     print(f"report: {html}")
+    if redact:
+        print(f"redacted report: {html.parent / 'redacted' / html.name}")
+    return 0
+
+
+def _estimate_line(f: dict) -> str:
+    s = f["summary"]
+    return (f"estimate: {s['records to write']:,} records to write in {f['calls']:,} calls; minimum load time "
+            f"{s['minimum load time']}; {f['calendar_days']} calendar day(s) at the daily cap of {f['daily_cap']:,} "
+            f"{f['unit']}; complexity {f['grade']} ({f['grade_word']})")
+
+
+def _report(args) -> int:
+    from .notebook_runs import REPORT_ONLY, StepFailed, render_report, run_step
+    from .workspace import Workspace
+
+    ws = Workspace.load(args.workspace)
+    try:
+        if args.step in REPORT_ONLY:
+            html = run_step(ws, args.step, redact=args.redact)
+        else:  # a step that writes to the destination is never run again for a document
+            html = render_report(ws, args.step)
+            if args.redact:
+                render_report(ws, args.step, redact=True)
+    except StepFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2 if exc.ename in INPUT_ERROR_NAMES else 1
+    print(f"report: {html}")
+    if args.redact:
+        print(f"redacted report: {html.parent / 'redacted' / html.name}")
     return 0
 
 
@@ -125,9 +210,51 @@ def _demo(args) -> int:
                     out=args.out, request_log=args.request_log)
 
 
+def _propose(args) -> int:
+    from pathlib import Path as _P
+
+    from .mapping import propose_mapping, read_folder
+    from .workflow import open_workspace, propose
+
+    where = _P(args.workspace)
+    if (where / "workspace.yaml").is_file():
+        spec, out = propose(open_workspace(where), overwrite=args.overwrite), where / "mapping.yaml"
+    else:
+        if not args.destination:
+            raise ConfigError(f"{where} is not a workspace: give --destination to propose for a folder of files")
+        spec = propose_mapping(read_folder(where), args.destination)
+        out = _P(args.out or "mapping.yaml")
+        spec.save(out)
+    fields = [f for o in spec.objects for f in o.fields]
+    low = sum(1 for f in fields if f.status == "proposed" and f.confidence < 0.8)
+    routes = ", ".join(f"{o.source} -> {o.target}" for o in spec.objects)
+    print(f"proposed {len(fields)} fields over {len(spec.objects)} objects ({routes}); {low} below the confirmation "
+          f"threshold; {len(spec.unconfirmed())} awaiting confirmation")
+    for left in spec.extra.get("not_migrated", []):
+        print(f"  not migrated: {left['source']}: {left['reason']}")
+    print(f"mapping: {out}")
+    return 0
+
+
+def _mapping(args) -> int:
+    from .mapping import MappingSpec, export_mapping, import_mapping
+    from .workflow import open_workspace
+
+    ws = open_workspace(args.workspace)
+    spec = MappingSpec.load(ws.mapping_path)
+    if args.action == "export":
+        print(f"sign-off sheet: {export_mapping(spec, args.file)} ({len(spec.unconfirmed())} fields awaiting confirmation)")
+        return 0
+    import_mapping(spec, args.file, confirmed_by=args.by)
+    spec.save(ws.mapping_path)
+    print(f"mapping: {ws.mapping_path} updated from {args.file}; {len(spec.unconfirmed())} fields awaiting confirmation")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handler = {"generate": _generate, "sandbox": _sandbox, "init": _init, "demo": _demo}.get(args.command, _step)
+    handler = {"generate": _generate, "sandbox": _sandbox, "init": _init, "demo": _demo, "propose": _propose,
+               "mapping": _mapping, "report": _report}.get(args.command, _step)
     try:
         return handler(args)
     except INPUT_ERRORS as exc:

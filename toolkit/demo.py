@@ -6,6 +6,7 @@ notebooks and calls a real migration uses; only the export and the CRM are stand
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -45,16 +46,25 @@ def run(*, source: str = "dent-o-soft", destination: str = "highlevel", patients
     src.generate(export, patients=patients, seed=seed)
     echo(f"demo: generated {source} export ({patients} patients) in {export}")
     users = _crm_users(export)
-    with sandbox.start(destination, seed={"users": users}, request_log=request_log) as box:
+    with contextlib.ExitStack() as stack:
+        location, source_options = export, {}
+        if getattr(src, "sandbox", None):  # an API source: its own sandbox serves the generated data
+            conn = src.connect_demo(stack.enter_context(sandbox.start(src.sandbox, seed=str(export))))
+            os.environ.update(conn.env)  # credentials reach the step kernels through the environment only
+            location, source_options = conn.location, conn.options
+            echo(f"demo: {source} sandbox at {conn.location}")
+        box = stack.enter_context(sandbox.start(destination, seed={"users": users}, request_log=request_log))
         token_env = DEFAULT_TOKEN_ENV.get(destination, destination.upper() + "_TOKEN")
         os.environ[token_env] = box.token  # read by the step kernels from their environment, never a parameter
         fallback = fallback_user(users)
-        ws = init_workspace(out / "workspace", source=source, export=export, destination=destination,
+        ws = init_workspace(out / "workspace", source=source, export=location, destination=destination,
                             base_url=box.url, token_env=token_env, options=box.options,
-                            fallback_owner=fallback)
+                            fallback_owner=fallback, source_options=source_options)
         echo(f"demo: {destination} sandbox at {box.url}; workspace {ws.root}")
-        for step, options in (("audit", {}), ("map", {"accept_proposals": True}),
-                              ("migrate", {"accept_proposals": True}), ("reconcile", {})):
+        for step, options in (("estimate", {}), ("audit", {}), ("map", {"accept_proposals": True}),
+                              ("signoff", {}), ("owners", {}),  # the documents a practice signs before the load
+                              ("migrate", {"accept_proposals": True}), ("reconcile", {}),
+                              ("summary", {}), ("rebuild_guide", {})):
             html = run_step(ws, step, **options)
             echo(f"demo: {step} done: {html}")
         # what the sandbox CRM holds at the end, for checking by hand or by the tests

@@ -3,44 +3,59 @@
 For each record: journal the intent, call the destination, journal the outcome (and the id map)
 — in that order, so that a crash between call and record is visible on restart as a pending
 intent, settled by looking the record up by its Source ID field instead of creating it twice.
-Transient failures (:class:`~toolkit.errors.RetriableError`) are retried with jittered
-exponential back-off, honouring the wait the destination asked for; request errors
+
+Order: objects load in the adapter's ``objects`` order (users → companies → contacts → deals →
+activities → notes → files → custom-object records → associations, as far as the destination
+has them); inside one object, records that point at another record of the same object (a
+company's parent) load after it, level by level. A record whose link target failed or was left
+out is journaled with the reason, never linked to nothing.
+
+Calls run on a small thread pool per destination account (``workers``) that shares the account's
+one rate limiter, so the quota stays saturated when each call is slow (a remote CRM answers in
+hundreds of milliseconds). Transient failures (:class:`~toolkit.errors.RetriableError`) are retried
+with jittered exponential back-off, honouring the wait the destination asked for; before a create
+is retried after a failure that may have reached the server (5xx, reset, timeout), the record is
+looked up by its Source ID, so a lost response never becomes a duplicate. Request errors
 (:class:`~toolkit.errors.FatalError`) end that record as errored with the vendor's message; a
-spent daily quota (:class:`~toolkit.errors.QuotaExhaustedError`) stops the run cleanly.
+spent daily quota (:class:`~toolkit.errors.QuotaExhaustedError`) stops the run cleanly with the
+time it can resume.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import random
+import threading
 import time
-from dataclasses import dataclass, field
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
 from typing import Callable
 
 from tqdm.auto import tqdm
 
-from .destinations import CustomField, Destination, Pipeline
-from .errors import ConfigError, FatalError, QuotaExhaustedError, RateLimitedError, RetriableError
+from .attachments import FILE_OBJECT, LINK_FIELD, check_file, link_field, link_text
+from .destinations import CustomField, Destination, Pipeline, Record
+from .errors import (ConfigError, FatalError, MappingError, NotFoundError, QuotaExhaustedError, RateLimitedError,
+                     RetriableError)
 from .ledger import UNCHANGED, Ledger
-from .mapping import UNMAPPED_STAGE, Plan, PlannedRecord
+from .load_order import layers, ordered
+from .mapping import UNMAPPED_STAGE, ObjectPlan, Plan, PlannedRecord
 from .owner_resolution import OwnerResolution
+from .run_result import RunResult
 
-__all__ = ["Engine", "RunResult"]
+__all__ = ["Engine", "RunResult", "BULK_BATCH"]
+
+#: records per bulk create call (Freshsales bulk upsert takes 100, research freshsales.md §6)
+BULK_BATCH = 100
 
 
-@dataclass
-class RunResult:
-    """What a run did. ``counts`` maps fate (created, updated, skipped, error) to records."""
+class _Missing(Exception):
+    """A record cannot be written because a record it links to is not in the destination."""
 
-    run_id: str
-    mode: str
-    status: str
-    counts: dict[str, int] = field(default_factory=dict)
-    message: str = ""
-    seconds: float = 0.0
-
-    def add(self, fate: str, n: int = 1) -> None:
-        self.counts[fate] = self.counts.get(fate, 0) + n
+    def __init__(self, op: str, reason: str):
+        self.op, self.reason = op, reason
 
 
 class Engine:
@@ -50,57 +65,146 @@ class Engine:
         destination: the adapter.
         ledger: the workspace's ledger.
         max_attempts: tries per call before a transient failure becomes the record's error.
-        progress: show tqdm bars.
+        progress: show tqdm bars (per object, with rate, ETA and the limit being waited on).
         sleep: injected for tests.
+        workers: calls in flight at once against this account (they share its rate limiter).
+        read_before: read each record from the destination before updating it, so a rollback
+            restores edits made in the CRM since the last run (one extra call per update).
+            Without it, the values the toolkit last wrote (from the ledger) are the "before".
+        pace: fraction of the vendor's burst quota to use (sets the shared limiter's safety).
+        files_root: the folder file records' paths are relative to (the export).
+        max_file_bytes: largest file to upload; default the adapter's ``max_file_bytes``.
+        note_unchanged: journal a "skip: unchanged" line for records with nothing to write
+            (a full run accounts for every record; a delta leaves unchanged ones out).
     """
 
     def __init__(self, destination: Destination, ledger: Ledger, *, max_attempts: int = 6,
-                 progress: bool = True, sleep: Callable[[float], None] = time.sleep):
+                 progress: bool = True, sleep: Callable[[float], None] = time.sleep, workers: int = 1,
+                 read_before: bool = False, pace: float | None = None, files_root: str | Path | None = None,
+                 max_file_bytes: int | None = None, note_unchanged: bool = True):
         self.dest, self.ledger = destination, ledger
         self.max_attempts, self.progress, self.sleep = max_attempts, progress, sleep
+        self.workers, self.read_before = max(1, int(workers)), read_before
+        self.files_root, self.note_unchanged = files_root, note_unchanged
+        self.max_file_bytes = max_file_bytes if max_file_bytes is not None else getattr(destination, "max_file_bytes", None)
+        limiter = getattr(destination, "limiter", None)
+        if pace is not None and limiter is not None:
+            limiter.safety = float(pace)
         self._rng = random.Random()
+        self._lock = threading.Lock()
+        self._retries: dict[str, int] = {}
 
     # --- calls with retries -------------------------------------------------------------
+    def _backoff(self, attempt: int, exc: Exception) -> None:
+        kind = "429" if isinstance(exc, RateLimitedError) else (
+            "5xx" if getattr(exc, "status", None) else "connection")
+        with self._lock:
+            self._retries[kind] = self._retries.get(kind, 0) + 1
+        wait_s = min(30.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + self._rng.random())
+        if isinstance(exc, RateLimitedError) and exc.retry_after:
+            wait_s = max(wait_s, exc.retry_after)
+        self.sleep(wait_s)
+
     def call(self, fn, *args):
         """Call the destination, retrying transient failures with jittered back-off."""
-        for attempt in range(1, self.max_attempts + 1):
+        failures = limited = 0
+        while True:
             try:
                 return fn(*args)
             except RetriableError as exc:
-                if attempt == self.max_attempts:
+                failures, limited = self._retry_or_raise(exc, failures, limited)
+
+    def read_all(self, object: str) -> list[Record]:
+        """Every record of ``object`` (``iter_records``), surviving transient failures mid-listing.
+
+        A listing is many calls the adapter makes itself; after a failure it is read again from
+        the start, skipping the records already read. Only failures that make no progress count,
+        and against three times the usual cap: one pass may be dozens of calls.
+        """
+        out: list[Record] = []
+        stalls = 0
+        while True:
+            try:
+                for i, rec in enumerate(self.dest.iter_records(object)):
+                    if i >= len(out):
+                        out.append(rec)
+                        stalls = 0
+                return out
+            except RetriableError as exc:
+                stalls += 1
+                if stalls >= 3 * self.max_attempts:
                     raise
-                wait = min(30.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + self._rng.random())
-                if isinstance(exc, RateLimitedError) and exc.retry_after:
-                    wait = max(wait, exc.retry_after)
-                self.sleep(wait)
+                self._backoff(min(stalls, 4), exc)
+
+    def _retry_or_raise(self, exc: RetriableError, failures: int, limited: int) -> tuple[int, int]:
+        """Count ``exc`` against the caps — ``max_attempts`` failures, and four times as many
+        429s (a 429 is the server pacing us, not a failure, but not forever) — and wait."""
+        if isinstance(exc, RateLimitedError):
+            limited += 1
+            if limited >= 4 * self.max_attempts:
+                raise exc
+            self._backoff(min(limited, 3), exc)
+        else:
+            failures += 1
+            if failures >= self.max_attempts:
+                raise exc
+            self._backoff(failures, exc)
+        return failures, limited
+
+    def _create(self, record: Record, source_key: str) -> str:
+        """Create, retrying; after a failure the server may have acted on, look before retrying."""
+        failures = limited = 0
+        while True:
+            try:
+                return self.dest.create(record)
+            except RetriableError as exc:
+                failures, limited = self._retry_or_raise(exc, failures, limited)
+                if not isinstance(exc, RateLimitedError):  # a 429 was refused before any work
+                    found = self.call(self.dest.find_by_source_id, record.object, source_key)
+                    if found:
+                        return found
 
     # --- before loading -----------------------------------------------------------------
     def settle_pending(self, run_id: str) -> int:
         """Settle intents left without an outcome by an interrupted run; returns how many."""
         settled = 0
         for entry in self.ledger.pending():
+            obj = entry.dest_object or ""
             if entry.op == "create" and entry.source_key:
-                found = self.call(self.dest.find_by_source_id, entry.dest_object, entry.source_key)
+                found = self.call(self.dest.find_by_source_id, obj, entry.source_key)
                 if found:
-                    self.ledger.outcome(entry.seq, dest_id=found, reason="settled on resume: found by Source ID")
+                    self.ledger.outcome(entry.seq, dest_id=found, content_hash=entry.content_hash,
+                                        reason="settled on resume: found by Source ID")
                 else:
                     self.ledger.outcome(entry.seq, state="abandoned", reason="interrupted before the destination created it")
+            elif entry.op in {"provision", "delete"} and obj.startswith("custom_field:"):
+                have = {cf.key: cf for cf in self.call(self.dest.list_custom_fields, obj.split(":", 1)[1])}
+                made = have.get(entry.source_key or "")
+                if entry.op == "provision" and made is not None:
+                    self.ledger.outcome(entry.seq, dest_id=made.id, after=dataclasses.asdict(made),
+                                        reason="settled on resume: the field exists")
+                elif entry.op == "delete" and made is None:
+                    self.ledger.outcome(entry.seq, reason="settled on resume: the field is gone")
+                else:
+                    self.ledger.outcome(entry.seq, state="abandoned", reason="interrupted before the destination acted")
             elif entry.op == "delete" and entry.dest_id:
-                gone = self.call(self.dest.get, entry.dest_object, entry.dest_id) is None
+                gone = self.call(self.dest.get, obj, entry.dest_id) is None
                 self.ledger.outcome(entry.seq, state="done" if gone else "abandoned", reason="settled on resume")
             else:
-                # An update or provision that may or may not have landed: the content hash was not
-                # recorded, so the next pass simply writes it again (updates are idempotent).
-                self.ledger.outcome(entry.seq, state="abandoned", reason="interrupted; redone by this run")
+                # An update or restore that may or may not have landed: its hash is not recorded,
+                # so the next pass writes it again (writing the same values twice is harmless).
+                self.ledger.outcome(entry.seq, state="abandoned", reason="interrupted; redone by the next run")
             settled += 1
         return settled
 
-    def provision(self, plan: Plan, run_id: str) -> list[CustomField]:
+    def provision(self, plan: Plan, run_id: str, extra: list[CustomField] = ()) -> list[CustomField]:
         """Create the custom fields the plan needs and the destination lacks."""
         created = []
-        for obj in dict.fromkeys(cf.object for cf in plan.custom_fields):
+        wanted = list(plan.custom_fields) + [cf for cf in extra if (cf.object, cf.key) not in
+                                              {(c.object, c.key) for c in plan.custom_fields}]
+        for obj in dict.fromkeys(cf.object for cf in wanted):
             existing = {cf.key for cf in self.call(self.dest.list_custom_fields, obj)}
-            for cf in (c for c in plan.custom_fields if c.object == obj and c.key not in existing):
+            for cf in (c for c in wanted if c.object == obj and c.key not in existing):
                 seq = self.ledger.intent(run_id, "provision", dest_object=f"custom_field:{obj}", source_key=cf.key,
                                          after=dataclasses.asdict(cf))
                 made = self.call(self.dest.create_custom_field, cf)
@@ -108,8 +212,12 @@ class Engine:
                 created.append(made)
         return created
 
-    def pipelines(self, plan: Plan) -> dict[tuple[str, str], tuple[str, str]]:
+    def pipelines(self, plan: Plan, run_id: str | None = None) -> dict[tuple[str, str], tuple[str, str]]:
         """(pipeline name, stage name) -> (pipeline id, stage id), falling back to the review stage.
+
+        A destination whose API creates pipelines and stages (``ensure_pipeline``, Pipedrive)
+        gets what is missing — every stage the plan uses, then the review stage — journaled as
+        a provision; elsewhere they must exist already.
 
         Raises:
             ConfigError: a pipeline, or its review stage, does not exist in the destination.
@@ -117,9 +225,17 @@ class Engine:
         if not plan.pipelines:
             return {}
         have: dict[str, Pipeline] = {p.name.strip().lower(): p for p in self.call(self.dest.list_pipelines)}
+        ensure = getattr(self.dest, "ensure_pipeline", None)
         out = {}
         for name, stages in plan.pipelines.items():
             pipe = have.get(name.strip().lower())
+            wanted = sorted(stages - {UNMAPPED_STAGE}) + [UNMAPPED_STAGE]
+            if ensure is not None and (pipe is None or any(pipe.stage(s) is None for s in wanted)):
+                seq = self.ledger.intent(run_id or "", "provision", dest_object=f"pipeline:{name}", source_key=name,
+                                         after={"name": name, "stages": wanted}) if run_id else None
+                pipe = self.call(ensure, name, wanted)
+                if seq is not None:
+                    self.ledger.outcome(seq, dest_id=pipe.id, after=dataclasses.asdict(pipe))
             if pipe is None:
                 raise ConfigError(f"pipeline {name!r} does not exist in the destination; create it with stages "
                                   f"{', '.join(sorted(stages | {UNMAPPED_STAGE}))}")
@@ -131,112 +247,354 @@ class Engine:
         return out
 
     # --- the run --------------------------------------------------------------------------
+    def ensure_custom_objects(self, schemas: dict[str, dict], run_id: str) -> None:
+        """Make sure each custom object the plan loads exists (``Destination.ensure_custom_object``).
+
+        Args:
+            schemas: custom object key -> ``{singular, plural, primary_field}``.
+        """
+        for key, schema in schemas.items():
+            seq = self.ledger.intent(run_id, "provision", dest_object=f"custom_object_schema:{key}", source_key=key,
+                                     after=dict(schema))
+            made = self.call(self.dest.ensure_custom_object, key, schema["singular"], schema["plural"],
+                             schema["primary_field"])
+            self.ledger.outcome(seq, dest_id=str(made), after={**schema, "key": made})
+
     def run(self, plan: Plan, owners: OwnerResolution | None, *, mode: str = "full",
-            watermark: str | None = None) -> RunResult:
-        """Load ``plan``. Safe to call again after any interruption: it resumes."""
+            watermark: str | None = None, info: dict | None = None,
+            custom_objects: dict[str, dict] | None = None) -> RunResult:
+        """Load ``plan``. Safe to call again after any interruption: it resumes.
+
+        Args:
+            custom_objects: the custom objects the plan loads (key -> ``{singular, plural,
+                primary_field}``), made to exist before their fields and records.
+
+        Raises:
+            ConfigError: owners cannot be resolved (checked before anything is journaled), or a
+                pipeline the plan needs is missing.
+        """
+        if owners is not None and self.dest.has_owners:
+            owners.check()
         t0 = time.monotonic()
-        run_id = self.ledger.start_run(mode, {"counts": plan.counts()})
+        run_id = self.ledger.start_run(mode, {"counts": plan.counts(), **(info or {})})
         result = RunResult(run_id, mode, "running")
+        self._retries = result.retries
+        self._targets: dict[str, str] = {}
+        self._links: dict[tuple[str, str], list] = {}
+        for o in self.ordered(plan.objects):  # a source object loaded as two targets: the first
+            self._targets.setdefault(o.source_object, o.target)
+        limiter = getattr(self.dest, "limiter", None)
+        if limiter is not None and limiter.daily_exhausted():
+            # A new run asks the server again: the daily quota may have reset since the last
+            # one stopped. If it has not, the first answer says so and the run pauses at once.
+            limiter.daily_remaining = None
         try:
-            if owners is not None and self.dest.has_owners:
-                owners.check()
             self.settle_pending(run_id)
-            self.provision(plan, run_id)
-            stages = self.pipelines(plan)
+            self.ensure_custom_objects(custom_objects or {}, run_id)
+            self._links = self._files_kept_as_links(plan)
+            self.provision(plan, run_id, [link_field(t) for t in sorted({self._targets[p[0]] for p in self._links})])
+            stages = self.pipelines(plan, run_id)
             self.ledger.note_many(run_id, "skip", [(o, k, None, r) for o, k, r in plan.unrouted])
-            result.add("skipped", len(plan.unrouted))
-            for op in plan.objects:
+            if plan.unrouted:
+                result.add("skipped", len(plan.unrouted))
+            for op in self.ordered(plan.objects):
                 self._load_object(op, owners, stages, run_id, result, plan.aliases)
             result.status = "finished"
         except QuotaExhaustedError as exc:
-            result.status, result.message = "paused", f"daily quota spent; resume after {exc.resume_at or 'the reset'}"
+            result.status, result.resume_at = "paused", exc.resume_at
+            result.message = (f"stopped cleanly before the daily API quota ran out ({exc}); run the same command "
+                              f"again after {exc.resume_at or 'the quota resets'} to resume")
+        except BaseException as exc:
+            result.status, result.message = "interrupted", f"{type(exc).__name__}: {exc}"
+            raise
         finally:
             result.seconds = time.monotonic() - t0
             self.ledger.finish_run(run_id, result.status, watermark if result.status == "finished" else None,
-                                   {"counts": result.counts, "message": result.message, "seconds": result.seconds})
+                                   {"counts": result.counts, "message": result.message, "seconds": result.seconds,
+                                    "retries": result.retries, "files_as_links": result.files_as_links,
+                                    "resume_at": result.resume_at, **(info or {})})
         return result
 
-    def _load_object(self, op, owners, stages, run_id, result, aliases) -> None:
-        ids = {k: v for k, v in self.ledger.id_map(op.source_object, op.target).items()}
-        linked: dict[str, dict[str, tuple[str, str | None]]] = {}
-        fates = None
-        bar = tqdm(op.records, desc=f"{op.source_object} -> {op.target}", unit="rec", disable=not self.progress,
-                   mininterval=0.5)
-        for pr in bar:
-            if pr.skip_reason:
-                self.ledger.note(run_id, "skip", source_object=pr.source_object, source_key=pr.source_key,
-                                 dest_object=op.target, reason=pr.skip_reason)
-                result.add("skipped")
-                continue
-            record = dataclasses.replace(pr.record, links={}, fields=dict(pr.record.fields))
-            missing = None
-            for name, (sobj, skey) in pr.links.items():
-                skey = aliases.get((sobj, skey), skey)
-                table = linked.setdefault(sobj, self.ledger.id_map(sobj))
-                if skey in table:
-                    record.links[name] = table[skey][0]
-                    continue
-                fates = fates if fates is not None else self.ledger.fates()
-                fate = fates.get((sobj, skey))
-                # A record whose parent was deliberately left out is left out too; one whose
-                # parent failed or never existed is an error someone must look at.
-                if fate and fate[0] == "skipped":
-                    missing = ("skip", f"its {sobj} {skey} was skipped ({fate[1]})")
-                elif fate:
-                    missing = ("error", f"its {sobj} {skey} was not migrated ({fate[0]}: {fate[1]})")
-                else:
-                    missing = ("error", f"its {sobj} {skey} does not exist in the source (broken reference)")
-                break
-            if missing:
-                self.ledger.note(run_id, missing[0], source_object=pr.source_object, source_key=pr.source_key,
-                                 dest_object=op.target, reason=missing[1])
-                result.add("skipped" if missing[0] == "skip" else "error")
-                continue
-            if pr.pipeline and op.pipeline_fields:
-                pid, sid = stages[pr.pipeline]
-                record.fields[op.pipeline_fields[0]], record.fields[op.pipeline_fields[1]] = pid, sid
-            if owners is not None and self.dest.has_owners:
-                record.owner_id = owners.owner_id(pr.owner_email)
-            self._write(pr, record, ids, run_id, result)
-            if self.progress and getattr(self.dest, "limiter", None) is not None:
-                reason = getattr(self.dest.limiter, "wait_reason", None)
-                if reason:
-                    bar.set_postfix_str(reason, refresh=False)
+    def ordered(self, objects: list[ObjectPlan]) -> list[ObjectPlan]:
+        """Object plans in the adapter's load order (targets it does not list keep theirs, last)."""
+        return ordered(objects, tuple(self.dest.objects))
 
-    def _write(self, pr: PlannedRecord, record, ids, run_id, result) -> None:
-        existing = ids.get(pr.source_key)
-        if existing and existing[1] == pr.content_hash:
-            self.ledger.note(run_id, "skip", source_object=pr.source_object, source_key=pr.source_key,
-                             dest_object=record.object, dest_id=existing[0], reason=UNCHANGED)
-            result.add("unchanged")
+    def _files_kept_as_links(self, plan: Plan) -> dict[tuple[str, str], list]:
+        """(parent source object, key) -> files too large to upload, checked before loading.
+
+        Files load after the records they belong to, so the parent is written with its link
+        field already filled: no second write to the parent, and nothing to undo but a delete.
+        """
+        kept: dict[tuple[str, str], list] = {}
+        for op in plan.objects:
+            if op.target != FILE_OBJECT:
+                continue
+            for pr in op.records:
+                parent = next(iter(pr.links.values()), None)
+                if pr.skip_reason or parent is None or parent[0] not in self._targets:
+                    continue
+                check = check_file(pr.record.fields, self.files_root, self.max_file_bytes)
+                if not check.upload and not check.problem:
+                    kept.setdefault((parent[0], plan.aliases.get(parent, parent[1])), []).append(check)
+        return kept
+
+    def _supported(self, target: str) -> bool:
+        return not self.dest.objects or ":" in target or target in self.dest.objects
+
+    def _load_object(self, op: ObjectPlan, owners, stages, run_id, result, aliases) -> None:
+        ids = self.ledger.id_map(op.source_object, op.target)
+        bar = tqdm(total=len(op.records), desc=f"{op.source_object} -> {op.target}", unit="rec",
+                   disable=not self.progress, mininterval=0.5)
+        notes: list[tuple[str, tuple]] = []
+        try:
+            if not self._supported(op.target):
+                why = (f"the {self.dest.name} adapter cannot write {op.target} records "
+                       f"(it writes {', '.join(self.dest.objects)})")
+                for pr in op.records:
+                    notes.append(("error", (pr.source_object, pr.source_key, op.target, why)))
+                result.add("error", len(op.records))
+                bar.update(len(op.records))
+                return
+            for layer, cyclic in layers(op, aliases):
+                tasks = []
+                maps: dict[str, dict] = {op.source_object: ids}
+                fates: list = []
+                for pr in layer:
+                    try:
+                        record, write_hash = self._prepare(pr, op, owners, stages, aliases, maps, fates, cyclic)
+                        if op.target == FILE_OBJECT:
+                            record = self._file(pr, record, result)
+                    except _Missing as miss:
+                        notes.append((miss.op, (pr.source_object, pr.source_key, op.target, miss.reason)))
+                        result.add("skipped" if miss.op == "skip" else "error")
+                        bar.update()
+                        continue
+                    existing = ids.get(pr.source_key)
+                    if existing and existing[1] == write_hash:
+                        if self.note_unchanged:
+                            notes.append(("skip", (pr.source_object, pr.source_key, op.target, UNCHANGED, existing[0])))
+                        result.add("unchanged")
+                        bar.update()
+                        continue
+                    tasks.append((pr, record, existing[0] if existing else None, write_hash))
+                self._flush(run_id, notes)
+                self._execute(tasks, ids, run_id, result, bar)
+        finally:
+            self._flush(run_id, notes)
+            bar.close()
+
+    def _flush(self, run_id: str, notes: list) -> None:
+        for op in ("skip", "error"):
+            self.ledger.note_many(run_id, op, [row for kind, row in notes if kind == op])
+        notes.clear()
+
+    def _prepare(self, pr: PlannedRecord, op: ObjectPlan, owners, stages, aliases, maps, fates, cyclic):
+        """The record as it will be written (links as destination ids, owner, stage) and its hash."""
+        if pr.skip_reason:
+            raise _Missing("skip", pr.skip_reason)
+        record = dataclasses.replace(pr.record, links={}, fields=dict(pr.record.fields), custom=dict(pr.record.custom),
+                                     tags=list(pr.record.tags))
+        for name, (sobj, skey) in pr.links.items():
+            skey = aliases.get((sobj, skey), skey)
+            table = maps.get(sobj)
+            if table is None:
+                table = maps[sobj] = self.ledger.id_map(sobj)
+            if skey in table:
+                record.links[name] = table[skey][0]
+                continue
+            if sobj == op.source_object and skey in cyclic:
+                raise _Missing("error", f"its {sobj} {skey} is part of a circular chain of links, so neither can load first")
+            if not fates:
+                fates.append(self.ledger.fates())
+            fate = fates[0].get((sobj, skey))
+            # A record whose target was deliberately left out is left out too; one whose
+            # target failed or never existed is an error someone must look at.
+            if fate and fate[0] == "skipped":
+                raise _Missing("skip", f"its {sobj} {skey} was skipped ({fate[1]})")
+            if fate:
+                raise _Missing("error", f"its {sobj} {skey} was not migrated ({fate[0]}: {fate[1]})")
+            raise _Missing("error", f"its {sobj} {skey} does not exist in the source (broken reference)")
+        if pr.pipeline and op.pipeline_fields:
+            pid, sid = stages[pr.pipeline]
+            record.fields[op.pipeline_fields[0]], record.fields[op.pipeline_fields[1]] = pid, sid
+        if owners is not None and self.dest.has_owners:
+            record.owner_id = owners.owner_id(pr.owner_email)
+        kept = self._links.get((pr.source_object, pr.source_key))
+        if kept and self._targets.get(pr.source_object) == op.target:
+            record.custom[LINK_FIELD] = link_text(kept)
+        # What lands in the destination depends on resolved ids too: a record whose owner can
+        # now be matched, or whose stage was remapped, is rewritten although its source is not.
+        resolved = json.dumps([pr.content_hash, record.owner_id, sorted(record.links.items()),
+                               [record.fields.get(f) for f in op.pipeline_fields or ()],
+                               record.custom.get(LINK_FIELD)], default=str)
+        return record, hashlib.sha1(resolved.encode()).hexdigest()
+
+    # --- writing ----------------------------------------------------------------------------
+    def _execute(self, tasks: list, ids: dict, run_id: str, result: RunResult, bar) -> None:
+        """Write ``tasks`` on the worker pool; tally fates; re-raise a spent quota after draining.
+
+        New records of an object the adapter can create in bulk (``bulk_objects`` and
+        ``create_many``, e.g. Freshsales' bulk upsert) go in batches of :data:`BULK_BATCH`.
+        """
+        if tasks and tasks[0][1].object in getattr(self.dest, "bulk_objects", ()) and hasattr(self.dest, "create_many"):
+            new = [t for t in tasks if t[2] is None]
+            tasks = [t for t in tasks if t[2] is not None]
+            for start in range(0, len(new), BULK_BATCH):
+                for fate in self._write_many(new[start:start + BULK_BATCH], ids, run_id):
+                    result.add(fate)
+                    bar.update()
+        if not tasks:
             return
+        status = _Status(getattr(self.dest, "limiter", None))
+        stop: BaseException | None = None
+        if self.workers == 1:
+            for task in tasks:
+                try:
+                    result.add(self._write(*task, ids, run_id))
+                except QuotaExhaustedError as exc:
+                    stop = exc
+                    break
+                bar.update()
+                status.show(bar)
+        else:
+            pending: set[Future] = set()
+            queue = iter(tasks)
+            with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="engine") as pool:
+                try:
+                    while True:
+                        while stop is None and len(pending) < self.workers * 2:
+                            task = next(queue, None)
+                            if task is None:
+                                break
+                            pending.add(pool.submit(self._write, *task, ids, run_id))
+                        if not pending:
+                            break
+                        done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                        for fut in done:
+                            exc = fut.exception()
+                            if isinstance(exc, QuotaExhaustedError):
+                                stop = stop or exc
+                            elif exc is not None:
+                                stop = exc
+                            else:
+                                result.add(fut.result())
+                                bar.update()
+                        status.show(bar)
+                except BaseException:
+                    for fut in pending:
+                        fut.cancel()
+                    raise
+        if stop is not None:
+            raise stop
+
+    def _before(self, pr: PlannedRecord, record: Record) -> dict | None:
+        """What the record holds before an update: read back, or as last written; None if gone."""
+        if not self.read_before:
+            last = self.ledger.last_write(pr.source_object, pr.source_key, record.object)
+            if last is not None and isinstance(last.after, dict):
+                return last.after
+        got = self.call(self.dest.get, record.object, record.id)
+        return dataclasses.asdict(got) if got is not None else None
+
+    def _write(self, pr: PlannedRecord, record: Record, existing: str | None, write_hash: str, ids: dict,
+               run_id: str) -> str:
+        """Create or update one record, journaled; returns its fate. Runs on a worker thread."""
+        flags = "; ".join(pr.flags) or None
+        seq = None
+        where = dict(source_object=pr.source_object, source_key=pr.source_key, dest_object=record.object)
         try:
             if existing:
-                record.id = existing[0]
-                before = self.call(self.dest.get, record.object, record.id)
-                if before is None:  # deleted in the destination since: create it again
-                    existing = None
-                    record.id = None
-            if existing:
-                seq = self.ledger.intent(run_id, "update", source_object=pr.source_object, source_key=pr.source_key,
-                                         dest_object=record.object, dest_id=record.id,
-                                         before=dataclasses.asdict(before), after=dataclasses.asdict(record))
-                self.call(self.dest.update, record)
-                self.ledger.outcome(seq, content_hash=pr.content_hash, reason="; ".join(pr.flags) or None)
-                result.add("updated")
-            else:
-                seq = self.ledger.intent(run_id, "create", source_object=pr.source_object, source_key=pr.source_key,
-                                         dest_object=record.object, after=dataclasses.asdict(record))
-                new_id = self.call(self.dest.create, record)
-                self.ledger.outcome(seq, dest_id=new_id, content_hash=pr.content_hash, reason="; ".join(pr.flags) or None)
-                ids[pr.source_key] = (new_id, pr.content_hash)
-                result.add("created")
+                record.id = existing
+                before = self._before(pr, record)
+                if before is not None:
+                    seq = self.ledger.intent(run_id, "update", dest_id=existing, before=before,
+                                             after=dataclasses.asdict(record), content_hash=write_hash, **where)
+                    try:
+                        self.call(self.dest.update, record)
+                    except NotFoundError:  # deleted in the destination since: create it again
+                        self.ledger.outcome(seq, state="abandoned", reason="gone from the destination; created again")
+                    else:
+                        self.ledger.outcome(seq, content_hash=write_hash, reason=flags)
+                        ids[pr.source_key] = (existing, write_hash)
+                        return "updated"
+                record.id = None
+            seq = self.ledger.intent(run_id, "create", after=dataclasses.asdict(record), content_hash=write_hash, **where)
+            new_id = self._create(record, pr.source_key)
+            self.ledger.outcome(seq, dest_id=new_id, content_hash=write_hash, reason=flags)
+            ids[pr.source_key] = (new_id, write_hash)
+            return "created"
         except QuotaExhaustedError:
+            if seq is not None:  # refused before sending: nothing reached the destination
+                self.ledger.outcome(seq, state="abandoned", reason="daily quota spent; written by the resumed run")
             raise
-        except (FatalError, RetriableError) as exc:
-            if "seq" in locals():
+        except (FatalError, RetriableError, MappingError) as exc:
+            if seq is not None:
                 self.ledger.outcome(seq, state="failed", reason=str(exc))
             else:
-                self.ledger.note(run_id, "error", source_object=pr.source_object, source_key=pr.source_key,
-                                 dest_object=record.object, reason=str(exc))
-            result.add("error")
+                self.ledger.note(run_id, "error", reason=str(exc), **where)
+            return "error"
+
+    def _write_many(self, batch: list, ids: dict, run_id: str) -> list[str]:
+        """Create a batch in one bulk call, each record journaled as its own intent and outcome.
+
+        A retried batch cannot duplicate: bulk upsert keys every item on its Source ID.
+        """
+        seqs = [self.ledger.intent(run_id, "create", source_object=pr.source_object, source_key=pr.source_key,
+                                   dest_object=record.object, after=dataclasses.asdict(record), content_hash=h)
+                for pr, record, _, h in batch]
+        try:
+            answers = self.call(self.dest.create_many, [record for _, record, _, _ in batch])
+        except QuotaExhaustedError:
+            for seq in seqs:
+                self.ledger.outcome(seq, state="abandoned", reason="daily quota spent; written by the resumed run")
+            raise
+        except (FatalError, RetriableError, MappingError) as exc:
+            answers = [exc] * len(batch)
+        fates = []
+        for (pr, _, _, h), seq, answer in zip(batch, seqs, answers):
+            if isinstance(answer, Exception):
+                self.ledger.outcome(seq, state="failed", reason=str(answer))
+                fates.append("error")
+            else:
+                self.ledger.outcome(seq, dest_id=str(answer), content_hash=h, reason="; ".join(pr.flags) or None)
+                ids[pr.source_key] = (str(answer), h)
+                fates.append("created")
+        return fates
+
+    # --- files --------------------------------------------------------------------------------
+    def _file(self, pr: PlannedRecord, record: Record, result: RunResult) -> Record:
+        check = check_file(record.fields, self.files_root, self.max_file_bytes)
+        if check.problem:
+            raise _Missing("error", check.problem)
+        if check.upload:
+            record.fields["path"] = str(check.path)
+            record.fields.pop("size", None)  # the export's declared size is ours to check, not a field
+            return record
+        parent = next(iter(pr.links.values()), None)
+        target = self._targets.get(parent[0]) if parent else None
+        if target is None:
+            raise _Missing("error", f"file {check.relative} is over the {self.max_file_bytes} byte limit and has "
+                                    "no record to keep its link on")
+        result.files_as_links.append({"source_object": pr.source_object, "source_key": pr.source_key,
+                                      "file": check.relative, "bytes": check.size, "limit": self.max_file_bytes,
+                                      "kept_on": f"{target} of {parent[0]} {parent[1]}", "field": LINK_FIELD})
+        raise _Missing("skip", f"larger than the destination's {self.max_file_bytes} byte limit "
+                               f"({check.size} bytes): kept as a link in {target} field {LINK_FIELD}")
+
+
+class _Status:
+    """The limit the workers are waiting on, kept on screen for a few seconds after each wait."""
+
+    def __init__(self, limiter):
+        self.limiter, self.text, self.until = limiter, "", 0.0
+
+    def show(self, bar) -> None:
+        if self.limiter is None or bar.disable:
+            return
+        reason = getattr(self.limiter, "wait_reason", None)
+        now = time.monotonic()
+        if reason:
+            self.text, self.until = f"waiting on {reason}", now + 3.0
+        elif now > self.until:
+            self.text = ""
+        bar.set_postfix_str(self.text, refresh=False)

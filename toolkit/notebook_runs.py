@@ -2,7 +2,13 @@
 
 Each step's notebook runs with the workspace path and options as parameters (never a secret:
 papermill writes parameters into the executed notebook). The executed notebook is kept under
-``WS/runs/`` and rendered without code cells to ``WS/reports/<step>.html``.
+``WS/runs/`` and rendered without code cells to ``WS/reports/<step>.html``, beside the step's
+figures (``<step>.json``) and the tables it shows (``<step>/*.csv``).
+
+With ``redact``, the PHI-masked set is written as well, under ``WS/reports/redacted/`` (page,
+figures, tables) and ``WS/runs/redacted/`` (the executed notebook): the folder to send outside
+the practice. A masked report can be made later from the executed notebook, without running the
+step again (:func:`render_report`): a migration is never re-run to produce a document.
 """
 
 from __future__ import annotations
@@ -14,11 +20,22 @@ from . import _paths
 from .errors import MigrationError
 from .workspace import Workspace
 
-__all__ = ["STEPS", "run_step", "render_html"]
+__all__ = ["STEPS", "REPORT_ONLY", "run_step", "render_html", "render_report", "StepFailed"]
 
 #: step name -> notebook file, in the order a migration runs
-STEPS = {"audit": "01_audit.ipynb", "map": "02_mapping.ipynb", "migrate": "04_migrate.ipynb",
-         "reconcile": "05_reconcile.ipynb"}
+STEPS = {"estimate": "00_estimate.ipynb", "audit": "01_audit.ipynb", "map": "02_mapping.ipynb",
+         "signoff": "02_signoff.ipynb", "owners": "03_owners.ipynb", "sample": "03_sample.ipynb",
+         "migrate": "04_migrate.ipynb", "reconcile": "05_reconcile.ipynb", "delta": "06_delta.ipynb",
+         "rollback": "07_rollback.ipynb", "summary": "08_summary.ipynb", "rebuild_guide": "09_rebuild_guide.ipynb"}
+
+#: steps that only read (the workspace, the source, the destination's users): ``crm-migrate report``
+#: runs them again; any other step's report is re-rendered from its executed notebook instead
+REPORT_ONLY = frozenset({"estimate", "audit", "signoff", "owners", "reconcile", "summary", "rebuild_guide"})
+
+#: how product names are written in a report's title bar
+DISPLAY_NAMES = {"highlevel": "HighLevel", "freshsales": "Freshsales", "pipedrive": "Pipedrive",
+                 "dent-o-soft": "Dent-O-Soft", "exact": "EXACT", "practice-by-numbers": "Practice by Numbers",
+                 "dental-exec": "Dental-Exec", "generic-csv": "CSV/XLSX export"}
 
 
 class StepFailed(MigrationError):
@@ -29,25 +46,36 @@ class StepFailed(MigrationError):
         super().__init__(message)
 
 
+def display_name(name: str) -> str:
+    return DISPLAY_NAMES.get(name, name.replace("-", " ").title())
+
+
 def render_html(notebook: str | Path, out: str | Path, title: str | None = None) -> Path:
     """Render an executed notebook as a standalone HTML page with no code cells."""
+    from .reports.render import render_notebook
+
+    return render_notebook(notebook, out, title=title)
+
+
+def _with_report_setup(source: Path, step: str):
+    """The step's notebook with a hidden first cell that starts its report (see ``begin_report``)."""
     import nbformat
-    from nbconvert import HTMLExporter
 
-    book = nbformat.read(str(notebook), as_version=4)
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    if title:
-        book.metadata["title"] = title
-    html, _ = exporter.from_notebook_node(book)
-    out = Path(out)
-    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(html)
-    return out
+    book = nbformat.read(str(source), as_version=4)
+    setup = nbformat.v4.new_code_cell(f"import toolkit\ntoolkit.begin_report(workspace, {step!r});")
+    setup.metadata["tags"] = ["report-setup"]
+    setup["id"] = "report-setup"
+    at = next((i + 1 for i, c in enumerate(book.cells) if "parameters" in c.metadata.get("tags", [])), 0)
+    book.cells.insert(at, setup)
+    return book
 
 
-def run_step(ws: Workspace, step: str, **options) -> Path:
+def run_step(ws: Workspace, step: str, *, redact: bool = False, **options) -> Path:
     """Execute one step's notebook for ``ws`` and render its report; returns the HTML path.
+
+    Args:
+        redact: also write the PHI-masked report set under ``WS/reports/redacted/``.
+        options: the notebook's other parameters (``accept_proposals``); never a secret.
 
     Raises:
         StepFailed: the notebook raised; the error's own one-line message is kept.
@@ -60,13 +88,55 @@ def run_step(ws: Workspace, step: str, **options) -> Path:
     source = _paths.NOTEBOOKS / STEPS[step]
     executed = ws.runs_dir / STEPS[step]
     try:
-        pm.execute_notebook(str(source), str(executed), parameters={"workspace": str(ws.root), **options},
-                            kernel_name="python3", progress_bar=False, cwd=str(ws.root), log_output=False)
+        pm.execute_notebook(_with_report_setup(source, step), str(executed),
+                            parameters={"workspace": str(ws.root), **options}, kernel_name="python3",
+                            progress_bar=False, cwd=str(ws.root), log_output=False)
     except PapermillExecutionError as exc:
         raise StepFailed(f"step {step} failed: {exc.ename}: {exc.evalue}", exc.ename) from None
     finally:
         if executed.exists():
             os.chmod(executed, 0o600)
-    titles = {"audit": "Data-quality audit", "map": "Field mapping", "migrate": "Migration summary",
-              "reconcile": "Reconciliation"}
-    return render_html(executed, ws.reports_dir / f"{step}.html", title=titles[step])
+    html = render_report(ws, step)
+    if redact:
+        render_report(ws, step, redact=True)
+    return html
+
+
+def render_report(ws: Workspace, step: str, *, redact: bool = False) -> Path:
+    """Render the report of a step that has run, from its executed notebook; returns the HTML path.
+
+    Args:
+        redact: write the PHI-masked page, figures and executed notebook under ``redacted/``.
+
+    Raises:
+        MigrationError: unknown step, or the step has not run in this workspace yet.
+    """
+    from .reports.context import REDACTED_DIR, redactor_for
+    from .reports.render import redact_figures, render_notebook, write_redacted_notebook
+
+    if step not in STEPS:
+        raise MigrationError(f"unknown step {step!r} (steps: {', '.join(STEPS)})")
+    executed = ws.runs_dir / STEPS[step]
+    if not executed.is_file():
+        raise MigrationError(f"step {step} has not run in {ws.root} yet: run `crm-migrate {step} {ws.root}` first")
+    import json
+
+    reports = ws.reports_dir
+    figures_path = reports / f"{step}.json"
+    figures = json.loads(figures_path.read_text(encoding="utf-8")) if figures_path.is_file() else None
+    base = reports / REDACTED_DIR if redact else reports
+    redactor = None
+    if redact:
+        base.mkdir(exist_ok=True)
+        os.chmod(base, 0o700)
+        redactor = redactor_for(ws)
+        redact_figures(figures_path, base / f"{step}.json", redactor)
+        write_redacted_notebook(executed, ws.runs_dir / REDACTED_DIR / STEPS[step], redactor)
+        os.chmod(ws.runs_dir / REDACTED_DIR, 0o700)
+    tables = base / step
+    files = ([f"{step}.json"] if (base / f"{step}.json").is_file() else []) + \
+        ([f"{step}/{p.name}" for p in sorted(tables.glob("*.csv"))] if tables.is_dir() else [])
+    route = f"{display_name(ws.source)} → {display_name(ws.destination)}"
+    practice = str(ws.extra.get("practice_name") or ws.root.name)
+    return render_notebook(executed, base / f"{step}.html", redactor=redactor, figures=figures, route=route,
+                           practice=practice, files=files, extra_meta=[("Step", step)])

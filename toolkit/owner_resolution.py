@@ -1,8 +1,10 @@
 """Owner resolution: every source owner matched by email to a destination user.
 
 Emails compare case- and whitespace-insensitively. Owners that match no user — and records
-whose owner has no email at all — go to the workspace's fallback user; without one, a load that
-would need it refuses to start and says which owners and how many records are concerned.
+whose owner has no email at all — go to the workspace's fallback user, which a load requires:
+without one it refuses to start and says which owners and how many records are concerned.
+:meth:`OwnerResolution.rows` is the listing shown before any load (``crm-migrate owners WS``,
+and the first table of the sample and migrate reports), with the recommended action per owner.
 """
 
 from __future__ import annotations
@@ -50,9 +52,12 @@ class OwnerResolution:
             user = self.matched.get(email)
             if user:
                 action = "none: matched by email"
+            elif self.fallback and not email:
+                action = (f"records go to the fallback user {self.fallback.email}; give the provider an email "
+                          "in the source to match them to a user")
             elif self.fallback:
-                action = (f"records go to the fallback user {self.fallback.email}; create a user for "
-                          f"{email or 'this provider'} and re-run a delta to reassign them")
+                action = (f"records go to the fallback user {self.fallback.email}; to reassign them, create a "
+                          f"user with email {email}, then run a delta (only the reassigned records are written)")
             else:
                 action = "name a fallback user or create a destination user with this email"
             out.append({"source_owner": email or "(no email in source)", "records": n,
@@ -60,15 +65,20 @@ class OwnerResolution:
         return out
 
     def check(self) -> None:
-        """Refuse a load that would leave records without an owner.
+        """Refuse a load that could leave a record without a valid owner.
+
+        The fallback user is required even when every owner matches today: a later delta may
+        bring an owner the destination does not know, and it must not land ownerless.
 
         Raises:
-            ConfigError: unmatched owners exist and no (valid) fallback user is named.
+            ConfigError: no (valid) fallback user is named; the message lists the unmatched
+                owners and their record counts.
         """
-        if self.unmatched and self.fallback is None:
+        if self.fallback is None:
             listing = ", ".join(f"{e or '(no email)'} ({n} records)" for e, n in sorted(self.unmatched.items()))
-            raise ConfigError(f"owners match no destination user: {listing}; name a fallback user in workspace.yaml "
-                              "(owner_resolution.fallback_user_email)")
+            what = f"owners match no destination user: {listing}" if listing else "no fallback user is named"
+            raise ConfigError(f"{what}; name a fallback user in workspace.yaml (owner_resolution.fallback_user_email, "
+                              "or `crm-migrate init --fallback-owner`)")
 
 
 def resolve_owners(owner_counts: dict[str, int], users: list[User], fallback_email: str | None = None) -> OwnerResolution:

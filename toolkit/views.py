@@ -1,50 +1,33 @@
-"""What the notebooks display: tables and charts built from the steps' results.
+"""What the notebooks display: figure cards, charts and tables built from the steps' results.
 
 Kept out of the notebooks so that they stay one call per step, and the same views render the
-same way in JupyterLab and in the HTML reports.
+same way in JupyterLab and in the HTML reports. Each ``show_*`` takes a step's result and a
+``part`` (``"summary"``, ``"table"``, …; ``"all"`` shows every part under its own heading).
+
+Inside a report (see :func:`toolkit.begin_report`), every view also writes the table it shows as
+CSV beside the report and carries a PHI-masked rendering of itself for ``--redact``.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["show_counts", "show_missing", "show_table", "show_findings", "owner_table", "not_loaded"]
+from .reports import blocks
+from .reports.display import emit, parts as _parts, show_frame, show_summary
+
+__all__ = ["show_counts", "show_missing", "show_table", "show_findings", "owner_table", "not_loaded", "show_summary",
+           "show_audit", "show_owners", "show_sample_diff", "show_reconciliation", "emit", "show_frame"]
 
 
-def _display(obj) -> None:
-    from IPython.display import display
-
-    display(obj)
-
-
-def show_table(df: pd.DataFrame, max_rows: int = 200) -> None:
+# --- generic views, kept for the first notebooks ---------------------------------------------
+def show_table(df: pd.DataFrame, max_rows: int = 200, name: str = "table") -> None:
     """Display a table, saying how many rows were left out when it is long."""
-    if df is None or len(df) == 0:
-        _display(pd.DataFrame({"": ["(none)"]}))
-        return
-    if len(df) > max_rows:
-        print(f"showing {max_rows} of {len(df)} rows (all rows are in the step's JSON file)")
-    _display(df.head(max_rows).reset_index(drop=True))
-
-
-def _bar(series: pd.Series, title: str, xlabel: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, max(2.0, 0.32 * len(series) + 1)))
-    series.sort_values().plot.barh(ax=ax, color="#2f6f9f")
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    fig.tight_layout()
-    _display(fig)
-    plt.close(fig)
+    show_frame(name, df if df is not None else pd.DataFrame(), max_rows=max_rows)
 
 
 def show_counts(report) -> None:
     """Records per object, as a chart."""
-    _bar(pd.Series(report.profile["counts"]), "Records per object", "records")
+    emit(blocks.bars(pd.Series(report.profile["counts"]), unit="records", label="records per object"), phi=False)
 
 
 def show_missing(report) -> None:
@@ -55,33 +38,251 @@ def show_missing(report) -> None:
         for col, missing in info["missing"].items():
             if missing:
                 rows[f"{obj}.{col}"] = 100.0 * missing / n
-    if rows:
-        _bar(pd.Series(rows), "Empty values per field (%)", "% of records")
-    else:
-        print("no empty values")
+    emit(blocks.bars(pd.Series(rows, dtype=float), percent=True, tone="warn", label="empty values per field"),
+         phi=False)
 
 
 def show_findings(report) -> None:
     """Duplicates, unconvertible values and broken references, each with file lines."""
-    dup, bad, refs = [], [], []
-    for obj, info in report.profile["objects"].items():
-        for d in info.get("duplicates", []):
-            dup.append({"object": obj, **d})
-        for col, v in info["invalid"].items():
-            bad.extend({"object": obj, "column": col, **r} for r in v["rows"])
-        refs.extend({"object": obj, **r} for r in info["broken_references"])
-    for title, rows in (("Likely duplicate people", dup), ("Values that will not convert", bad),
-                        ("Broken references", refs)):
-        print(f"{title}: {len(rows)}")
-        show_table(pd.DataFrame(rows), max_rows=100)
+    for part in ("duplicates", "invalid", "references"):
+        show_audit(report, part)
 
 
 def owner_table(outcome) -> pd.DataFrame:
     """Owner resolution as a table: matched, unmatched, records, recommended action."""
-    return pd.DataFrame(outcome.owners.rows())
+    owners = getattr(outcome, "owners", outcome)
+    return pd.DataFrame(owners.rows())
 
 
 def not_loaded(rec) -> pd.DataFrame:
     """Source records that were skipped, errored or are unaccounted for, with reasons."""
     df = rec.fates
     return df[~df["fate"].isin(["created", "updated"])].sort_values(["fate", "object", "source_key"])
+
+
+def _n(n: int, one: str, many: str | None = None) -> str:
+    """``1 likely duplicate``, ``3 likely duplicates``."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+# --- audit ------------------------------------------------------------------------------------
+def _audit_rows(report) -> dict[str, pd.DataFrame]:
+    dup, bad, refs, dates, picks, inventory = [], [], [], [], [], []
+    for obj, info in report.profile["objects"].items():
+        n = max(info["records"], 1)
+        dup += [{"object": obj, "kept": d["kept"], "duplicate": d["duplicate"], "why": d["why"],
+                 "lines": ", ".join(map(str, d["lines"]))} for d in info.get("duplicates", [])]
+        for col, v in info["invalid"].items():
+            bad += [{"object": obj, "file": info["file"], "line": r["line"], "id": r["id"], "column": col,
+                     "value": r["value"], "problem": r["problem"]} for r in v["rows"]]
+        refs += [{"object": obj, "file": info["file"], **r} for r in info["broken_references"]]
+        for col, layouts in info.get("date_layouts", {}).items():
+            used = {k: v for k, v in layouts.items() if v}
+            dates.append({"object": obj, "column": col, "layouts": " · ".join(f"{k} ({v:,})" for k, v in used.items()),
+                          "consistent": "consistent" if len(used) <= 1 else "mixed"})
+        for col, values in info.get("picklists", {}).items():
+            picks += [{"object": obj, "column": col, "value": v, "records": c} for v, c in values.items()]
+        for col, missing in info["missing"].items():
+            inventory.append({"object": obj, "field": col, "filled": info["records"] - missing, "empty": missing,
+                              "filled %": round(100.0 * (info["records"] - missing) / n, 1)})
+    review = report.failures()
+    review = review[review["expectation"].str.contains("not_be_null", na=False)]
+    return {"duplicates": pd.DataFrame(dup), "invalid": pd.DataFrame(bad), "references": pd.DataFrame(refs),
+            "dates": pd.DataFrame(dates), "picklists": pd.DataFrame(picks), "inventory": pd.DataFrame(inventory),
+            "review": review[["object", "file", "line", "id", "column", "why"]].rename(
+                columns={"column": "missing", "why": "why it matters"})}
+
+
+def show_audit(report, part: str = "all") -> None:
+    """The data-quality audit: ``summary``, ``counts``, ``missing``, ``review`` (records missing
+    required fields), ``failures``, ``duplicates``, ``invalid``, ``references``, ``dates``,
+    ``picklists``, ``inventory`` or ``drift``."""
+    rows = _audit_rows(report)
+    s = report.summary()
+
+    def summary():
+        problems = s["expectations_failed"] + s["invalid_values"] + s["duplicates"] + s["broken_references"]
+        verdict = (f"The export is clean: {s['records']:,} records in {s['objects']} objects pass every check"
+                   if not problems else
+                   f"{_n(s['rows_failing_expectations'], 'row fails', 'rows fail')} checks, "
+                   f"{_n(s['duplicates'], 'likely duplicate')} and {_n(s['broken_references'], 'broken reference')} "
+                   "need a decision before the load")
+        show_summary({"records": s["records"], "objects": s["objects"], "checks failed": s["expectations_failed"],
+                      "rows failing checks": s["rows_failing_expectations"], "values that will not convert":
+                      s["invalid_values"], "likely duplicates": s["duplicates"], "broken references":
+                      s["broken_references"]}, verdict=verdict, ok=not problems,
+                     tones={"checks failed": "bad" if s["expectations_failed"] else "good",
+                            "likely duplicates": "warn" if s["duplicates"] else "good",
+                            "broken references": "bad" if s["broken_references"] else "good"})
+
+    def drift():
+        drift_rows = [{"object": o, **(d if isinstance(d, dict) else {"drift": d})} for o, d in (report.drift or {}).items()]
+        if not drift_rows:
+            emit(blocks.banner("No schema drift: every file has exactly the declared columns", "good"), phi=False)
+        else:
+            show_frame("schema_drift", pd.DataFrame(drift_rows))
+
+    verdicts = {"consistent": "good", "mixed": "warn"}
+    _parts({
+        "summary": summary, "counts": lambda: show_counts(report), "missing": lambda: show_missing(report),
+        "review": lambda: show_frame("needs_manual_review", rows["review"], interactive=len(rows["review"]) > 15,
+                                     panes=("object", "missing")),
+        "failures": lambda: show_frame("failing_rows", report.failures(), interactive=True,
+                                       panes=("object", "column", "expectation"), hint_column="column",
+                                       value_columns=("value",)),
+        "duplicates": lambda: show_frame("likely_duplicates", rows["duplicates"]),
+        "invalid": lambda: show_frame("values_that_will_not_convert", rows["invalid"], interactive=len(rows["invalid"]) > 15,
+                                      panes=("object", "column"), hint_column="column", value_columns=("value",)),
+        "references": lambda: show_frame("broken_references", rows["references"], hints={"value": "id"}),
+        "dates": lambda: show_frame("date_layouts", rows["dates"], pills={"consistent": verdicts}),
+        "picklists": lambda: show_frame("picklist_values", rows["picklists"], interactive=len(rows["picklists"]) > 25,
+                                        panes=("object", "column")),
+        "inventory": lambda: show_frame("field_inventory", rows["inventory"], interactive=True, panes=("object",)),
+        "drift": drift,
+    }, part, "the audit")
+
+
+# --- owner resolution -------------------------------------------------------------------------
+def show_owners(owners, part: str = "all") -> None:
+    """Owner resolution: ``summary`` and ``table`` (every source owner, its records and the action)."""
+    owners = getattr(owners, "owners", owners)
+    df = pd.DataFrame(owners.rows())
+
+    def summary():
+        unmatched = df[~df["matched"]] if len(df) else df
+        n_un = int(unmatched["records"].sum()) if len(unmatched) else 0
+        fallback = owners.fallback.email if owners.fallback else "none named"
+        verdict = ("Every record owner matches a destination user" if not len(unmatched) else
+                   f"{len(unmatched)} owners match no destination user: their {n_un:,} records go to {fallback}"
+                   if owners.fallback else f"{len(unmatched)} owners match no user and no fallback user is named")
+        show_summary({"owners": len(df), "matched": int(df["matched"].sum()) if len(df) else 0,
+                      "unmatched": len(unmatched), "records to the fallback user": n_un, "fallback user": fallback},
+                     verdict=verdict, ok=not len(unmatched) or (None if owners.fallback else False),
+                     tone="warn" if len(unmatched) and owners.fallback else None,
+                     tones={"unmatched": "warn" if len(unmatched) else "good"})
+
+    def table():
+        shown = df.assign(matched=df["matched"].map({True: "matched", False: "unmatched"})) if len(df) else df
+        show_frame("owner_resolution", shown.sort_values(["matched", "records"], ascending=[False, False]) if len(df) else df,
+                   pills={"matched": {"matched": "good", "unmatched": "warn"}})
+
+    _parts({"summary": summary, "table": table}, part, "owner resolution")
+
+
+# --- sample field-level diff --------------------------------------------------------------------
+VERDICT_TONES = {"mismatch": "bad", "missing": "warn", "transformed as expected": "info", "transformed": "info",
+                 "equal": "good"}
+_DIFF_ALIASES = {"source": "source_value", "value_source": "source_value", "expected_value": "expected",
+                 "destination_value": "read_back", "actual": "read_back", "actual_value": "read_back",
+                 "readback": "read_back", "destination": "read_back", "record": "source_key", "key": "source_key",
+                 "source_id": "source_key", "target": "field", "destination_field": "field"}
+
+
+def diff_frame(diff) -> pd.DataFrame:
+    """The sample diff as one table, mismatches first, whatever shape it came in (a DataFrame,
+    a list of row dicts, ``{"rows": [...]}``, or the path of ``sample.json``)."""
+    import json
+    from pathlib import Path
+
+    if isinstance(diff, (str, Path)):
+        diff = json.loads(Path(diff).read_text(encoding="utf-8"))
+    for attr in ("rows", "fields", "diff"):
+        if isinstance(diff, dict) and attr in diff:
+            diff = diff[attr]
+        elif not isinstance(diff, (dict, list, pd.DataFrame)) and hasattr(diff, attr):
+            diff = getattr(diff, attr)
+    df = pd.DataFrame(diff).rename(columns=_DIFF_ALIASES)
+    rank = {v: i for i, v in enumerate(VERDICT_TONES)}
+    df = df.assign(_rank=df["verdict"].map(lambda v: rank.get(str(v), len(rank))))
+    front = [c for c in ("verdict", "object", "source_key", "field", "source_value", "expected", "read_back") if c in df]
+    rest = [c for c in df.columns if c not in front and c != "_rank"]
+    return df.sort_values(["_rank"] + [c for c in ("object", "source_key", "field") if c in df], kind="stable")[front + rest]
+
+
+def show_sample_diff(diff, part: str = "all") -> None:
+    """The sample's field-level diff: ``summary``, ``by_field`` and ``table`` (interactive,
+    filterable by verdict, object and field; mismatches first)."""
+    df = diff_frame(diff)
+    counts = df["verdict"].value_counts()
+
+    def summary():
+        bad = int(counts.get("mismatch", 0) + counts.get("missing", 0))
+        records = df[["object", "source_key"]].drop_duplicates().shape[0] if "source_key" in df else len(df)
+        by_verdict = {v: int(counts[v]) for v in VERDICT_TONES if v in counts}
+        by_verdict |= {str(k): int(n) for k, n in counts.items() if k not in by_verdict}
+        show_summary({"records sampled": records, "fields compared": len(df), **by_verdict},
+                     verdict=("Every sampled field reads back as the mapping expects" if not bad else
+                              f"{bad:,} fields do not read back as expected: see the mismatches at the top of the table"),
+                     ok=not bad, tones={k: t for k, t in VERDICT_TONES.items()})
+
+    def by_field():
+        tally = df.groupby(["field", "verdict"]).size().unstack(fill_value=0) if len(df) else pd.DataFrame()
+        order = [v for v in VERDICT_TONES if v in tally.columns] + [v for v in tally.columns if v not in VERDICT_TONES]
+        tally = tally[order] if len(tally) else tally
+        bad_cols = [c for c in ("mismatch", "missing") if c in tally]
+        bad = tally[bad_cols].sum(axis=1) if bad_cols else pd.Series(0, index=tally.index)
+        shown = tally[bad > 0].assign(_bad=bad[bad > 0]).sort_values("_bad", ascending=False).drop(columns="_bad")
+        fine = int((bad == 0).sum())
+        if not len(shown):
+            emit(blocks.banner(f"All {fine} fields read back as expected", "good"), phi=False)
+            return
+        emit(blocks.stacked_bars(shown, VERDICT_TONES)
+             + blocks.note(f"{fine} other fields read back equal or transformed as expected in every sampled record."),
+             phi=False)
+
+    def table():
+        show_frame("sample_diff", df, interactive=True, panes=("verdict", "object", "field"),
+                   pills={"verdict": VERDICT_TONES}, hint_column="field",
+                   value_columns=("source_value", "expected", "read_back"))
+
+    _parts({"summary": summary, "by_field": by_field, "table": table}, part, "the sample diff")
+
+
+# --- reconciliation ---------------------------------------------------------------------------
+FATE_TONES = {"unaccounted": "bad", "error": "bad", "skipped": "warn", "rolled back": "info", "created": "good",
+              "updated": "good"}
+
+
+def _frame(value) -> pd.DataFrame | None:
+    if value is None:
+        return None
+    return value if isinstance(value, pd.DataFrame) else pd.DataFrame(value)
+
+
+def show_reconciliation(rec, part: str = "all") -> None:
+    """Reconciliation: ``summary`` (red/green), ``objects``, ``totals`` (field totals source vs
+    destination), ``population`` (field population rates), ``integrity`` and ``fates`` (every
+    source record, not-loaded first)."""
+    s = rec.summary()
+
+    def summary():
+        ok = bool(s.get("ok", not s.get("unaccounted") and not s.get("broken_links")))
+        verdict = (f"All {s['source_records']:,} source records are accounted for and every link holds" if ok else
+                   f"{s.get('unaccounted', 0):,} source records are unaccounted for and "
+                   f"{s.get('broken_links', 0):,} links are broken")
+        show_summary({k: v for k, v in s.items() if k != "ok"}, verdict=verdict, ok=ok,
+                     tones={"unaccounted": "bad" if s.get("unaccounted") else "good",
+                            "errors": "bad" if s.get("errors") else "good",
+                            "broken_links": "bad" if s.get("broken_links") else "good"})
+
+    def optional(attr: str, name: str, **kw):
+        df = _frame(getattr(rec, attr, None))
+        if df is None:
+            emit(blocks.note(f"not computed by this run ({name})"), phi=False)
+        else:
+            show_frame(name, df, **kw)
+
+    def fates():
+        df = rec.fates.assign(_r=rec.fates["fate"].map(lambda f: list(FATE_TONES).index(f) if f in FATE_TONES else 0))
+        show_frame("record_fates", df.sort_values(["_r", "object", "source_key"]).drop(columns="_r"), interactive=True,
+                   panes=("fate", "object"), pills={"fate": FATE_TONES})
+
+    match = {"True": "good", "False": "bad", "yes": "good", "no": "bad", "match": "good", "mismatch": "bad"}
+    _parts({
+        "summary": summary, "objects": lambda: show_frame("per_object", rec.objects),
+        "totals": lambda: optional("field_totals", "field_totals", pills={"match": match}),
+        "population": lambda: optional("population", "field_population"),
+        "integrity": lambda: show_frame("relationship_integrity", pd.DataFrame(rec.integrity)) if rec.integrity else
+        emit(blocks.banner("Every link holds: each record points at a record that exists", "good"), phi=False),
+        "fates": fates,
+    }, part, "the reconciliation")

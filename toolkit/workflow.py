@@ -15,15 +15,39 @@ import pandas as pd
 
 from . import _paths
 from .audit import AuditReport, run_audit
+from .delta import select_changes
+from .destinations import DestinationConfig
+from .destinations import registry as destinations
 from .engine import Engine, RunResult
 from .errors import ConfigError, MappingError
+from .field_diff import VERDICTS, diff_sample
 from .ledger import Ledger
 from .mapping import MappingSpec, Plan, build_plan
 from .owner_resolution import OwnerResolution, resolve_owners
+from .reconciliation import Reconciliation, reconcile_run
+from .rollback import RollbackResult
+from .rollback import rollback as rollback_run
+from .sample import select_sample
 from .workspace import Workspace, write_private
 
-__all__ = ["open_workspace", "audit", "prepare_mapping", "migrate", "reconcile", "write_figures",
-           "MigrationOutcome", "Reconciliation"]
+__all__ = ["open_workspace", "audit", "prepare_mapping", "owners", "sample", "migrate", "delta", "rollback",
+           "reconcile", "write_figures", "MigrationOutcome", "SampleOutcome", "DeltaOutcome", "RollbackResult",
+           "Reconciliation", "ENGINE_DEFAULTS"]
+
+#: engine settings a workspace can override in its ``engine:`` block
+ENGINE_DEFAULTS = {
+    # calls in flight per destination account, sharing its one limiter: on loopback one keeps the
+    # quota full; a CRM that answers in 200-300 ms needs several (BENCHMARKS.md, engine throughput)
+    "workers": 6,
+    # share of the vendor's burst quota the limiter allows itself; the rest absorbs clock skew
+    "pace": 0.97,
+    # read each record before updating it, so a rollback restores edits made in the CRM since the
+    # last run, at one extra call per update; off, the ledger's last-written values are "before"
+    "read_before": False,
+    "max_attempts": 6,
+    # largest file to upload, in bytes; None = what the destination adapter says (HighLevel: 25 MB)
+    "max_file_bytes": None,
+}
 
 
 def open_workspace(path: str | Path) -> Workspace:
@@ -41,7 +65,10 @@ def write_figures(ws: Workspace, step: str, figures: dict) -> Path:
 # --- 01 audit --------------------------------------------------------------------------------
 def audit(ws: Workspace, expectations_dir: str | Path | None = None) -> AuditReport:
     """Read the source and audit it against its Great Expectations suites."""
-    report = run_audit(ws.read_source(), expectations_dir or _paths.EXPECTATIONS)
+    # the audit reads leniently: schema drift and unreadable files are reported, not raised
+    from .sources import registry as _sources
+
+    report = run_audit(ws.open_source().read_for_audit(ws.export), expectations_dir or _paths.EXPECTATIONS)
     write_figures(ws, "audit", report.to_dict())
     return report
 
@@ -61,15 +88,45 @@ def prepare_mapping(ws: Workspace, *, accept_proposals: bool = False, overwrite:
     if ws.mapping_path.is_file() and not overwrite:
         spec = MappingSpec.load(ws.mapping_path)
     else:
+        from .mapping import propose_mapping, template_fits
+
         path = template_path(ws.source, ws.destination)
-        if not path.is_file():
-            raise ConfigError(f"no default mapping for {ws.source} -> {ws.destination} (looked for {path})")
-        spec = MappingSpec.load(path)
+        spec = MappingSpec.load(path) if path.is_file() else None
+        if spec is None or not template_fits(snapshot := ws.read_source(), spec):
+            # no template for this pair, or one made for other files (a generic export): the
+            # proposer writes the map, keeping whatever of the template fits (issue 5)
+            spec = propose_mapping(ws.read_source() if spec is None else snapshot, ws.destination,
+                                   source=ws.source, base=spec)
     if accept_proposals:
         spec.accept_proposals()
     spec.save(ws.mapping_path)
     write_figures(ws, "map", {"mapping": str(ws.mapping_path), "unconfirmed": spec.unconfirmed(),
                                   "objects": [o.to_dict() for o in spec.objects]})
+    return spec
+
+
+def propose(ws: Workspace, *, overwrite: bool = False) -> MappingSpec:
+    """Propose the workspace's mapping and write it to ``WS/mapping.yaml``, every new field ``proposed``.
+
+    Starts from the workspace's mapping if it has one (only columns it does not mention are
+    proposed, so nothing confirmed is lost), else from the pair's template, else from nothing.
+
+    Args:
+        overwrite: ignore an existing mapping and start again.
+    """
+    from .mapping import propose_mapping
+
+    snapshot = ws.read_source()
+    base = None
+    if ws.mapping_path.is_file() and not overwrite:
+        base = MappingSpec.load(ws.mapping_path)
+    elif template_path(ws.source, ws.destination).is_file():
+        base = MappingSpec.load(template_path(ws.source, ws.destination))
+    spec = propose_mapping(snapshot, ws.destination, source=ws.source, base=base)
+    spec.save(ws.mapping_path)
+    write_figures(ws, "propose", {"mapping": str(ws.mapping_path), "unconfirmed": spec.unconfirmed(),
+                                  "objects": [o.to_dict() for o in spec.objects],
+                                  "not_migrated": spec.extra.get("not_migrated", [])})
     return spec
 
 
@@ -82,6 +139,148 @@ def mapping_table(spec: MappingSpec) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# --- engine runs: shared set-up -------------------------------------------------------------
+def _engine(ws: Workspace, dest, ledger: Ledger, *, progress: bool, **overrides) -> Engine:
+    cfg = {**ENGINE_DEFAULTS, **(ws.extra.get("engine") or {}), **overrides}
+    unknown = sorted(set(cfg) - set(ENGINE_DEFAULTS) - {"note_unchanged"})
+    if unknown:
+        raise ConfigError(f"{ws.root / 'workspace.yaml'}: unknown engine settings {', '.join(unknown)} "
+                          f"(known: {', '.join(ENGINE_DEFAULTS)})")
+    return Engine(dest, ledger, progress=progress, files_root=ws.export if "://" not in ws.export else None, **cfg)
+
+
+def _connected(ws: Workspace, client=None, *, staging: bool = False):
+    """The destination (or the workspace's staging target), with the plan order it loads in."""
+    dest = staging_destination(ws, client) if staging else ws.connect(client)
+    return dest, tuple(dest.objects)
+
+
+def owners(ws: Workspace, the_plan: Plan | None = None, *, client=None, staging: bool = False) -> OwnerResolution:
+    """Match the source's owners to the destination's users, before anything is loaded.
+
+    Writes ``WS/reports/owners.json``: every source owner, its records, the user it matched and
+    the recommended action. Nothing is written to the destination.
+    """
+    if the_plan is None:
+        _, the_plan = plan(ws, accept_proposals=True)
+    dest, _ = _connected(ws, client, staging=staging)
+    fallback = (ws.extra.get("staging") or {}).get("fallback_user_email") if staging else None
+    res = resolve_owners(the_plan.owner_emails(), dest.list_users(), fallback or ws.fallback_owner)
+    if not staging:
+        rows = res.rows()
+        write_figures(ws, "owners", {"summary": {"owners": len(rows), "matched": sum(r["matched"] for r in rows),
+                                                 "unmatched": len(res.unmatched),
+                                                 "records_to_fallback": sum(res.unmatched.values())},
+                                     "owners": rows, "fallback": ws.fallback_owner})
+    return res
+
+
+def staging_destination(ws: Workspace, client=None):
+    """The staging account named in the workspace's ``staging:`` block.
+
+    The block has the destination's own keys — ``base_url``, ``token_env`` and ``options``
+    (and ``name`` when it differs from the destination's) — and optionally a
+    ``fallback_user_email`` of the staging account.
+
+    Raises:
+        ConfigError: no staging block, or one that points at the production account.
+    """
+    block = ws.extra.get("staging")
+    if not block:
+        raise ConfigError(f"{ws.root / 'workspace.yaml'} names no staging target: add a `staging:` block with "
+                          "base_url, token_env and options (a sandbox will do: `crm-migrate sandbox highlevel`)")
+    try:
+        cfg = DestinationConfig(base_url=block["base_url"], token_env=block["token_env"],
+                                options=dict(block.get("options") or {}))
+    except (KeyError, TypeError) as exc:
+        raise ConfigError(f"{ws.root / 'workspace.yaml'}: the staging block lacks {exc}") from None
+    prod = ws.destination_config
+    if cfg.base_url.rstrip("/") == prod.base_url.rstrip("/") and cfg.options == prod.options:
+        raise ConfigError("the staging target is the production account: a sample must never load into it")
+    cfg.token()
+    return destinations.get(block.get("name") or ws.destination)(cfg, client)
+
+
+def custom_objects(ws: Workspace, the_plan: Plan) -> dict[str, dict]:
+    """The custom objects ``the_plan`` loads: key -> ``{singular, plural, primary_field}``.
+
+    Raises:
+        MappingError: a custom-object route whose mapping has no ``schema:`` to create it from.
+    """
+    targets = {o.target for o in the_plan.objects if o.target.startswith("custom_object:")}
+    if not targets:
+        return {}
+    out = {}
+    for om in MappingSpec.load(ws.mapping_path).objects:
+        if om.target in targets and om.extra.get("status") != "excluded":
+            schema = om.extra.get("schema") or {}
+            if not all(schema.get(k) for k in ("singular", "plural", "primary_field")):
+                raise MappingError(f"{ws.mapping_path}: route {om.source} -> {om.target} needs "
+                                   "`schema: {singular, plural, primary_field}` to create the custom object")
+            out[om.target.split(":", 1)[1]] = {k: schema[k] for k in ("singular", "plural", "primary_field")}
+    return out
+
+
+def _ordered(the_plan: Plan, order: tuple[str, ...]) -> Plan:
+    rank = {name: i for i, name in enumerate(order)}
+    the_plan.objects.sort(key=lambda p: rank.get(p.target, len(rank)))
+    return the_plan
+
+
+# --- 03 sample -------------------------------------------------------------------------------
+@dataclass
+class SampleOutcome:
+    """A sample loaded into staging and its field-level diff (one row per record and field)."""
+
+    result: RunResult
+    owners: OwnerResolution
+    coverage: list[dict]
+    diff: pd.DataFrame
+
+    def verdicts(self) -> dict[str, int]:
+        counts = self.diff["verdict"].value_counts()
+        return {v: int(counts.get(v, 0)) for v in VERDICTS}
+
+    def coverage_table(self) -> pd.DataFrame:
+        """Per object: records available and sampled, strata seen and represented."""
+        return pd.DataFrame(self.coverage).assign(stratified_by=lambda d: d["stratified_by"].map(", ".join))
+
+    def by_field(self) -> pd.DataFrame:
+        """Verdict counts per field, worst first."""
+        if not len(self.diff):
+            return pd.DataFrame(columns=["field", *VERDICTS])
+        t = self.diff.groupby(["object", "field", "verdict"]).size().unstack(fill_value=0)
+        t = t.reindex(columns=list(VERDICTS), fill_value=0)
+        return t.sort_values(["mismatch", "missing"], ascending=False).reset_index()
+
+    def to_dict(self) -> dict:
+        return {"run_id": self.result.run_id, "status": self.result.status, "message": self.result.message,
+                "counts": self.result.counts, "records": int(self.diff[["object", "source_key"]].drop_duplicates().shape[0]),
+                "fields_compared": len(self.diff), "verdicts": self.verdicts(), "coverage": self.coverage,
+                "owners": self.owners.rows(), "rows": self.diff.to_dict("records")}
+
+
+def sample(ws: Workspace, *, size: int = 200, seed: int = 0, accept_proposals: bool = False, progress: bool = True,
+           client=None) -> SampleOutcome:
+    """Load a stratified, dependency-closed sample into the staging target and diff it field by field.
+
+    The staging account has its own ledger (``WS/staging/ledger.sqlite``), so the production
+    ledger never sees staging ids. Figures go to ``WS/reports/sample.json``.
+    """
+    snapshot, the_plan = plan(ws, accept_proposals=accept_proposals)
+    dest, order = _connected(ws, client, staging=True)
+    picked = select_sample(_ordered(the_plan, order), size=size, seed=seed)
+    res = owners(ws, picked.plan, client=client, staging=True)
+    with Ledger(ws.root / "staging" / "ledger.sqlite") as ledger:
+        engine = _engine(ws, dest, ledger, progress=progress)
+        result = engine.run(picked.plan, res, mode="sample", info={"size": size, "seed": seed},
+                            custom_objects=custom_objects(ws, picked.plan))
+        diff = diff_sample(picked.plan, MappingSpec.load(ws.mapping_path), snapshot, ledger, dest, read=engine.call)
+    outcome = SampleOutcome(result, res, picked.coverage, diff)
+    write_figures(ws, "sample", outcome.to_dict())
+    return outcome
+
+
 # --- 04 migrate ------------------------------------------------------------------------------
 @dataclass
 class MigrationOutcome:
@@ -91,9 +290,11 @@ class MigrationOutcome:
     custom_fields: list[str]
 
     def to_dict(self) -> dict:
-        return {"run_id": self.result.run_id, "mode": self.result.mode, "status": self.result.status,
-                "message": self.result.message, "seconds": round(self.result.seconds, 1), "counts": self.result.counts,
-                "plan": self.plan_counts, "custom_fields": self.custom_fields, "owners": self.owners.rows()}
+        r = self.result
+        return {"run_id": r.run_id, "mode": r.mode, "status": r.status, "message": r.message,
+                "resume_at": r.resume_at, "seconds": round(r.seconds, 1), "counts": r.counts, "retries": r.retries,
+                "files_as_links": r.files_as_links, "plan": self.plan_counts, "custom_fields": self.custom_fields,
+                "owners": self.owners.rows()}
 
 
 def plan(ws: Workspace, spec: MappingSpec | None = None, *, accept_proposals: bool = False):
@@ -113,74 +314,101 @@ def plan(ws: Workspace, spec: MappingSpec | None = None, *, accept_proposals: bo
 
 
 def migrate(ws: Workspace, *, accept_proposals: bool = False, progress: bool = True, client=None) -> MigrationOutcome:
-    """Provision the custom fields the mapping needs, then load every record through the engine."""
+    """Provision the custom fields the mapping needs, then load every record through the engine.
+
+    Safe to run again at any time: it resumes an interrupted or paused run, and rewrites only
+    records whose content (or resolved owner, links or stage) changed.
+    """
     snapshot, the_plan = plan(ws, accept_proposals=accept_proposals)
-    dest = ws.connect(client)
-    if dest.objects:
-        rank = {name: i for i, name in enumerate(dest.objects)}
-        the_plan.objects.sort(key=lambda p: rank.get(p.target, len(rank)))
-    owners = resolve_owners(the_plan.owner_emails(), dest.list_users(), ws.fallback_owner)
-    write_figures(ws, "owners", {"owners": owners.rows(), "fallback": ws.fallback_owner})
+    dest, order = _connected(ws, client)
+    _ordered(the_plan, order)
+    res = owners(ws, the_plan, client=client)
     with Ledger(ws.ledger_path) as ledger:
-        result = Engine(dest, ledger, progress=progress).run(the_plan, owners, mode="full", watermark=snapshot.watermark)
-    outcome = MigrationOutcome(result, owners, the_plan.counts(), [f"{c.object}.{c.key}" for c in the_plan.custom_fields])
+        result = _engine(ws, dest, ledger, progress=progress).run(the_plan, res, mode="full",
+                                                                  watermark=snapshot.watermark,
+                                                                  info={"unmatched_owners": sorted(res.unmatched)},
+                                                                  custom_objects=custom_objects(ws, the_plan))
+    outcome = MigrationOutcome(result, res, the_plan.counts(), [f"{c.object}.{c.key}" for c in the_plan.custom_fields])
     write_figures(ws, "migrate", outcome.to_dict())
     return outcome
 
 
-# --- 05 reconcile ----------------------------------------------------------------------------
+# --- 06 delta --------------------------------------------------------------------------------
 @dataclass
-class Reconciliation:
-    fates: pd.DataFrame
-    objects: pd.DataFrame
-    integrity: list[dict]
+class DeltaOutcome:
+    """A delta run: what was offered per object, what the engine did, and source deletions."""
 
-    def summary(self) -> dict:
-        counts = self.fates["fate"].value_counts().to_dict()
-        unaccounted = int((self.fates["fate"] == "unaccounted").sum())
-        return {"source_records": int(len(self.fates)),
-                "created": int(counts.get("created", 0)), "updated": int(counts.get("updated", 0)),
-                "skipped": int(counts.get("skipped", 0)), "errors": int(counts.get("error", 0)),
-                "unaccounted": unaccounted, "broken_links": len(self.integrity), "ok": unaccounted == 0 and not self.integrity}
+    result: RunResult
+    owners: OwnerResolution
+    since: str | None
+    baseline_run: str
+    objects: list[dict]
+    deleted: list[dict]
 
     def to_dict(self) -> dict:
-        return {"summary": self.summary(), "objects": self.objects.to_dict("records"), "integrity": self.integrity,
-                "fates": self.fates.to_dict("records")}
+        r = self.result
+        return {"run_id": r.run_id, "mode": r.mode, "status": r.status, "message": r.message, "resume_at": r.resume_at,
+                "seconds": round(r.seconds, 1), "since": self.since, "baseline_run": self.baseline_run,
+                "counts": r.counts, "retries": r.retries, "objects": self.objects,
+                "deleted_in_source": self.deleted, "files_as_links": r.files_as_links, "owners": self.owners.rows()}
+
+    def objects_table(self) -> pd.DataFrame:
+        """Per object: how changes were found, records offered, new, deleted in the source."""
+        return pd.DataFrame(self.objects)
+
+    def deleted_table(self) -> pd.DataFrame:
+        """Migrated records no longer in the source (kept in the destination)."""
+        return pd.DataFrame(self.deleted, columns=["object", "source_key", "dest_object", "dest_id", "action"])
 
 
-def reconcile(ws: Workspace, client=None) -> Reconciliation:
-    """Account for every source record and check the destination read back against the ledger."""
-    snapshot = ws.read_source()
+def delta(ws: Workspace, *, accept_proposals: bool = False, progress: bool = True, client=None) -> DeltaOutcome:
+    """Load only what changed in the source since the last full or delta run; report deletions.
+
+    Raises:
+        ConfigError: there is no finished full run to continue from.
+    """
+    snapshot, the_plan = plan(ws, accept_proposals=accept_proposals)
+    dest, order = _connected(ws, client)
+    _ordered(the_plan, order)
+    res = owners(ws, the_plan, client=client)
+    with Ledger(ws.ledger_path) as ledger:
+        chosen = select_changes(the_plan, snapshot, ledger, matched_owners=set(res.matched))
+        engine = _engine(ws, dest, ledger, progress=progress, note_unchanged=False)
+        result = engine.run(chosen.plan, res, mode="delta", watermark=snapshot.watermark or chosen.since,
+                            info={"since": chosen.since, "baseline_run": chosen.baseline_run,
+                                  "deleted_in_source": len(chosen.deleted),
+                                  "unmatched_owners": sorted(res.unmatched)},
+                            custom_objects=custom_objects(ws, chosen.plan))
+    outcome = DeltaOutcome(result, res, chosen.since, chosen.baseline_run, chosen.objects, chosen.deleted)
+    write_figures(ws, "delta", outcome.to_dict())
+    return outcome
+
+
+# --- 07 rollback -----------------------------------------------------------------------------
+def rollback(ws: Workspace, run_id: str | None = None, *, progress: bool = True, client=None) -> RollbackResult:
+    """Reverse one run (default: the newest still in effect) so the destination is as before it.
+
+    Raises:
+        ConfigError: no such run, or later runs sit on top of it.
+    """
     dest = ws.connect(client)
     with Ledger(ws.ledger_path) as ledger:
-        fates = ledger.fates()
-        mapped = {obj: ledger.id_map(obj) for obj in snapshot.tables}
-    present: dict[str, dict[str, object]] = {}
-    for obj in dest.objects:
-        present[obj] = {r.id: r for r in dest.iter_records(obj)}
-    rows, per_object = [], []
-    for obj, df in snapshot.tables.items():
-        key = snapshot.schema[obj].key
-        keys = df[key].astype("string").fillna("").tolist()
-        tally: dict[str, int] = {}
-        for k in keys:
-            fate, reason = fates.get((obj, k), ("unaccounted", "no outcome recorded in the ledger"))
-            if fate in {"created", "updated"}:
-                dest_id = mapped[obj].get(k, (None,))[0]
-                if not any(dest_id in recs for recs in present.values()):
-                    fate, reason = "unaccounted", f"ledger says {fate} as {dest_id}, but the destination has no such record"
-            rows.append({"object": obj, "source_key": k, "fate": fate, "reason": reason})
-            tally[fate] = tally.get(fate, 0) + 1
-        per_object.append({"object": obj, "source": len(keys), **tally})
-    integrity = []
-    contacts = present.get("contact", {})
-    for rid, rec in present.get("opportunity", {}).items():
-        cid = rec.links.get("contactId")
-        if cid and cid not in contacts:
-            integrity.append({"object": "opportunity", "id": rid, "problem": f"contact {cid} does not exist"})
-    dest_counts = pd.DataFrame([{"object": o, "destination": len(r)} for o, r in present.items()])
-    rec = Reconciliation(pd.DataFrame(rows, columns=["object", "source_key", "fate", "reason"]),
-                         pd.DataFrame(per_object).fillna(0), integrity)
-    figures = rec.to_dict() | {"destination_counts": dest_counts.to_dict("records")}
-    write_figures(ws, "reconcile", figures)
+        engine = _engine(ws, dest, ledger, progress=False)
+        result = rollback_run(dest, ledger, run_id or None, progress=progress, engine=engine)
+    write_figures(ws, "rollback", result.to_dict())
+    return result
+
+
+# --- 05 reconcile ----------------------------------------------------------------------------
+def reconcile(ws: Workspace, client=None) -> Reconciliation:
+    """Account for every source record and check the destination read back against the ledger.
+
+    Counts and field totals source vs destination, field population, relationship integrity.
+    """
+    snapshot = ws.read_source()
+    the_plan = build_plan(snapshot, MappingSpec.load(ws.mapping_path))
+    dest = ws.connect(client)
+    with Ledger(ws.ledger_path) as ledger:
+        rec = reconcile_run(snapshot, the_plan, ledger, dest, read_all=_engine(ws, dest, ledger, progress=False).read_all)
+    write_figures(ws, "reconcile", rec.to_dict())
     return rec

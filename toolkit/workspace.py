@@ -25,7 +25,9 @@ __all__ = ["Workspace", "init_workspace", "DEFAULT_TOKEN_ENV"]
 CONFIG_FILE = "workspace.yaml"
 #: token variable per destination, when ``init`` is not told otherwise
 DEFAULT_TOKEN_ENV = {"highlevel": "HIGHLEVEL_TOKEN", "freshsales": "FRESHSALES_TOKEN", "pipedrive": "PIPEDRIVE_TOKEN"}
-DEFAULT_BASE_URL = {"highlevel": "https://services.leadconnectorhq.com"}
+DEFAULT_BASE_URL = {"highlevel": "https://services.leadconnectorhq.com",
+                    # the vendor specs' server host; the token says which company (pipedrive.md §1)
+                    "pipedrive": "https://api.pipedrive.com"}
 
 
 def _private_dir(path: Path) -> None:
@@ -55,6 +57,8 @@ class Workspace:
         fallback_owner: email of the destination user who owns records whose source owner
             matches no destination user.
         extra: any other keys found in the file, kept on save.
+        source_options: the ``source.options`` block (API sources: the NAMES of credential
+            variables and similar settings; never a secret).
     """
 
     root: Path
@@ -64,11 +68,17 @@ class Workspace:
     destination_config: DestinationConfig
     fallback_owner: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    source_options: dict[str, Any] = field(default_factory=dict)
 
     # --- paths ------------------------------------------------------------------------
     @property
     def mapping_path(self) -> Path:
         return self.root / "mapping.yaml"
+
+    @property
+    def source_state_dir(self) -> Path:
+        """Where an API source keeps its token and checkpoints (created by the source, owner-only)."""
+        return self.root / "source_state"
 
     @property
     def ledger_path(self) -> Path:
@@ -111,6 +121,7 @@ class Workspace:
                 ),
                 fallback_owner=(data.get("owner_resolution") or {}).get("fallback_user_email"),
                 extra={k: v for k, v in data.items() if k not in {"source", "destination", "owner_resolution"}},
+                source_options=dict(src.get("options") or {}),
             )
         except (KeyError, TypeError, yaml.YAMLError) as exc:
             raise ConfigError(f"{path}: malformed workspace file ({exc})") from None
@@ -120,7 +131,8 @@ class Workspace:
 
     def save(self) -> None:
         data = {
-            "source": {"name": self.source, "location": self.export},
+            "source": {"name": self.source, "location": self.export,
+                       **({"options": self.source_options} if self.source_options else {})},
             "destination": {
                 "name": self.destination,
                 "base_url": self.destination_config.base_url,
@@ -136,7 +148,15 @@ class Workspace:
     # --- the things it names ------------------------------------------------------------
     def read_source(self):
         """Read the source into a :class:`~toolkit.snapshot.Snapshot`."""
-        return sources.get(self.source)().read(self.export)
+        return self.open_source().read(self.export)
+
+    def open_source(self):
+        """The source, given the workspace's ``source.options`` and its private state folder."""
+        src = sources.get(self.source)()
+        configure = getattr(src, "configure", None)
+        if configure is not None:
+            configure(state_dir=self.source_state_dir, options=dict(self.source_options))
+        return src
 
     def connect(self, client=None):
         """The destination adapter for this workspace's account (token read from the env)."""
@@ -146,8 +166,12 @@ class Workspace:
 
 def init_workspace(root: str | Path, *, source: str, export: str | Path, destination: str,
                    base_url: str | None = None, token_env: str | None = None,
-                   options: dict[str, Any] | None = None, fallback_owner: str | None = None) -> Workspace:
+                   options: dict[str, Any] | None = None, fallback_owner: str | None = None,
+                   source_options: dict[str, Any] | None = None) -> Workspace:
     """Create (or overwrite the config of) a workspace.
+
+    ``source_options`` become the ``source.options`` block (e.g. which variables hold an API
+    source's credentials); ``options`` are the destination's.
 
     Raises:
         ConfigError: unknown source or destination, or an export folder that does not exist.
@@ -171,6 +195,7 @@ def init_workspace(root: str | Path, *, source: str, export: str | Path, destina
             options=dict(options or {}),
         ),
         fallback_owner=fallback_owner,
+        source_options=dict(source_options or {}),
     )
     if not ws.destination_config.base_url:
         raise ConfigError(f"destination {destination} needs --base-url")

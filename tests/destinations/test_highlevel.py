@@ -1,5 +1,7 @@
-"""The HighLevel adapter: HTTP outcomes -> typed errors, headers, custom-field mapping, and a
-full round trip against the running sandbox."""
+"""The HighLevel adapter: HTTP outcomes -> typed errors, headers, custom-field mapping, and what
+is particular to HighLevel against the running sandbox (the parent link, the contact's company,
+associations, files, text-borne source ids). The round trips every adapter owes are in
+test_conformance.py."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ import pytest
 
 from toolkit import sandbox
 from toolkit.destinations import CustomField, DestinationConfig, Record, registry
-from toolkit.destinations.highlevel import TYPE_TO_HL, HighLevel
+from toolkit.destinations.highlevel import MAX_UPLOAD_BYTES, FileTooLargeError, HighLevel
+from toolkit.destinations.highlevel._text import split_source, with_source
+from toolkit.destinations.highlevel._values import from_property, to_property
 from toolkit.errors import (AuthError, ConfigError, FatalError, MappingError, QuotaExhaustedError,
                             RateLimitedError, RetriableError)
 from toolkit.ratelimit import RateLimiter
@@ -49,19 +53,26 @@ def test_missing_location_is_config_error():
         HighLevel(DestinationConfig(BASE, "HL_TEST_TOKEN", {}), httpx.Client())
 
 
-def test_sends_bearer_and_version_headers():
+def test_sends_bearer_and_the_version_each_endpoint_needs():
     seen = []
 
     def handler(req: httpx.Request):
         seen.append(req)
-        return httpx.Response(200, json={"users": [{"id": "U1", "email": "a@b.example", "name": "A B"}]})
+        if req.url.path.startswith("/locations/"):
+            return httpx.Response(200, json={"location": {"id": LOC, "companyId": "Agency1"}})
+        if req.url.path == "/users/search":
+            return httpx.Response(200, json={"users": [{"id": "U1", "email": "a@b.example", "name": "A B"}], "count": 1})
+        return httpx.Response(404, json={"statusCode": 404, "message": "Event not found"})
 
-    users = mock_adapter(handler).list_users()
-    assert users[0].id == "U1" and users[0].email == "a@b.example"
-    req = seen[0]
-    assert req.headers["Authorization"] == f"Bearer {TOKEN}" and req.headers["Version"] == "2021-07-28"
-    assert req.url.path == "/users/" and req.url.params["locationId"] == LOC
-    assert str(req.url).startswith(BASE)
+    a = mock_adapter(handler)
+    users = a.list_users()
+    assert [(u.id, u.email, u.name) for u in users] == [("U1", "a@b.example", "A B")]
+    search = seen[-1]
+    assert search.headers["Authorization"] == f"Bearer {TOKEN}" and search.headers["Version"] == "2021-07-28"
+    assert search.url.params["companyId"] == "Agency1" and search.url.params["locationId"] == LOC
+    assert str(search.url).startswith(BASE)
+    assert a.get("event", "Evt1") is None
+    assert seen[-1].url.path == "/calendars/events/appointments/Evt1" and seen[-1].headers["Version"] == "2021-04-15"
 
 
 def _status(status, body=None, headers=None):
@@ -71,14 +82,14 @@ def _status(status, body=None, headers=None):
 def test_429_with_retry_after_is_rate_limited():
     a = mock_adapter(_status(429, headers={"Retry-After": "7"}))
     with pytest.raises(RateLimitedError) as ei:
-        a.list_users()
+        a.list_pipelines()
     assert ei.value.retry_after == 7.0 and ei.value.status == 429
 
 
 def test_429_without_retry_after_uses_interval_header():
     a = mock_adapter(_status(429, headers={"X-RateLimit-Interval-Milliseconds": "10000"}))
     with pytest.raises(RateLimitedError) as ei:
-        a.list_users()
+        a.list_pipelines()
     assert ei.value.retry_after == 10.0
 
 
@@ -96,14 +107,14 @@ def test_transport_failures_are_retriable(exc):
     def handler(req):
         raise exc
     with pytest.raises(RetriableError):
-        mock_adapter(handler).list_users()
+        mock_adapter(handler).list_pipelines()
 
 
 def test_fatal_error_carries_vendor_message_but_never_the_token():
     body = {"statusCode": 422, "message": ["property foo should not exist"], "error": "Unprocessable Entity"}
     a = mock_adapter(_status(422, body))
     with pytest.raises(FatalError) as ei:
-        a.list_users()
+        a.list_pipelines()
     assert "property foo should not exist" in str(ei.value) and ei.value.body == body
     assert TOKEN not in str(ei.value) and TOKEN not in repr(a)
 
@@ -119,13 +130,13 @@ def test_daily_quota_nearly_spent_stops_cleanly():
 
     def handler(req):
         calls.append(req)
-        return httpx.Response(200, json={"users": []}, headers={"X-RateLimit-Daily-Remaining": "3",
+        return httpx.Response(200, json={"pipelines": []}, headers={"X-RateLimit-Daily-Remaining": "3",
                                                                 "X-RateLimit-Limit-Daily": "200000"})
 
     a = mock_adapter(handler)
-    a.list_users()
+    a.list_pipelines()
     with pytest.raises(QuotaExhaustedError) as ei:
-        a.list_users()
+        a.list_pipelines()
     assert ei.value.resume_at and len(calls) == 1  # the second call was never sent
 
 
@@ -215,14 +226,6 @@ def test_sandbox_vendor_errors_are_typed(hl, sb, monkeypatch):
         bad.list_users()
 
 
-def test_sandbox_iter_records_past_one_page(hl, sb):
-    made = {hl.create(Record("contact", fields={"email": f"c{i}@example.com"}, custom={"source_id": f"S{i}"}))
-            for i in range(9)}
-    got = list(hl.iter_records("contact"))
-    assert {r.id for r in got} == made and len(got) == 9  # 3 pages of 4
-    assert {r.custom["source_id"] for r in got} == {f"S{i}" for i in range(9)}
-
-
 def test_sandbox_opportunities(hl, sb):
     cid = hl.create(Record("contact", fields={"email": "opp@example.com"}))
     pipe = next(p for p in hl.list_pipelines() if p.name == "Recall")
@@ -243,24 +246,6 @@ def test_sandbox_opportunities(hl, sb):
     assert hl.find_by_source_id("opportunity", "R4") is None and hl.get("opportunity", ids[4]) is None
 
 
-def test_sandbox_provisions_every_field_type(hl, sb):
-    values = {"text": "hello", "large_text": "long " * 40, "number": 42, "monetary": 1250.5, "date": "2024-03-01",
-              "datetime": "2024-03-01T09:30:00Z", "checkbox": True, "single_option": "Delta",
-              "multiple_options": ["Delta", "Cigna"], "phone": "+15550002222", "email": "x@example.com"}
-    assert set(values) == set(TYPE_TO_HL)
-    for t in values:
-        opts = ["Delta", "Cigna"] if "option" in t else []
-        made = hl.create_custom_field(CustomField(f"f_{t}", f"F {t}", t, "contact", options=opts))
-        assert made.id and made.key == f"f_{t}"
-    hl._fields.clear()  # read the types back from the sandbox, not the cache
-    listed = {f.key: f.type for f in hl.list_custom_fields("contact")}
-    assert all(listed[f"f_{t}"] == t for t in values)
-    cid = hl.create(Record("contact", custom={f"f_{t}": v for t, v in values.items()}))
-    assert hl.get("contact", cid).custom == {f"f_{t}": v for t, v in values.items()}
-    hl.delete_custom_field(CustomField("f_text", "F text", "text", "contact"))
-    assert "f_text" not in {f.key for f in hl.list_custom_fields("contact")}
-
-
 def test_sandbox_faults_surface_as_retriable(monkeypatch):
     with sandbox.start("highlevel", faults="5xx=1.0") as sb:
         monkeypatch.setenv("HL_F", sb.token)
@@ -270,17 +255,207 @@ def test_sandbox_faults_surface_as_retriable(monkeypatch):
         assert ei.value.status == 503
 
 
-def test_sandbox_429_surfaces_as_rate_limited(monkeypatch):
-    with sandbox.start("highlevel", burst=2) as sb:
-        monkeypatch.setenv("HL_R", sb.token)
-        # a limiter blind to the vendor's headers, so it cannot pace: the server must refuse
-        blind = RateLimiter(max_requests=1000, safety=1.0, headers={k: "X-Not-Sent" for k in
-                                                                    ("max", "remaining", "interval_ms",
-                                                                     "daily_limit", "daily_remaining")})
-        a = HighLevel(DestinationConfig(sb.url, "HL_R", {"location_id": sb.location_id}), limiter=blind)
+# --- pieces without a server -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text,sid,stored", [
+    ("Call back", "PT-1", "Call back\n\nSource ID: PT-1"),
+    (None, "PT-2", "Source ID: PT-2"),
+    ("Line one\nLine two", None, "Line one\nLine two"),
+])
+def test_source_id_rides_as_the_last_line_of_text(text, sid, stored):
+    assert with_source(text, sid) == stored
+    assert split_source(stored) == (text, sid)
+    assert split_source("mentions Source ID: X mid-text") == ("mentions Source ID: X mid-text", None)
+
+
+def test_v2_values_use_option_keys_and_money_objects():
+    plan = CustomField("plan", "Plan", "single_option", "company", options=["Delta Dental PPO", "Cigna"])
+    assert to_property(plan, "Delta Dental PPO") == "delta_dental_ppo"
+    assert from_property(plan, "delta_dental_ppo") == "Delta Dental PPO"
+    assert to_property(plan, "Cigna", {"Cigna": "CIG-01"}) == "CIG-01"  # keys as the destination has them
+    with pytest.raises(MappingError, match="Aetna"):
+        to_property(plan, "Aetna")
+    money = CustomField("fee", "Fee", "monetary", "company")
+    assert to_property(money, "12.50") == {"currency": "default", "value": 12.5}
+    assert from_property(money, {"currency": "default", "value": 12.5}) == 12.5
+    box = CustomField("consent", "Consent", "checkbox", "company")
+    assert to_property(box, True) == ["yes"] and from_property(box, ["yes"]) is True
+
+
+def test_composite_ids_are_checked():
+    a = mock_adapter(lambda req: httpx.Response(500))
+    with pytest.raises(FatalError, match="contactId/taskId"):
+        a.get("task", "NotComposite")
+    with pytest.raises(FatalError, match="3 parts"):
+        a.delete("file", "a/b")
+
+
+def test_a_file_over_25_mb_is_refused_before_any_request(tmp_path):
+    calls = []
+    a = mock_adapter(lambda req: calls.append(req) or httpx.Response(500))
+    big = tmp_path / "panoramic.tif"
+    with open(big, "wb") as fh:  # sparse: no 25 MB actually written
+        fh.truncate(MAX_UPLOAD_BYTES + 1)
+    with pytest.raises(FileTooLargeError) as ei:
+        a.create(Record("file", fields={"path": str(big)}, links={"contactId": "C1"}))
+    assert isinstance(ei.value, FatalError) and ei.value.size == MAX_UPLOAD_BYTES + 1
+    assert ei.value.limit == MAX_UPLOAD_BYTES == a.max_file_bytes and ei.value.path == str(big) and calls == []
+    with pytest.raises(MappingError, match="cannot be read"):
+        a.create(Record("file", fields={"path": str(tmp_path / "missing.pdf")}, links={"contactId": "C1"}))
+
+
+def test_events_are_written_as_history_on_the_first_calendar():
+    sent = []
+
+    def handler(req: httpx.Request):
+        sent.append(req)
+        if req.url.path == "/calendars/":
+            return httpx.Response(200, json={"calendars": [{"id": "Cal1", "name": "Doctor", "locationId": LOC}]})
+        return httpx.Response(200, json={"id": "Evt1", "calendarId": "Cal1", "locationId": LOC, "contactId": "C1"})
+
+    a = mock_adapter(handler)
+    assert a.create(Record("event", fields={"startTime": "2022-01-10T15:00:00Z"}, links={"contactId": "C1"},
+                           custom={"source_id": "APT-7"})) == "Evt1"
+    body = json.loads(sent[-1].content)
+    assert body["calendarId"] == "Cal1" and body["contactId"] == "C1" and body["locationId"] == LOC
+    assert body["toNotify"] is False and body["ignoreFreeSlotValidation"] is True and body["ignoreDateRange"] is True
+    assert body["description"] == "Source ID: APT-7" and sent[-1].headers["Version"] == "2021-04-15"
+
+
+def test_unknown_objects_and_fields_are_mapping_errors():
+    a = mock_adapter(lambda req: httpx.Response(500))
+    with pytest.raises(MappingError, match="no object 'invoice'"):
+        a.create(Record("invoice"))
+    with pytest.raises(MappingError, match="no custom fields"):
+        a.create_custom_field(CustomField("outcome", "Outcome", "text", "task"))
+    assert [f.key for f in a.list_custom_fields("note")] == ["source_id"]  # no request needed
+    with pytest.raises(MappingError, match="contactId"):
+        a.create(Record("task", fields={"title": "T"}))
+
+
+def test_undeletable_objects_are_declared():
+    assert HighLevel.undeletable == {"pipeline", "custom_object_schema"}
+    assert HighLevel.objects == ("company", "contact", "opportunity", "event", "task", "note", "file")
+
+
+# --- particular to HighLevel, against the sandbox ------------------------------------------------
+
+
+def test_company_parent_is_a_business_custom_field(hl, sb):
+    parent = hl.create(Record("company", fields={"name": "Bright Smiles Group"}))
+    child = hl.create(Record("company", fields={"name": "Bright Smiles Tulsa", "description": "satellite"},
+                             links={"parentId": parent}))
+    state = sb.state()
+    field = next(f for f in state["customFieldsV2"] if f["fieldKey"] == "business.parent_company_id")
+    assert field["dataType"] == "TEXT" and field["objectKey"] == "business"
+    stored = next(b for b in state["businesses"] if b["id"] == child)
+    assert stored["properties"] == {"parent_company_id": parent} and stored["description"] == "satellite"
+    back = hl.get("company", child)
+    assert back.links == {"parentId": parent} and back.fields["name"] == "Bright Smiles Tulsa"
+    assert hl.get("company", parent).links == {}
+    with pytest.raises(MappingError, match="own parent"):
+        hl.update(Record("company", id=child, links={"parentId": child}))
+    hl.update(Record("company", id=child, links={"parentId": ""}))  # unlink
+    assert hl.get("company", child).links == {}
+    assert len([f for f in sb.state()["customFieldsV2"] if f["fieldKey"] == "business.parent_company_id"]) == 1
+
+
+def test_contact_links_to_its_company(hl, sb):
+    biz = hl.create(Record("company", fields={"name": "Family Group"}))
+    cid = hl.create(Record("contact", fields={"email": "fam@example.com"}, links={"businessId": biz}))
+    assert next(c for c in sb.state()["contacts"] if c["id"] == cid)["businessId"] == biz
+    assert hl.get("contact", cid).links == {"businessId": biz}
+    hl.update(Record("contact", id=cid, links={"businessId": ""}))
+    assert hl.get("contact", cid).links == {}
+
+
+def test_custom_object_association_is_made_once(hl, sb):
+    assert hl.ensure_custom_object("treatment_plan", "Treatment Plan", "Treatment Plans", "plan_name") == \
+        "custom_objects.treatment_plan"
+    obj = "custom_object:treatment_plan"
+    assert hl.objects[-1] == obj and HighLevel.objects[-1] == "file"  # per instance
+    a, b = (hl.create(Record("contact", fields={"email": f"p{i}@example.com"})) for i in range(2))
+    r1 = hl.create(Record(obj, fields={"plan_name": "Crowns"}, links={"contactId": a}))
+    hl.create(Record(obj, fields={"plan_name": "Implant"}, links={"contactId": a}))
+    state = sb.state()
+    assert [x["key"] for x in state["associations"]] == ["treatment_plan_contact"]
+    assert state["associations"][0]["firstObjectKey"] == "custom_objects.treatment_plan"
+    assert len(state["relations"]) == 2
+    hl.update(Record(obj, id=r1, links={"contactId": b}))
+    assert hl.get(obj, r1).links == {"contactId": b} and len(sb.state()["relations"]) == 2
+    with pytest.raises(MappingError, match="primary property"):
+        hl.create(Record(obj, fields={"status": "x"}))
+    fresh = HighLevel(hl.config, limiter=RateLimiter())  # another process: finds what exists
+    assert fresh.ensure_custom_object("treatment_plan", "Treatment Plan", "Treatment Plans", "plan_name")
+    assert fresh.get(obj, r1).links == {"contactId": b}
+    assert len(sb.state()["objects"]) == 1
+
+
+def test_files_are_uploaded_then_attached_by_a_note(hl, sb, tmp_path):
+    cid = hl.create(Record("contact", fields={"email": "xray@example.com"}))
+    path = tmp_path / "bitewing.png"
+    path.write_bytes(b"\x89PNG fake image")
+    fid = hl.create(Record("file", fields={"path": str(path), "name": "Bitewing 2023.png"}, links={"contactId": cid},
+                           custom={"source_id": "DOC-9"}))
+    state = sb.state()
+    media = state["media"][0]
+    note = state["notes"][0]
+    assert fid == f"{cid}/{note['id']}/{media['id']}" and media["name"] == "Bitewing 2023.png"
+    assert note["body"] == f"Attached file: Bitewing 2023.png\n{media['url']}\n\nSource ID: DOC-9"
+    assert httpx.get(media["url"]).content == b"\x89PNG fake image"
+    hl.create(Record("note", fields={"body": "Allergic to latex"}, links={"contactId": cid}))
+    assert [r.id for r in hl.iter_records("file")] == [fid]
+    assert [r.fields["body"] for r in hl.iter_records("note")] == ["Allergic to latex"]
+    assert hl.find_by_source_id("file", "DOC-9") == fid
+    hl.delete("file", fid)
+    assert sb.state()["media"] == [] and len(sb.state()["notes"]) == 1
+
+
+def test_users_are_listed_page_by_page(sb, monkeypatch):
+    monkeypatch.setenv("HL_SANDBOX_TOKEN", sb.token)
+    a = HighLevel(DestinationConfig(sb.url, "HL_SANDBOX_TOKEN", {"location_id": sb.location_id, "page_size": 3}),
+                  limiter=RateLimiter())
+    assert {u.email for u in a.list_users()} == {u["email"] for u in sb.state()["users"]}
+    assert len(sb.state()["users"]) > 3
+
+
+def test_every_request_the_adapter_sends_validates_against_the_vendor_spec(tmp_path, monkeypatch):
+    from toolkit.sandbox.highlevel.validation import validate_request_log
+
+    log = tmp_path / "requests.jsonl"
+    with sandbox.start("highlevel", time_scale=50, request_log=str(log)) as box:
+        monkeypatch.setenv("HL_LOG_TOKEN", box.token)
+        a = HighLevel(DestinationConfig(box.url, "HL_LOG_TOKEN", {"location_id": box.location_id, "page_size": 2}),
+                      limiter=RateLimiter())
         a.list_users()
-        a.list_users()
-        with pytest.raises(RateLimitedError) as ei:
-            a.list_users()
-        assert 0 < ei.value.retry_after <= 10
-        assert blind.wait_reason is None and blind._blocked_until > 0  # it will hold off before the next call
+        for obj in ("company", "contact", "opportunity", "task", "note", "event", "file"):
+            a.create_custom_field(CustomField("source_id", "Source ID", "text", obj))
+        a.create_custom_field(CustomField("tier", "Tier", "single_option", "company", options=["Gold", "Silver"]))
+        biz = a.create(Record("company", fields={"name": "G", "description": "d"}, custom={"tier": "Gold"}))
+        cid = a.create(Record("contact", fields={"email": "v@example.com"}, tags=["x"], links={"businessId": biz}))
+        pipe = a.list_pipelines()[0]
+        a.create(Record("opportunity", fields={"name": "O", "pipelineId": pipe.id}, links={"contactId": cid}))
+        a.create(Record("task", fields={"title": "T", "dueDate": "2024-01-01T00:00:00Z"}, links={"contactId": cid}))
+        a.create(Record("note", fields={"body": "N"}, links={"contactId": cid}, custom={"source_id": "N1"}))
+        a.create(Record("event", fields={"startTime": "2023-01-01T10:00:00Z"}, links={"contactId": cid}))
+        (tmp_path / "f.txt").write_text("x")
+        a.create(Record("file", fields={"path": str(tmp_path / "f.txt")}, links={"contactId": cid}))
+        a.ensure_custom_object("claim", "Claim", "Claims", "claim_no")
+        rid = a.create(Record("custom_object:claim", fields={"claim_no": "C1"}, links={"contactId": cid}))
+        for obj in a.objects:
+            list(a.iter_records(obj))
+            a.find_by_source_id(obj, "nope")
+        a.delete("custom_object:claim", rid)
+        a.delete("contact", cid)
+    lines = log.read_text().splitlines()
+    failed = [(e["method"], e["path"]) for e in map(json.loads, lines) if e["status"] >= 400]
+    # only the look-ups that find nothing before creating the schema and the association
+    assert len(lines) > 40 and failed == [("GET", "/objects/custom_objects.claim"),
+                                          ("GET", "/associations/key/claim_contact")]
+    assert validate_request_log(str(log)) == []
+    bad = tmp_path / "bad.jsonl"
+    entry = json.loads(lines[-1]) | {"path": "/contacts/", "method": "POST", "body": {"firstName": 5}}
+    bad.write_text(json.dumps(entry) + "\n")
+    assert validate_request_log(str(bad)) and "locationId" in validate_request_log(str(bad))[0]
+

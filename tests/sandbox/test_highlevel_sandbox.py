@@ -16,7 +16,8 @@ VERSION = "2021-07-28"
 
 @pytest.fixture(scope="module")
 def sb():
-    with sandbox.start("highlevel") as handle:
+    # windows 50x faster: this module sends more than 100 requests in 10 s
+    with sandbox.start("highlevel", time_scale=50) as handle:
         yield handle
 
 
@@ -242,7 +243,9 @@ def test_state_dump_and_reset_need_no_auth(api, sb):
     api.post("/contacts/", json={"locationId": sb.location_id, "email": "s@example.com"})
     state = httpx.get(f"{sb.url}/__sandbox/state").json()
     assert len(state["contacts"]) == 1 and len(state["customFields"]) == 1
-    assert set(state) == {"contacts", "opportunities", "customFields", "pipelines", "users", "location"}
+    assert set(state) >= {"contacts", "opportunities", "customFields", "pipelines", "users", "location", "calendars",
+                          "businesses", "tasks", "notes", "customFieldsV2", "customFieldFolders", "objects",
+                          "records", "associations", "relations", "events", "media"}
     assert httpx.post(f"{sb.url}/__sandbox/reset").status_code == 200
     after = sb.state()
     assert after["contacts"] == [] and after["customFields"] == []
@@ -386,3 +389,284 @@ def test_response_validation_catches_a_wrong_shape():
     errors = validation.response_errors("GET", "/users/", [("locationId", "L")], {"Version": VERSION}, None,
                                         200, json.dumps({"users": [{"id": 5}]}).encode())
     assert errors
+
+
+# --- the objects beyond contacts and opportunities ---------------------------------------------
+
+CAL = "2021-04-15"  # calendars' Version (research §1)
+
+
+def _cal(sb, api):
+    return httpx.Client(base_url=sb.url, headers={"Authorization": f"Bearer {sb.token}", "Version": CAL})
+
+
+def _contact(api, sb, email="c@example.com"):
+    return api.post("/contacts/", json={"locationId": sb.location_id, "email": email}).json()["contact"]["id"]
+
+
+def _schema(api, sb, key="insurance_record"):
+    r = api.post("/objects/", json={"locationId": sb.location_id, "key": key,
+                                    "labels": {"singular": key.title(), "plural": key.title() + "s"},
+                                    "primaryDisplayPropertyDetails": {"key": f"custom_objects.{key}.carrier",
+                                                                      "name": "Carrier", "dataType": "TEXT"}})
+    assert r.status_code == 201, r.text
+    return r.json()["object"]
+
+
+def _v2_field(api, sb, object_key, key, data_type, **extra):
+    folders = api.get(f"/custom-fields/object-key/{object_key}", params={"locationId": sb.location_id}).json()["folders"]
+    parent = folders[0]["id"] if folders else api.post("/custom-fields/folder", json={
+        "locationId": sb.location_id, "objectKey": object_key, "name": "Migrated fields"}).json()["id"]
+    r = api.post("/custom-fields/", json={"locationId": sb.location_id, "objectKey": object_key, "dataType": data_type,
+                                          "fieldKey": f"{object_key}.{key}", "name": key, "showInForms": True,
+                                          "parentId": parent, **extra})
+    assert r.status_code == 201, r.text
+    return r.json()["field"]
+
+
+def test_new_endpoints_respond_as_the_vendor_spec_says(api, sb):
+    loc = sb.location_id
+    cid = _conforms(api, "POST", "/contacts/", body={"locationId": loc, "email": "spec2@example.com"})["contact"]["id"]
+    _conforms(api, "POST", f"/contacts/{cid}/tags", body={"tags": ["vip", "recall"]})
+    _conforms(api, "DELETE", f"/contacts/{cid}/tags", body={"tags": ["vip"]})
+    _conforms(api, "GET", "/users/search", params={"companyId": sb.state()["location"]["companyId"], "locationId": loc})
+    biz = _conforms(api, "POST", "/businesses/", body={"locationId": loc, "name": "Bright Smiles Group"})["buiseness"]
+    _conforms(api, "GET", f"/businesses/{biz['id']}")
+    _conforms(api, "PUT", f"/businesses/{biz['id']}", body={"description": "main office"})
+    _conforms(api, "GET", "/businesses/", params={"locationId": loc, "limit": "10", "skip": "0"})
+    _conforms(api, "POST", "/contacts/bulk/business", body={"locationId": loc, "ids": [cid], "businessId": biz["id"]})
+    folder = _conforms(api, "POST", "/custom-fields/folder", body={"locationId": loc, "objectKey": "business", "name": "F"})
+    f = _conforms(api, "POST", "/custom-fields/", body={
+        "locationId": loc, "objectKey": "business", "fieldKey": "business.tier", "name": "Tier", "dataType": "SINGLE_OPTIONS",
+        "showInForms": True, "parentId": folder["id"], "options": [{"key": "gold", "label": "Gold"}]})["field"]
+    _conforms(api, "GET", f"/custom-fields/{f['id']}")
+    _conforms(api, "GET", "/custom-fields/object-key/business", params={"locationId": loc})
+    _conforms(api, "PUT", f"/objects/business/records/{biz['id']}", params={"locationId": loc},
+              body={"properties": {"tier": "gold"}})
+    _conforms(api, "GET", f"/objects/business/records/{biz['id']}")
+    schema = _conforms(api, "POST", "/objects/", body={
+        "locationId": loc, "key": "claim", "labels": {"singular": "Claim", "plural": "Claims"},
+        "primaryDisplayPropertyDetails": {"key": "custom_objects.claim.claim_no", "name": "Claim No", "dataType": "TEXT"}})
+    _conforms(api, "GET", "/objects/", params={"locationId": loc})
+    _conforms(api, "GET", "/objects/custom_objects.claim", params={"locationId": loc, "fetchProperties": "true"})
+    rec = _conforms(api, "POST", "/objects/custom_objects.claim/records",
+                    body={"locationId": loc, "properties": {"claim_no": "C-1"}, "owner": ["SbxUserDrAnnaPatel01"]})["record"]
+    _conforms(api, "PUT", f"/objects/custom_objects.claim/records/{rec['id']}", params={"locationId": loc},
+              body={"properties": {"claim_no": "C-2"}})
+    _conforms(api, "POST", "/objects/custom_objects.claim/records/search", body={"locationId": loc, "pageLimit": 10, "page": 1})
+    assoc = _conforms(api, "POST", "/associations/", body={
+        "locationId": loc, "key": "claim_contact", "firstObjectKey": schema["object"]["key"], "firstObjectLabel": "Claim",
+        "secondObjectKey": "contact", "secondObjectLabel": "Patient"})
+    _conforms(api, "GET", f"/associations/key/claim_contact", params={"locationId": loc})
+    _conforms(api, "GET", "/associations/", params={"locationId": loc, "skip": "0", "limit": "10"})
+    rel = _conforms(api, "POST", "/associations/relations", body={
+        "locationId": loc, "associationId": assoc["id"], "firstRecordId": rec["id"], "secondRecordId": cid})
+    _conforms(api, "GET", f"/associations/relations/{rec['id']}", params={"locationId": loc, "skip": "0", "limit": "10"})
+    _conforms(api, "DELETE", f"/associations/relations/{rel['id']}", params={"locationId": loc})
+    _conforms(api, "DELETE", f"/objects/custom_objects.claim/records/{rec['id']}")
+    task = _conforms(api, "POST", f"/contacts/{cid}/tasks", body={"title": "Call", "dueDate": "2024-05-01T15:00:00Z",
+                                                                  "completed": False})["task"]
+    _conforms(api, "PUT", f"/contacts/{cid}/tasks/{task['id']}", body={"completed": True})
+    _conforms(api, "GET", f"/contacts/{cid}/tasks")
+    _conforms(api, "POST", f"/locations/{loc}/tasks/search", body={"skip": 0, "limit": 10})
+    note = _conforms(api, "POST", f"/contacts/{cid}/notes", body={"body": "hello", "userId": "SbxUserHygKimNguyen3"})["note"]
+    _conforms(api, "PUT", f"/contacts/{cid}/notes/{note['id']}", body={"body": "changed"})
+    _conforms(api, "GET", f"/contacts/{cid}/notes")
+    _conforms(api, "DELETE", f"/contacts/{cid}/notes/{note['id']}")
+    _conforms(api, "DELETE", f"/contacts/{cid}/tasks/{task['id']}")
+    up = api.post("/medias/upload-file", files={"file": ("xray.png", b"\x89PNG...", "image/png")}, data={"name": "xray.png"})
+    assert up.status_code == 200 and validation.response_errors(
+        "POST", "/medias/upload-file", [], {"Version": VERSION}, None, 200, up.content) == []
+    _conforms(api, "GET", "/medias/files", params={"sortBy": "createdAt", "sortOrder": "asc", "type": "file",
+                                                   "altType": "location", "altId": loc})
+    _conforms(api, "POST", f"/medias/{up.json()['fileId']}", body={"name": "x.png", "altType": "location", "altId": loc})
+    _conforms(api, "DELETE", f"/businesses/{biz['id']}")
+    with _cal(sb, api) as cal:
+        cal_id = _conforms(cal, "GET", "/calendars/", params={"locationId": loc})["calendars"][0]["id"]
+        ev = _conforms(cal, "POST", "/calendars/events/appointments", body={
+            "calendarId": cal_id, "locationId": loc, "contactId": cid, "startTime": "2023-02-01T15:00:00Z",
+            "ignoreFreeSlotValidation": True, "toNotify": False, "title": "Exam"})
+        _conforms(cal, "PUT", f"/calendars/events/appointments/{ev['id']}", body={"appointmentStatus": "showed"})
+        _conforms(cal, "GET", f"/calendars/events/appointments/{ev['id']}")
+        _conforms(cal, "GET", "/calendars/events", params={"locationId": loc, "calendarId": cal_id, "startTime": "0",
+                                                           "endTime": "4102444800000"})
+        _conforms(cal, "DELETE", f"/calendars/events/{ev['id']}", body={})
+
+
+def test_calendars_want_their_own_version(api, sb):
+    r = api.get("/calendars/", params={"locationId": sb.location_id})  # 2021-07-28
+    assert r.status_code == 400 and "2021-04-15" in r.json()["message"]
+    with _cal(sb, api) as cal:
+        assert cal.get("/calendars/", params={"locationId": sb.location_id}).status_code == 200
+        assert cal.get("/contacts/x").status_code == 400  # and 2021-04-15 is wrong everywhere else
+
+
+def test_historical_appointments_need_free_slot_validation_off(api, sb):
+    cid = _contact(api, sb)
+    with _cal(sb, api) as cal:
+        cal_id = cal.get("/calendars/", params={"locationId": sb.location_id}).json()["calendars"][0]["id"]
+        body = {"calendarId": cal_id, "locationId": sb.location_id, "contactId": cid, "startTime": "2022-01-10T15:00:00Z"}
+        r = cal.post("/calendars/events/appointments", json=body)
+        assert r.status_code == 400 and "no longer available" in r.json()["message"]
+        ok = cal.post("/calendars/events/appointments", json={**body, "ignoreFreeSlotValidation": True})
+        assert ok.status_code == 200 and ok.json()["endTime"] == "2022-01-10T16:00:00Z"  # + the 60-min slot
+        future = {**body, "startTime": "2099-01-10T15:00:00Z"}
+        assert cal.post("/calendars/events/appointments", json=future).status_code == 200
+        assert cal.post("/calendars/events/appointments", json={**future, "startTime": "2099-01-10T15:30:00Z"}
+                        ).status_code == 400  # overlaps the one before
+        r = cal.get("/calendars/events", params={"locationId": sb.location_id, "startTime": "0", "endTime": "1"})
+        assert r.status_code == 422  # calendarId, userId or groupId is required
+
+
+def test_custom_object_rules(api, sb):
+    _schema(api, sb)
+    key = "custom_objects.insurance_record"
+    _v2_field(api, sb, key, "status", "SINGLE_OPTIONS", options=[{"key": "active", "label": "Active"}])
+    loc = sb.location_id
+    r = api.post(f"/objects/{key}/records", json={"locationId": loc, "properties": {"status": "active"}})
+    assert r.status_code == 422 and "properties.carrier should not be empty" in r.json()["message"]
+    r = api.post(f"/objects/{key}/records", json={"locationId": loc, "properties": {"carrier": "Delta", "nope": 1}})
+    assert r.status_code == 422 and "property nope does not exist" in r.json()["message"][0]
+    r = api.post(f"/objects/{key}/records", json={"locationId": loc, "properties": {"carrier": "Delta", "status": "lapsed"}})
+    assert r.status_code == 422 and "lapsed is not a valid option" in r.json()["message"][0]
+    r = api.post(f"/objects/{key}/records", json={"locationId": loc, "properties": {"carrier": "D"}, "owner": ["NoSuchUser"]})
+    assert r.status_code == 422
+    r = api.post(f"/objects/{key}/records", json={"locationId": loc, "properties": {"carrier": "D"}, "extra": 1})
+    assert r.status_code == 422 and "property extra should not exist" in r.json()["message"]
+    assert api.delete(f"/objects/{key}").status_code == 404  # no schema delete (research §5)
+    assert api.post("/objects/", json={"locationId": loc, "key": "insurance_record", "labels": {
+        "singular": "X", "plural": "Xs"}, "primaryDisplayPropertyDetails": {"key": "x", "name": "X", "dataType": "TEXT"}}
+                    ).status_code == 400  # the key exists
+
+
+def test_custom_fields_v2_rules(api, sb):
+    f = _v2_field(api, sb, "business", "tier", "SINGLE_OPTIONS", options=[{"key": "gold", "label": "Gold"}])
+    loc = sb.location_id
+    r = api.post("/custom-fields/", json={"locationId": loc, "objectKey": "business", "fieldKey": "business.x", "name": "x",
+                                          "dataType": "TEXT", "showInForms": True, "parentId": "not-a-folder"})
+    assert r.status_code == 400
+    r = api.post("/custom-fields/", json={"locationId": loc, "objectKey": "contact", "fieldKey": "contact.x", "name": "x",
+                                          "dataType": "TEXT", "showInForms": True, "parentId": f["parentId"]})
+    assert r.status_code == 400  # v2 fields are for custom objects and business only
+    r = api.put(f"/custom-fields/{f['id']}", json={"locationId": loc, "showInForms": True,
+                                                    "options": [{"key": "silver", "label": "Silver"}]})
+    assert r.status_code == 400 and "cannot be removed" in r.json()["message"]
+    r = api.put(f"/custom-fields/{f['id']}", json={"locationId": loc, "showInForms": True, "options": [
+        {"key": "gold", "label": "Gold"}, {"key": "silver", "label": "Silver"}]})
+    assert [o["key"] for o in r.json()["field"]["options"]] == ["gold", "silver"]
+    assert api.delete(f"/custom-fields/folder/{f['parentId']}", params={"locationId": loc}).status_code == 400
+    assert api.delete(f"/custom-fields/{f['id']}").json()["succeded"] is True
+
+
+def test_associations_link_contacts_and_custom_objects_only(api, sb):
+    _schema(api, sb, "plan")
+    _schema(api, sb, "claim")
+    loc = sb.location_id
+    r = api.post("/associations/", json={"locationId": loc, "key": "plan_claim", "firstObjectKey": "custom_objects.plan",
+                                         "firstObjectLabel": "Plan", "secondObjectKey": "custom_objects.claim",
+                                         "secondObjectLabel": "Claim"})
+    assert r.status_code == 400
+    a = api.post("/associations/", json={"locationId": loc, "key": "plan_contact", "firstObjectKey": "custom_objects.plan",
+                                         "firstObjectLabel": "Plan", "secondObjectKey": "contact",
+                                         "secondObjectLabel": "Patient"}).json()
+    rec = api.post("/objects/custom_objects.plan/records", json={"locationId": loc, "properties": {"carrier": "P"}}).json()["record"]
+    cid = _contact(api, sb)
+    body = {"locationId": loc, "associationId": a["id"], "firstRecordId": cid, "secondRecordId": rec["id"]}
+    assert api.post("/associations/relations", json=body).status_code == 400  # wrong order for this association
+    body.update(firstRecordId=rec["id"], secondRecordId=cid)
+    assert api.post("/associations/relations", json=body).status_code == 201
+    assert api.post("/associations/relations", json=body).status_code == 400  # already related
+    api.delete(f"/contacts/{cid}")
+    assert sb.state()["relations"] == []  # a relation cannot outlive its record
+    assert api.delete(f"/associations/{a['id']}").json()["deleted"] is True
+
+
+def test_tasks_notes_and_their_contact(api, sb):
+    cid = _contact(api, sb)
+    r = api.post(f"/contacts/{cid}/tasks", json={"title": "T", "dueDate": "tomorrow", "completed": False})
+    assert r.status_code == 422
+    r = api.post(f"/contacts/{cid}/tasks", json={"title": "T", "dueDate": "2024-01-01T00:00:00Z", "completed": False,
+                                                 "assignedTo": "NoSuchUser0000000000"})
+    assert r.status_code == 422
+    r = api.post(f"/contacts/{cid}/notes", json={"body": "x", "userId": "NoSuchUser0000000000"})
+    assert r.status_code == 422
+    assert api.post(f"/contacts/{cid}/notes", json={"title": "no body"}).status_code == 422
+    t = api.post(f"/contacts/{cid}/tasks", json={"title": "T", "dueDate": "2024-01-01T00:00:00Z", "completed": False}).json()["task"]
+    other = _contact(api, sb, "other@example.com")
+    assert api.get(f"/contacts/{other}/tasks/{t['id']}").status_code == 404  # only under its own contact
+    api.post(f"/contacts/{cid}/notes", json={"body": "n"})
+    api.delete(f"/contacts/{cid}")
+    assert sb.state()["tasks"] == [] and sb.state()["notes"] == []
+
+
+def test_business_links_and_contact_duplicates_on_update(api, sb):
+    loc = sb.location_id
+    biz = api.post("/businesses/", json={"locationId": loc, "name": "Group"}).json()["buiseness"]["id"]
+    a, b = _contact(api, sb, "a@example.com"), _contact(api, sb, "b@example.com")
+    api.post("/contacts/bulk/business", json={"locationId": loc, "ids": [a, b], "businessId": biz})
+    listed = api.get(f"/contacts/business/{biz}", params={"locationId": loc}).json()
+    assert listed["count"] == 2
+    api.post("/contacts/bulk/business", json={"locationId": loc, "ids": [a], "businessId": None})
+    assert "businessId" not in api.get(f"/contacts/{a}").json()["contact"]
+    api.delete(f"/businesses/{biz}")
+    assert "businessId" not in api.get(f"/contacts/{b}").json()["contact"]
+    r = api.put(f"/contacts/{b}", json={"email": "A@example.com"})
+    assert r.status_code == 400 and r.json()["meta"]["contactId"] == a
+    assert api.post("/businesses/", json={"locationId": loc, "name": "X", "industry": "dental"}).status_code == 422
+
+
+def test_uploads_are_limited_to_25_mb_and_never_logged(tmp_path):
+    log = tmp_path / "requests.jsonl"
+    with sandbox.start("highlevel", request_log=str(log)) as sb:
+        h = {"Authorization": f"Bearer {sb.token}", "Version": VERSION}
+        big = httpx.post(f"{sb.url}/medias/upload-file", headers=h,
+                         files={"file": ("scan.tif", b"\0" * (25 * 1024 * 1024 + 1), "image/tiff")})
+        assert big.status_code == 413 and "25 MB" in big.json()["message"]
+        ok = httpx.post(f"{sb.url}/medias/upload-file", headers=h, data={"name": "card.png"},
+                        files={"file": ("card.png", b"secret-phi-bytes", "image/png")})
+        assert ok.status_code == 200
+        assert httpx.get(ok.json()["url"]).content == b"secret-phi-bytes"  # served back at its url
+        assert httpx.post(f"{sb.url}/medias/upload-file", headers=h, files={"name": (None, "x")}).status_code == 422
+    text = log.read_text()
+    assert "secret-phi-bytes" not in text and len(text) < 5000
+    entry = json.loads(text.splitlines()[1])
+    assert {"name": "file", "filename": "card.png", "size": 16} in entry["body"]["multipart"]
+
+
+# every dataType, in both custom-field APIs, with a value each (research §4 value types)
+_LOCATION_VALUES = {"TEXT": "t", "LARGE_TEXT": "long text", "NUMERICAL": 3, "PHONE": "+15550001234", "MONETORY": 9.5,
+                    "CHECKBOX": ["A"], "SINGLE_OPTIONS": "A", "MULTIPLE_OPTIONS": ["A", "B"], "DATE": "2024-02-29",
+                    "TEXTBOX_LIST": "line", "RADIO": "B",
+                    "FILE_UPLOAD": {"f3117": {"url": "https://x.example/f.pdf", "documentId": "d1", "meta": {}}}, "EMAIL": "e@example.com"}
+_PROPERTY_VALUES = {**_LOCATION_VALUES, "MONETORY": {"currency": "default", "value": 9.5}, "CHECKBOX": ["a"],
+                    "SINGLE_OPTIONS": "a", "MULTIPLE_OPTIONS": ["a", "b"], "RADIO": "b",
+                    "FILE_UPLOAD": [{"url": "https://x.example/f.pdf"}]}
+
+
+@pytest.mark.parametrize("data_type", sorted(_LOCATION_VALUES))
+def test_every_data_type_in_both_field_apis(api, sb, data_type):
+    from toolkit.sandbox.highlevel.state import DATA_TYPES
+
+    assert set(_LOCATION_VALUES) == DATA_TYPES
+    pick = data_type in ("CHECKBOX", "SINGLE_OPTIONS", "MULTIPLE_OPTIONS", "RADIO")
+    f = _field(api, sb, f"F {data_type}", data_type, **({"options": ["A", "B"]} if pick else {}))
+    r = api.post("/contacts/", json={"locationId": sb.location_id,
+                                     "customFields": [{"id": f["id"], "field_value": _LOCATION_VALUES[data_type]}]})
+    assert r.status_code == 201, r.text
+    assert r.json()["contact"]["customFields"] == [{"id": f["id"], "value": _LOCATION_VALUES[data_type]}]
+    v2 = _v2_field(api, sb, "business", data_type.lower(), data_type,
+                   **({"options": [{"key": "a", "label": "A"}, {"key": "b", "label": "B"}]} if pick else {}))
+    biz = api.post("/businesses/", json={"locationId": sb.location_id, "name": "B"}).json()["buiseness"]["id"]
+    r = api.put(f"/objects/business/records/{biz}", params={"locationId": sb.location_id},
+                json={"properties": {data_type.lower(): _PROPERTY_VALUES[data_type]}})
+    assert r.status_code == 200, r.text
+    assert r.json()["record"]["properties"] == {data_type.lower(): _PROPERTY_VALUES[data_type]}
+    assert v2["dataType"] == data_type
+
+
+def test_seed_users_without_ids_are_all_added():
+    from toolkit.sandbox.highlevel.state import load_seed
+
+    users = load_seed({"users": [{"email": "a@practice.example"}, {"email": "b@practice.example"}]})["users"]
+    emails = [u["email"] for u in users]
+    assert "a@practice.example" in emails and "b@practice.example" in emails

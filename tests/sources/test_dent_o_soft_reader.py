@@ -160,7 +160,8 @@ def test_renamed_column_is_schema_drift_with_hint(copy):
         DentOSoftSource().read(copy)
     msg = str(e.value)
     assert "file patients.csv" in msg and "row 1" in msg and "'MobilePhone'" in msg
-    assert "'Mobile_Phone' renamed?" in msg
+    assert "renamed column(s) 'MobilePhone' -> 'Mobile_Phone'" in msg
+    assert "Fix: rename column 'Mobile_Phone' back to 'MobilePhone' in patients.csv" in msg
     assert e.value.missing == ["MobilePhone"] and e.value.extra == ["Mobile_Phone"]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +10,7 @@ import yaml
 
 from ..snapshot import Snapshot
 from ._expectations import run_suite
+from ._integrity import parent_cycles
 from ._profile import line_numbers, profile
 
 __all__ = ["AuditReport", "run_audit"]
@@ -23,13 +24,20 @@ class AuditReport:
         source: source name.
         profile: see :func:`toolkit.audit.profile`.
         expectations: object -> results of its GX suite (see ``run_suite``).
-        drift: schema drift found by the reader (missing/extra columns), per object.
+        drift: schema drift found by the reader, per object: ``{file, layout, missing, extra,
+            renamed, duplicated, fix, message}`` (see :mod:`toolkit.sources._drift`).
+        read_errors: files or records the reader could not read, each ``{object, file, row,
+            column, message}``: the audit goes on without them and says so.
+        integrity: object -> records whose parent chain loops back (``{line, id, column, value,
+            cycle}``).
     """
 
     source: str
     profile: dict
     expectations: dict[str, list[dict]]
     drift: dict
+    read_errors: list[dict] = field(default_factory=list)
+    integrity: dict[str, list[dict]] = field(default_factory=dict)
 
     def summary(self) -> dict:
         failed = [(o, r) for o, rs in self.expectations.items() for r in rs if not r["success"]]
@@ -45,6 +53,9 @@ class AuditReport:
             "invalid_values": invalid,
             "duplicates": sum(len(o.get("duplicates", [])) for o in self.profile["objects"].values()),
             "broken_references": sum(len(o["broken_references"]) for o in self.profile["objects"].values()),
+            "parent_cycles": sum(len(v) for v in self.integrity.values()),
+            "schema_drift": len(self.drift),
+            "read_errors": len(self.read_errors),
         }
 
     def failures(self) -> pd.DataFrame:
@@ -54,27 +65,82 @@ class AuditReport:
                 for o, rs in self.expectations.items() for r in rs for f in r["failures"]]
         return pd.DataFrame(rows, columns=["object", "file", "expectation", "column", "why", "line", "id", "value"])
 
+    def findings(self) -> pd.DataFrame:
+        """Every flagged cell in one table: ``object, file, line, column, id, value, check, why``.
+
+        ``check`` says which part of the audit raised it: ``expectation`` (a GX suite),
+        ``invalid`` (a value that will not convert), ``reference`` (points at nothing),
+        ``duplicate`` (the later of a likely duplicate pair), ``cycle`` (parent chain loops),
+        ``drift`` (header differs from the layout) or ``unreadable`` (the reader left it out).
+        """
+        rows = [{"object": o, "file": r["file"], "line": f["line"], "column": r["column"], "id": f["id"],
+                 "value": f["value"], "check": "expectation", "why": f"{r['expectation']}: {r['why']}"}
+                for o, rs in self.expectations.items() for r in rs for f in r["failures"]]
+        for o, info in self.profile["objects"].items():
+            for col, inv in info["invalid"].items():
+                rows += [{"object": o, "file": info["file"], "line": x["line"], "column": col, "id": x["id"],
+                          "value": x["value"], "check": "invalid", "why": x["problem"]} for x in inv["rows"]]
+            rows += [{"object": o, "file": info["file"], "line": x["line"], "column": x["column"], "id": x["id"],
+                      "value": x["value"], "check": "reference", "why": f"points at no {x['points_at']}"}
+                     for x in info["broken_references"]]
+            rows += [{"object": o, "file": info["file"], "line": x["lines"][1], "column": info["key"],
+                      "id": x["duplicate"], "value": x["duplicate"], "check": "duplicate",
+                      "why": f"likely duplicate of {x['kept']} ({x['why']})"} for x in info.get("duplicates", [])]
+        for o, found in self.integrity.items():
+            file = self.profile["objects"].get(o, {}).get("file", o)
+            rows += [{"object": o, "file": file, "line": x["line"], "column": x["column"], "id": x["id"],
+                      "value": x["value"], "check": "cycle", "why": "parent chain loops: " + " -> ".join(x["cycle"])}
+                     for x in found]
+        rows += [{"object": o, "file": d["file"], "line": 1, "column": None, "id": None, "value": None,
+                  "check": "drift", "why": d["message"]} for o, d in self.drift.items()]
+        rows += [{"object": e.get("object"), "file": e.get("file"), "line": e.get("row"), "column": e.get("column"),
+                  "id": None, "value": None, "check": "unreadable", "why": e["message"]} for e in self.read_errors]
+        return pd.DataFrame(rows, columns=["object", "file", "line", "column", "id", "value", "check", "why"])
+
     def to_dict(self) -> dict:
         return {"summary": self.summary(), "profile": self.profile, "expectations": self.expectations,
-                "drift": self.drift}
+                "drift": self.drift, "read_errors": self.read_errors, "integrity": self.integrity}
 
 
 def run_audit(snapshot: Snapshot, expectations_dir: str | Path) -> AuditReport:
     """Profile ``snapshot`` and run every suite in ``expectations_dir/<source>/``.
 
     ``expectations_dir/<source>/audit.yaml`` may say which objects hold people and which of
-    their columns identify a person (for duplicate detection).
+    their columns identify a person (``dedupe``, for duplicate detection), and which objects form
+    a hierarchy (``hierarchies: {object: parent column}``, checked for loops). A Snapshot may
+    name, per table, the suite to use (``meta["suites"][table]``: generic exports, whose tables
+    are named after files) and the columns its roles stand for (``meta["roles"][table]``).
     """
     folder = Path(expectations_dir) / snapshot.source
     hints_file = folder / "audit.yaml"
     hints = yaml.safe_load(hints_file.read_text(encoding="utf-8")) if hints_file.is_file() else {}
-    prof = profile(snapshot, dedupe=(hints or {}).get("dedupe"))
+    dedupe = dict((hints or {}).get("dedupe") or {})
+    for obj, kind in (snapshot.meta.get("suites") or {}).items():  # role-based, for generic exports
+        spec = ((hints or {}).get("dedupe_by_kind") or {}).get(kind)
+        roles = (snapshot.meta.get("roles") or {}).get(obj) or {}
+        if spec and obj not in dedupe:
+            cols = {k: roles.get(v[1:-1]) if isinstance(v, str) else [roles[x[1:-1]] for x in v if x[1:-1] in roles]
+                    for k, v in spec.items()}
+            if all(cols.values()):
+                dedupe[obj] = cols
+    prof = profile(snapshot, dedupe=dedupe or None)
     results: dict[str, list[dict]] = {}
+    suites = snapshot.meta.get("suites") or {}
     for obj, df in snapshot.tables.items():
-        suite = folder / f"{obj}.json"
+        suite = folder / f"{suites.get(obj, obj)}.json"
         if not suite.is_file():
             continue
         schema = snapshot.schema.get(obj)
+        roles = (snapshot.meta.get("roles") or {}).get(obj)
         results[obj] = run_suite(df, suite, key=schema.key if schema else df.columns[0],
-                                 file=schema.file if schema else obj, lines=line_numbers(snapshot, obj))
-    return AuditReport(snapshot.source, prof, results, snapshot.meta.get("drift", {}))
+                                 file=schema.file if schema else obj, lines=line_numbers(snapshot, obj),
+                                 roles=roles)
+    integrity = {}
+    for obj, parent in ((hints or {}).get("hierarchies") or {}).items():
+        if obj in snapshot.tables and obj in snapshot.schema:
+            found = parent_cycles(snapshot.tables[obj], key=snapshot.schema[obj].key, parent=parent,
+                                  lines=line_numbers(snapshot, obj))
+            if found:
+                integrity[obj] = found
+    return AuditReport(snapshot.source, prof, results, snapshot.meta.get("drift", {}),
+                       list(snapshot.meta.get("read_errors", [])), integrity)

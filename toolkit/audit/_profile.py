@@ -7,9 +7,14 @@ references and likely duplicate people.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from ..mapping import apply_transform, find_duplicates, parse_dates
+from ..mapping import find_duplicates
+from ._fast_checks import date_layouts
+from ._fast_checks import problems as value_problems
 from ..snapshot import Snapshot
 
 __all__ = ["profile", "line_numbers"]
@@ -46,22 +51,22 @@ def profile(snapshot: Snapshot, dedupe: dict[str, dict] | None = None, max_liste
         key = schema.key if schema else df.columns[0]
         ids = df[key].astype("string") if key in df.columns else pd.Series(pd.NA, index=df.index)
         info: dict = {"file": schema.file if schema else obj, "records": len(df), "key": key}
-        blank = df.apply(lambda c: c.isna() | (c.astype("string").str.strip() == ""))
-        info["missing"] = {c: int(n) for c, n in blank.sum().items()}
+        info["missing"] = {c: int((df[c].isna() | (df[c].astype("string").str.strip() == "")).sum())
+                           for c in df.columns}
         invalid: dict[str, dict] = {}
         layouts: dict[str, dict[str, int]] = {}
         for col, typ in (schema.columns.items() if schema else []):
             if col not in df.columns:
                 continue
             if typ in _CHECKS:
-                _, problems = apply_transform(_CHECKS[typ], df[col])
-                bad = problems.dropna()
+                declared = ((snapshot.meta.get("formats") or {}).get(obj) or {}).get(col)
+                bad = value_problems(df[col], typ, declared).dropna()
                 if len(bad):
                     invalid[col] = {"type": typ, "count": int(len(bad)), "rows": [
                         {"line": int(lines[i]), "id": _s(ids[i]), "value": _s(df.at[i, col]), "problem": p}
                         for i, p in bad.head(max_listed).items()]}
             if typ in {"date", "datetime"}:
-                _, used = parse_dates(df[col])
+                used = date_layouts(df[col], ((snapshot.meta.get("formats") or {}).get(obj) or {}).get(col))
                 counts = used.fillna("unreadable").where(df[col].notna(), None).dropna().value_counts()
                 layouts[col] = {_LAYOUT_NAMES.get(k, k): int(v) for k, v in counts.items()}
         info["invalid"] = invalid
@@ -73,20 +78,36 @@ def profile(snapshot: Snapshot, dedupe: dict[str, dict] | None = None, max_liste
             tobj, _, tcol = target.partition(".")
             if col not in df.columns or tobj not in snapshot.tables:
                 continue
-            known = set(snapshot.tables[tobj][tcol].dropna())
             vals = df[col]
-            broken = vals.notna() & ~vals.isin(known) & (vals.astype("string").str.strip() != "")
+            known = pa.array(pd.unique(snapshot.tables[tobj][tcol].dropna().astype("string")).astype(object),
+                             type=pa.string())
+            found = pc.is_in(pa.array(vals.astype("string").array).cast(pa.string()), value_set=known)
+            hit = np.asarray(pc.fill_null(found, True).to_numpy(zero_copy_only=False))
+            broken = pd.Series(~hit, index=vals.index) & (vals.astype("string").str.strip() != "").fillna(False)
             for i in vals[broken].head(max_listed).index:
                 refs.append({"line": int(lines[i]), "id": _s(ids[i]), "column": col, "value": _s(vals[i]),
                              "points_at": target})
         info["broken_references"] = refs
         if dedupe and obj in dedupe:
-            pairs = find_duplicates(df, key_column=key, **dedupe[obj])
+            pairs = _duplicates(df, key, dedupe[obj])
             line_of = dict(zip(ids, lines))
             info["duplicates"] = [{"kept": a, "duplicate": b, "why": why, "lines": [int(line_of[a]), int(line_of[b])]}
                                   for a, b, why in pairs]
         out["objects"][obj] = info
     return out
+
+
+def _duplicates(df: pd.DataFrame, key: str, spec: dict) -> list[tuple[str, str, str]]:
+    """``find_duplicates`` on columns renamed to plain identifiers (it reads rows as named
+    tuples, and "E-mail Address" is not one); reasons name the file's own columns again."""
+    cols = [key, spec["first"], spec["last"], spec["dob"], *spec["contact"]]
+    safe = {c: f"c{i}" for i, c in enumerate(dict.fromkeys(cols))}
+    sub = df[list(safe)].rename(columns=safe)
+    pairs = find_duplicates(sub, key_column=safe[key], first=safe[spec["first"]], last=safe[spec["last"]],
+                            dob=safe[spec["dob"]], contact=[safe[c] for c in spec["contact"]])
+    back = {v: k for k, v in safe.items()}
+    return [(a, b, " ".join(back.get(w.rstrip(","), w.rstrip(",")) + ("," if w.endswith(",") else "")
+                            for w in why.split(" "))) for a, b, why in pairs]
 
 
 def _s(v):

@@ -5,6 +5,8 @@ from ._base import CustomField, Destination, DestinationConfig, Pipeline, Record
 
 registry: Registry[type[Destination]] = Registry("destination")
 registry.register("highlevel", "toolkit.destinations.highlevel:HighLevel")
+registry.register("freshsales", "toolkit.destinations.freshsales:Freshsales")
+registry.register("pipedrive", "toolkit.destinations.pipedrive:Pipedrive")
 
 __all__ = [
     "CustomField",

@@ -1,11 +1,23 @@
-"""Mapping: the confirmed map (MappingSpec) and the pure step that turns a Snapshot into a Plan."""
+"""Mapping: the confirmed map (MappingSpec), how it is proposed and confirmed, and the pure step
+that turns a Snapshot into a Plan."""
 
+from ._carriers import carrier_table, carrier_value_map, cluster_carriers
+from ._catalog import destination_object, destination_objects
 from ._dedupe import find_duplicates
+from ._objects import propose_mapping, propose_objects, read_folder, template_fits
 from ._plan import UNMAPPED_STAGE, ObjectPlan, Plan, PlannedRecord, build_plan
+from ._profiling import ValueProfile, profile
+from ._proposer import CONFIRM_THRESHOLD, propose_fields, rank_concepts
+from ._review_grid import ReviewGrid, review_grid
+from ._rules import pipeline_maps
 from ._spec import CUSTOM_TYPES, FieldMap, MappingSpec, ObjectMap
+from ._spreadsheet import export_mapping, import_mapping, value_maps_table
 from ._transforms import apply_transform, parse_dates, transforms
 
 __all__ = [
-    "CUSTOM_TYPES", "FieldMap", "MappingSpec", "ObjectMap", "ObjectPlan", "Plan", "PlannedRecord",
-    "UNMAPPED_STAGE", "apply_transform", "build_plan", "find_duplicates", "parse_dates", "transforms",
+    "CONFIRM_THRESHOLD", "CUSTOM_TYPES", "FieldMap", "MappingSpec", "ObjectMap", "ObjectPlan", "Plan", "PlannedRecord",
+    "ReviewGrid", "UNMAPPED_STAGE", "ValueProfile", "apply_transform", "build_plan", "carrier_table",
+    "carrier_value_map", "cluster_carriers", "destination_object", "destination_objects", "export_mapping",
+    "find_duplicates", "import_mapping", "parse_dates", "pipeline_maps", "profile", "propose_fields", "propose_mapping",
+    "propose_objects", "rank_concepts", "read_folder", "review_grid", "template_fits", "transforms", "value_maps_table",
 ]

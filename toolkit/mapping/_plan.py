@@ -18,7 +18,10 @@ import pandas as pd
 from ..destinations._base import SOURCE_ID_FIELD, CustomField, Record
 from ..errors import MappingError
 from ..snapshot import Snapshot
+from ._catalog import destination_object
 from ._dedupe import find_duplicates
+from ._rules import (apply_field_rules, circular_parents, collect, custom_values, derive_columns, pipeline_and_stage,
+                     query, stage_probability)
 from ._spec import FieldMap, MappingSpec, ObjectMap
 from ._transforms import apply_transform
 
@@ -62,6 +65,8 @@ class Plan:
         pipelines: pipeline name -> stage names the records use.
         aliases: (source object, duplicate key) -> the key of the record it duplicates, so
             that records pointing at a duplicate link to the record kept.
+        notes: what build_plan changed from the mapping's letter and why (a multi-select kept
+            as comma-separated text where the destination object has no multi-select).
     """
 
     source: str
@@ -71,6 +76,7 @@ class Plan:
     custom_fields: list[CustomField]
     pipelines: dict[str, set[str]]
     aliases: dict[tuple[str, str], str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return {f"{o.source_object}->{o.target}": len(o.records) for o in self.objects}
@@ -114,10 +120,16 @@ def _template(df: pd.DataFrame, template: str, obj: str) -> pd.Series:
     return out.mask(out == "").astype("object")
 
 
-def _field_values(snapshot: Snapshot, df: pd.DataFrame, om: ObjectMap, fm: FieldMap) -> tuple[pd.Series, pd.Series]:
+def _field_values(snapshot: Snapshot, df: pd.DataFrame, om: ObjectMap, fm: FieldMap, params: dict
+                  ) -> tuple[pd.Series, pd.Series]:
+    where = f"mapping for {om.source}: field {fm.label}"
     if fm.value is not None:
-        return pd.Series([fm.value] * len(df), index=df.index, dtype="object"), pd.Series(pd.NA, index=df.index, dtype="object")
-    if fm.template is not None:
+        raw = pd.Series([fm.value] * len(df), index=df.index, dtype="object")
+        return apply_field_rules(raw, df, fm, params, where), pd.Series(pd.NA, index=df.index, dtype="object")
+    if fm.extra.get("collect"):
+        spec = fm.extra["collect"]
+        raw = collect(snapshot, df, spec, spec.get("on", om.key), params, where)
+    elif fm.template is not None:
         raw = _template(df, fm.template, om.source)
     else:
         cols = [fm.source] if isinstance(fm.source, str) else list(fm.source)
@@ -127,17 +139,37 @@ def _field_values(snapshot: Snapshot, df: pd.DataFrame, om: ObjectMap, fm: Field
             raw = raw.where(raw.notna() & (raw.astype("string").str.strip() != ""), nxt)
     if fm.lookup:
         raw = _lookup(snapshot, raw, fm.lookup, om.source)
-    vmap = om.values.get(fm.source) if isinstance(fm.source, str) else None
+    # a value map is keyed by the column the values come from (a collected column's too)
+    column = fm.source if isinstance(fm.source, str) else (fm.extra.get("collect") or {}).get("column")
+    vmap = om.values.get(column) if column else None
     if vmap:
         mapped = raw.map(lambda v: vmap.get(v, vmap.get(str(v).strip(), v)) if v is not pd.NA and v is not None else v)
         raw = mapped.astype("object")
     values, problems = apply_transform(fm.transform, raw)
-    if fm.type == "single_option" and fm.options:
+    if fm.type == "single_option" and isinstance(fm.options, list) and fm.options:
         allowed = set(fm.options)
         bad = values.notna() & ~values.isin(allowed)
         problems = problems.where(~bad, "value " + values.astype("string") + f" is not an option of {fm.target}")
         values = values.where(~bad, pd.NA)
-    return values, problems
+    return apply_field_rules(values, df, fm, params, where), problems
+
+
+def _downgrade_multi_select(spec: MappingSpec, om: ObjectMap, notes: list[str]) -> ObjectMap:
+    """Multi-select fields as comma-separated text where the destination object has no multi-select."""
+    try:
+        target = destination_object(spec.destination, om.target)
+    except MappingError:
+        return om  # a destination with no field list: nothing is assumed of it
+    if target is None or target.multi_select or om.target in (spec.params.get("multi_select") or []):
+        return om  # params.multi_select lists objects whose account plan has multi-select fields
+    fields = []
+    for fm in om.fields:
+        if fm.active and fm.custom_key and fm.type == "multiple_options":
+            fm = FieldMap(**{**fm.__dict__, "type": "text", "transform": "comma_list", "options": None})
+            notes.append(f"{om.source} -> {om.target}: {fm.custom_key} kept as comma-separated text "
+                         f"({spec.destination} {om.target} has no multi-select field)")
+        fields.append(fm)
+    return ObjectMap(**{**om.__dict__, "fields": fields})
 
 
 def _move_shared_values(om: ObjectMap, df: pd.DataFrame, key: pd.Series, columns: dict[str, pd.Series],
@@ -173,20 +205,22 @@ def _hash(payload: dict) -> str:
 
 
 def _object_plan(snapshot: Snapshot, om: ObjectMap, dest_objects: dict[str, list[CustomField]],
-                 pipelines: dict[str, set[str]], aliases: dict[tuple[str, str], str]
-                 ) -> tuple[ObjectPlan, list[tuple[str, str, str]]]:
+                 pipelines: dict[str, set[str]], aliases: dict[tuple[str, str], str], params: dict,
+                 spec_destination: str = "") -> tuple[ObjectPlan, list[tuple[str, str, str]]]:
     df = snapshot.tables.get(om.source)
     if df is None:
         raise MappingError(f"mapping names source object {om.source!r}, which the export does not have")
     key = _column(df, om.key, om.source).astype("string").str.strip()
-    routed = df.index if not om.where else df.query(om.where, engine="python").index
+    df = derive_columns(snapshot, df, om, params)
+    here = f"mapping for {om.source} -> {om.target}"
+    routed = df.index if not om.where else query(df, om.where, params, here)
     left_out = [(om.source, str(key[i]), f"not routed to {om.target}: fails `{om.where}`") for i in df.index.difference(routed)]
     df = df.loc[routed]
 
     skip = pd.Series(pd.NA, index=df.index, dtype="object")
     for rule in om.skip:
         if "where" in rule:
-            hit = df.query(rule["where"], engine="python").index
+            hit = query(df, rule["where"], params, here)
             skip.loc[hit] = skip.loc[hit].fillna(rule["reason"])
     dedupe = om.extra.get("dedupe")
     if dedupe:
@@ -204,15 +238,22 @@ def _object_plan(snapshot: Snapshot, om: ObjectMap, dest_objects: dict[str, list
     for fm in om.fields:
         if not fm.active:
             continue
-        values, probs = _field_values(snapshot, df, om, fm)
+        values, probs = _field_values(snapshot, df, om, fm, params)
         if fm.target == "tags":
             columns.setdefault("__tags", pd.Series([[] for _ in range(len(df))], index=df.index, dtype="object"))
-            columns["__tags"] = columns["__tags"].combine(values, lambda acc, v: acc + [v] if isinstance(v, str) and v else acc)
+            columns["__tags"] = columns["__tags"].combine(values, _add_tags)
         elif fm.target in columns:  # several sources for one target: the first non-empty wins
             columns[fm.target] = columns[fm.target].where(columns[fm.target].notna(), values)
         else:
             columns[fm.target] = values
         problems.append(probs.map(lambda p, t=fm.target: f"{t}: {p}" if isinstance(p, str) else None))
+
+    if om.extra.get("custom_values"):
+        for ckey, label, ftype, options, values, probs in custom_values(snapshot, df, om, here):
+            columns["custom:" + ckey] = values
+            problems.append(probs.map(lambda p, k=ckey: f"custom:{k}: {p}" if isinstance(p, str) else None))
+            dest_objects.setdefault(om.target, []).append(CustomField(key=ckey, name=label, type=ftype, object=om.target,
+                                                                      options=options))
 
     shared_notes = _move_shared_values(om, df, key, columns, skip)
 
@@ -223,55 +264,92 @@ def _object_plan(snapshot: Snapshot, om: ObjectMap, dest_objects: dict[str, list
             owners = _lookup(snapshot, owners, om.owner["lookup"], om.source)
         owners = owners.astype("string").str.strip().str.lower().astype("object")
 
-    stage = None
+    stage = pipe = stage_notes = None
     if om.pipeline:
-        pname = om.pipeline["name"]
-        st = om.pipeline.get("stage") or {}
-        fallback = st.get("fallback", UNMAPPED_STAGE)
-        smap = st.get("map") or {}
-        if st.get("column"):
-            stage = _column(df, st["column"], om.source).map(lambda v: smap.get(v, fallback) if isinstance(v, str) else fallback)
-        else:
-            stage = pd.Series(st.get("value", fallback), index=df.index)
-        pipelines.setdefault(pname, set()).update(stage.unique().tolist())
+        pipe, stage, stage_notes = pipeline_and_stage(df, om.pipeline, om.source, UNMAPPED_STAGE)
+        for p, st in set(zip(pipe, stage)):
+            pipelines.setdefault(p, set()).add(st)
+        prob = (om.pipeline.get("stage") or {}).get("probability")
+        if prob:
+            chance = stage_probability(snapshot, df, om.pipeline, stage, here)
+            if prob.get("target"):  # the destination's own probability field (Freshsales, Pipedrive deals)
+                columns[prob["target"]] = chance
+            else:  # a decimal custom field where the destination has none (HighLevel)
+                columns["custom:" + prob["field"]] = chance
+                dest_objects.setdefault(om.target, []).append(CustomField(
+                    key=prob["field"], name=prob.get("name") or "Stage Probability", type="number", object=om.target))
 
+    hier_notes: dict[object, str] = {}
+    hierarchy = om.extra.get("hierarchy")
+    if hierarchy:
+        parents = _column(df, hierarchy["parent"], om.source).astype("string").str.strip()
+        cycles = circular_parents(key.loc[df.index], parents)
+        broken = key.loc[df.index].isin(list(cycles))
+        keep_in = "custom:" + hierarchy["keep_broken_in"]
+        columns[keep_in] = parents.where(broken, pd.NA).astype("object")
+        om = ObjectMap(**{**om.__dict__, "links": {**om.links, hierarchy["link"]: {"column": hierarchy["parent"],
+                                                                                       "object": om.source}}})
+        for i in df.index[broken]:
+            chain = " -> ".join(cycles[key[i]])
+            hier_notes[i] = f"circular parent chain {chain}: parent link dropped, kept in {hierarchy['keep_broken_in']}"
+        dest_objects.setdefault(om.target, []).append(CustomField(
+            key=hierarchy["keep_broken_in"], name=hierarchy.get("name") or "Circular Parent", type="text", object=om.target))
+
+    hier_link = hierarchy["link"] if hierarchy else None
     link_cols = {name: _column(df, spec["column"], om.source).astype("string").str.strip() for name, spec in om.links.items()}
     flag_hits: list[tuple[pd.Index, str, str | None]] = [
-        (df.query(r["where"], engine="python").index, r["reason"], r.get("tag")) for r in om.flags
+        (query(df, r["where"], params, here), r["reason"], r.get("tag")) for r in om.flags
     ]
 
     records: list[PlannedRecord] = []
     targets = [t for t in columns if not t.startswith("__") and t != "tags"]
-    for i in df.index:
+    # one pass over plain lists: indexing a Series per cell costs more than the whole plan
+    at = df.index
+    col = {t: columns[t].reindex(at).tolist() for t in targets}
+    tag_col = columns["__tags"].reindex(at).tolist() if "__tags" in columns else None
+    prob_cols = [s.reindex(at).tolist() for s in problems]
+    keys, skips = key.reindex(at).tolist(), skip.reindex(at).tolist()
+    notes_col = stage_notes.reindex(at).tolist() if stage_notes is not None else None
+    pipes = pipe.reindex(at).tolist() if stage is not None else None
+    stages = stage.reindex(at).tolist() if stage is not None else None
+    owner_col = owners.reindex(at).tolist() if owners is not None else None
+    link_lists = {name: c.reindex(at).tolist() for name, c in link_cols.items()}
+    hits = [(set(idx), reason, tag) for idx, reason, tag in flag_hits]
+    for pos, i in enumerate(at):
         fields: dict[str, Any] = {}
-        custom: dict[str, Any] = {SOURCE_ID_FIELD: key[i]}
+        custom: dict[str, Any] = {SOURCE_ID_FIELD: keys[pos]}
         for t in targets:
-            v = columns[t][i]
-            if v is pd.NA or v is None or (isinstance(v, float) and pd.isna(v)):
+            v = col[t][pos]
+            if v is pd.NA or v is None or (isinstance(v, float) and v != v):
                 continue
             if t.startswith("custom:"):
                 custom[t[7:]] = v
             else:
                 fields[t] = v
-        tags = list(dict.fromkeys(columns["__tags"][i])) if "__tags" in columns else []
-        flags = [p for s in problems if isinstance(p := s[i], str)]
+        tags = list(dict.fromkeys(tag_col[pos])) if tag_col is not None else []
+        flags = [p for c in prob_cols if isinstance(p := c[pos], str)]
         flags.extend(shared_notes.get(i, []))
-        for idx, reason, tag in flag_hits:
+        if notes_col is not None and isinstance(notes_col[pos], str):
+            flags.append(notes_col[pos])
+        if i in hier_notes:
+            flags.append(hier_notes[i])
+        for idx, reason, tag in hits:
             if i in idx:
                 flags.append(reason)
                 if tag:
                     tags.append(tag)
-        links = {name: (om.links[name]["object"], col[i]) for name, col in link_cols.items() if isinstance(col[i], str) and col[i]}
-        owner = owners[i] if owners is not None and isinstance(owners[i], str) else ("" if owners is not None else None)
+        links = {name: (om.links[name]["object"], c[pos]) for name, c in link_lists.items()
+                 if isinstance(c[pos], str) and c[pos] and not (name == hier_link and i in hier_notes)}
+        owner = (owner_col[pos] if isinstance(owner_col[pos], str) else "") if owner_col is not None else None
         pr = PlannedRecord(
             source_object=om.source,
-            source_key=str(key[i]),
+            source_key=str(keys[pos]),
             record=Record(object=om.target, fields=fields, custom=custom, tags=tags),
             owner_email=owner,
             links=links,
-            pipeline=(om.pipeline["name"], stage[i]) if stage is not None else None,
+            pipeline=(pipes[pos], stages[pos]) if stages is not None else None,
             flags=flags,
-            skip_reason=skip[i] if isinstance(skip[i], str) else None,
+            skip_reason=skips[pos] if isinstance(skips[pos], str) else None,
         )
         pr.content_hash = _hash({"f": fields, "c": custom, "t": tags, "o": owner, "l": links, "p": pr.pipeline})
         records.append(pr)
@@ -282,11 +360,27 @@ def _object_plan(snapshot: Snapshot, om: ObjectMap, dest_objects: dict[str, list
             object=om.target))
     for fm in om.fields:
         if fm.active and fm.custom_key:
+            options = fm.options
+            if options == "auto":  # the pick-list's options: the values this export holds
+                col = columns.get(fm.target)
+                options = sorted({str(v) for v in col.dropna()}) if col is not None else []
             dest_objects.setdefault(om.target, []).append(CustomField(
                 key=fm.custom_key, name=fm.name or fm.custom_key.replace("_", " ").title(), type=fm.type,
-                object=om.target, options=list(fm.options or [])))
-    pf = (om.pipeline.get("id_field", "pipelineId"), om.pipeline.get("stage_field", "pipelineStageId")) if om.pipeline else None
+                object=om.target, options=list(options or [])))
+    pf = _pipeline_fields(spec_destination, om) if om.pipeline else None
     return ObjectPlan(om.source, om.target, records, pf), left_out
+
+
+def _pipeline_fields(destination: str, om: ObjectMap) -> tuple[str, str]:
+    """The fields a record's pipeline and stage ids go in: the rule's, else the destination's own."""
+    ids = ("pipelineId", "pipelineStageId")
+    try:
+        target = destination_object(destination, om.target)
+    except MappingError:
+        target = None
+    if target is not None:
+        ids = (target.field_for("pipeline") or ids[0], target.field_for("stage") or ids[1])
+    return om.pipeline.get("id_field", ids[0]), om.pipeline.get("stage_field", ids[1])
 
 
 def build_plan(snapshot: Snapshot, spec: MappingSpec, load_order: tuple[str, ...] = ()) -> Plan:
@@ -304,20 +398,39 @@ def build_plan(snapshot: Snapshot, spec: MappingSpec, load_order: tuple[str, ...
     custom: dict[str, list[CustomField]] = {}
     pipelines: dict[str, set[str]] = {}
     aliases: dict[tuple[str, str], str] = {}
-    plans, unrouted = [], []
+    notes: list[str] = []
+    params = spec.params
+    as_of = params.get("as_of") or snapshot.extracted_at
+    params["as_of"] = pd.Timestamp(as_of).tz_localize(None) if pd.Timestamp(as_of).tzinfo else pd.Timestamp(as_of)
+    plans, unrouted, excluded = [], [], []
     for om in spec.objects:
-        op, left = _object_plan(snapshot, om, custom, pipelines, aliases)
+        if om.extra.get("status") == "excluded":  # a whole route left out, with its reason
+            excluded.append(om)
+            continue
+        om = _downgrade_multi_select(spec, om, notes)
+        op, left = _object_plan(snapshot, om, custom, pipelines, aliases, params, spec.destination)
         plans.append(op)
         unrouted.extend(left)
     rank = {name: i for i, name in enumerate(load_order)}
     plans.sort(key=lambda p: rank.get(p.target, len(rank)))
 
+    # a record one route leaves out and another takes is accounted for by the one that takes it
+    taken = {(o.source_object, r.source_key) for o in plans for r in o.records}
+    unrouted = [u for u in unrouted if (u[0], u[1]) not in taken or not u[2].startswith("not routed to ")]
     routed = {o.source_object for o in plans}
+    for om in excluded:  # its records are accounted for here unless another route takes them
+        df = snapshot.tables.get(om.source)
+        if om.source in routed or df is None or om.key not in df.columns:
+            continue
+        routed.add(om.source)
+        why = f"route {om.source} -> {om.target} is excluded: {om.extra.get('reason', 'no reason given')}"
+        unrouted.extend((om.source, str(k), why) for k in df[om.key].astype("string").fillna(""))
     for obj, df in snapshot.tables.items():
         if obj in routed:
             continue
         key = snapshot.schema[obj].key if obj in snapshot.schema else df.columns[0]
-        reason = f"{obj} is not migrated by this mapping"
+        said = next((n.get("reason") for n in spec.extra.get("not_migrated") or [] if n.get("source") == obj), None)
+        reason = f"{obj} is not migrated by this mapping" + (f": {said}" if said else "")
         unrouted.extend((obj, str(k), reason) for k in df[key].astype("string").fillna(""))
 
     fields: list[CustomField] = []
@@ -327,4 +440,10 @@ def build_plan(snapshot: Snapshot, spec: MappingSpec, load_order: tuple[str, ...
             if (cf.object, cf.key) not in seen:
                 seen.add((cf.object, cf.key))
                 fields.append(cf)
-    return Plan(spec.source, spec.destination, plans, unrouted, fields, pipelines, aliases)
+    return Plan(spec.source, spec.destination, plans, unrouted, fields, pipelines, aliases, notes)
+
+
+def _add_tags(acc: list, v) -> list:
+    if isinstance(v, list):
+        return acc + [x for x in v if isinstance(x, str) and x]
+    return acc + [v] if isinstance(v, str) and v else acc

@@ -22,10 +22,19 @@ Shape (keys beyond these are kept on load and save)::
             lookup: {object: ..., key: ..., value: ...}
             template: "{RecallType} recall"   # instead of source: a composed value
             value: open             # instead of source: a constant
+            collect: {object: treatment_plans, by: PatientID, column: Status, how: latest, order: ModifiedDate}
+            where: "ContactType == 'Referring Dentist'"   # value only on matching rows...
+            otherwise: false                              # ...this on the others
+            split: ";"  item: 0|1|rest                    # one of several values in a cell
+            format: "Referral: {}"                        # text around the value
             confidence: 1.0
             reason: "..."
             status: proposed|confirmed|excluded
         values: {Status: {Completed: won}}
+        derive: {...}  hierarchy: {...}  unique: {...}  dedupe: {...}   # see _rules and _plan
+    params: {lead_recency_months: 12}   # read by rules as @lead_recency_months
+
+Rules beyond column -> field are described in :mod:`._rules`.
 """
 
 from __future__ import annotations
@@ -56,6 +65,7 @@ class FieldMap:
     value: Any = None
     name: str | None = None
     options: list[str] | None = None
+    where: str | None = None
     confidence: float = 1.0
     reason: str = ""
     status: str = "proposed"
@@ -76,7 +86,7 @@ class FieldMap:
 
     def to_dict(self) -> dict:
         out: dict[str, Any] = {"source": self.source, "target": self.target}
-        for name in ("type", "transform", "lookup", "template", "value", "name", "options"):
+        for name in ("type", "transform", "lookup", "template", "value", "name", "options", "where"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
         out.update(confidence=self.confidence, reason=self.reason, status=self.status)
@@ -177,6 +187,22 @@ class MappingSpec:
                     f.status, n = "confirmed", n + 1
         return n
 
+    @property
+    def params(self) -> dict:
+        """Values rules read as ``@name`` (``lead_recency_months``), from the file's ``params``."""
+        return dict(self.extra.get("params") or {})
+
+    def object(self, source: str, target: str | None = None) -> ObjectMap:
+        """The object route from ``source`` (to ``target``, when a source has several).
+
+        Raises:
+            MappingError: no such route.
+        """
+        for o in self.objects:
+            if o.source == source and (target is None or o.target == target):
+                return o
+        raise MappingError(f"the mapping has no route from {source!r}" + (f" to {target!r}" if target else ""))
+
     def custom_fields(self) -> list[tuple[str, FieldMap]]:
         """(destination object, field) for every active custom-field target."""
         return [(o.target, f) for o in self.objects for f in o.fields if f.active and f.custom_key]
@@ -187,5 +213,11 @@ def _check_field(fm: FieldMap, where: str) -> None:
         raise MappingError(f"{where}: status {fm.status!r} is not one of {sorted(STATUSES)}")
     if fm.custom_key and fm.active and fm.type not in CUSTOM_TYPES:
         raise MappingError(f"{where}: custom field {fm.custom_key!r} needs a type, one of {sorted(CUSTOM_TYPES)}")
-    if fm.source is None and fm.template is None and fm.value is None and fm.target is not None:
-        raise MappingError(f"{where}: a field needs a source column, a template or a value")
+    if fm.source is None and fm.template is None and fm.value is None and fm.target is not None \
+            and not fm.extra.get("collect"):
+        raise MappingError(f"{where}: a field needs a source column, a template, a value or a collect rule")
+    if fm.transform is not None:
+        from ._transforms import transforms
+
+        if fm.transform not in transforms:
+            raise MappingError(f"{where}: unknown transform {fm.transform!r} (known: {', '.join(transforms.names())})")

@@ -172,6 +172,50 @@ def t_yn(s):
     return out.astype("object"), problems
 
 
+@_register("time_of_day")
+def t_time_of_day(s):
+    """The time of day of a date-time, as ``HH:MM`` (an activity's due time)."""
+    return _dates(s, "%H:%M")
+
+
+@_register("percent")
+def t_percent(s):
+    """A probability as a decimal percentage: "40%", "40" and 0.4 all become 40.0.
+
+    A column whose every value lies in 0..1 is read as fractions (0.4 = 40%); any value above 1
+    makes the whole column percentages, so one column is never read two ways.
+    """
+    v = _strip(s).astype("string").str.replace("%", "", regex=False).str.strip()
+    num = pd.to_numeric(v, errors="coerce")
+    bad = v.notna() & num.isna()
+    if num.notna().any() and num.max() <= 1:
+        num = num * 100
+    problems = _none(s)
+    problems[bad] = "percentage " + v[bad].map(repr) + " is not numeric"
+    return num.round(4).astype("object").where(num.notna(), pd.NA), problems
+
+
+@_register("comma_list")
+def t_comma_list(s):
+    """Several values in one cell (";", "|" or "," between them) as comma-separated text.
+
+    For multi-select values going where the destination has no multi-select field.
+    """
+    v = _strip(s).astype("string")
+    parts = v.str.split(r"\s*[;|,]\s*", regex=True)
+    out = parts.map(lambda p: ", ".join(dict.fromkeys(x for x in p if x)) if isinstance(p, list) else pd.NA)
+    return out.astype("object").where(v.notna(), pd.NA), _none(s)
+
+
+@_register("code_list")
+def t_code_list(s):
+    """Codes separated by spaces, commas, semicolons or bars (``D4341 D4910``) as ``D4341, D4910``."""
+    v = _strip(s).astype("string")
+    parts = v.str.split(r"[\s;|,]+", regex=True)
+    out = parts.map(lambda p: ", ".join(dict.fromkeys(x for x in p if x)) if isinstance(p, list) else pd.NA)
+    return out.astype("object").where(v.notna(), pd.NA), _none(s)
+
+
 def apply_transform(name: str | None, s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Apply the transform called ``name`` (``None`` = strip) to ``s``."""
     return transforms.get(name or "strip")(s)

@@ -26,6 +26,9 @@ __all__ = ["start", "serve", "names", "SandboxHandle"]
 #: an object with ``app``, ``state``, ``token`` and ``location_id``.
 _REGISTRY: dict[str, str] = {}
 _REGISTRY["highlevel"] = "toolkit.sandbox.highlevel:build"
+_REGISTRY["freshsales"] = "toolkit.sandbox.freshsales:build"
+_REGISTRY["exact"] = "toolkit.sandbox.exact:build"
+_REGISTRY["pipedrive"] = "toolkit.sandbox.pipedrive:build"
 
 
 def names() -> list[str]:
@@ -86,7 +89,8 @@ def serve(name: str, *, port: int = 0, **options: Any) -> None:
     built = _build(name, {"token": None, "location_id": None, **options})
 
     def banner(real_port: int) -> str:
+        extra = getattr(built, "options", None)  # e.g. an OAuth app's client id and redirect URI
         return (f"{name} sandbox: url=http://127.0.0.1:{real_port} token={built.token} "
-                f"location_id={built.location_id}")
+                f"location_id={built.location_id}" + "".join(f" {k}={v}" for k, v in (extra or {}).items()))
 
     run_foreground(built.app, port, banner)

@@ -26,6 +26,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
+from urllib.parse import parse_qsl
 
 import uvicorn
 
@@ -46,7 +47,8 @@ __all__ = [
 #: Paths under this prefix (state dump, reset) skip auth, rate limits, faults and the log.
 STATE_PREFIX = "/__sandbox/"
 
-_SECRET_HEADERS = {"authorization", "cookie", "x-api-key", "api-key", "token"}
+_SECRET_HEADERS = {"authorization", "cookie", "x-api-key", "api-key", "token", "x-api-token"}
+_SECRET_FORM_FIELDS = {"client_secret", "code", "refresh_token", "access_token", "password"}
 
 
 def redact_headers(headers: dict[str, str]) -> dict[str, str]:
@@ -75,13 +77,23 @@ class VirtualClock:
         self.time_scale = time_scale
         self._clock = clock
         self._t0 = clock()
+        self._offset = 0.0  # virtual seconds jumped by advance()
 
     def now(self) -> float:
-        return (self._clock() - self._t0) * self.time_scale
+        return (self._clock() - self._t0) * self.time_scale + self._offset
 
     def to_real(self, virtual_seconds: float) -> float:
         """A virtual duration expressed in real seconds (what a client must actually wait)."""
         return virtual_seconds / self.time_scale
+
+    def advance(self, virtual_seconds: float) -> None:
+        """Jump ahead (a test reaching tomorrow, or the end of a block, without waiting)."""
+        self._offset += virtual_seconds
+
+    def epoch(self) -> float:
+        """Epoch seconds as the sandbox's world sees them: real time plus any jump, in real seconds,
+        so reset times stay consistent for a client whose clock jumped the same way."""
+        return time.time() + self.to_real(self._offset)
 
 
 @dataclass
@@ -95,6 +107,8 @@ class RateDecision:
     daily_remaining: int
     retry_after: float  # virtual seconds until the refusing window rolls over (0 when allowed)
     reason: str = ""  # "burst" or "daily" when refused
+    burst_resets_in: float = 0.0  # virtual seconds until the burst window rolls over
+    daily_resets_in: float = 0.0  # virtual seconds until the daily budget rolls over
 
 
 class RateWindow:
@@ -149,7 +163,14 @@ class RateWindow:
         else:
             retry = 0.0
         return RateDecision(allowed, self.burst, max(0, self.burst - self._win_count),
-                            self.daily, max(0, self.daily - self._day_count), max(0.0, retry), reason)
+                            self.daily, max(0, self.daily - self._day_count), max(0.0, retry), reason,
+                            burst_resets_in=max(0.0, self._win_start + self.window - now),
+                            daily_resets_in=max(0.0, self._day_start + self.DAY - now))
+
+    def new_day(self) -> None:
+        """Start a fresh daily budget now (a test jumping to tomorrow without waiting a day)."""
+        with self._lock:
+            self._day_start, self._day_count = -math.inf, 0
 
 
 _FAULT_RE = re.compile(r"^\s*(5xx|latency|reset|429)\s*=\s*([^,]+?)\s*$")
@@ -305,6 +326,13 @@ def _log_entry(scope, body: bytes, status: int | None) -> dict[str, Any]:
         parsed: Any = json.loads(body) if body else None
     except ValueError:
         parsed = body.decode("utf-8", "replace")
+    if headers.get("content-type", "").startswith("multipart/"):
+        # uploads: the parts' names and sizes, never file bytes (they can be 25 MB of PHI)
+        parsed = {"multipart": _multipart_summary(body, headers["content-type"])}
+    if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        # OAuth token requests: keep the grant type, never the secret, code or tokens
+        parsed = {k: ("***" if k in _SECRET_FORM_FIELDS else v)
+                  for k, v in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)}
     return {
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "method": scope["method"],
@@ -314,6 +342,28 @@ def _log_entry(scope, body: bytes, status: int | None) -> dict[str, Any]:
         "body": parsed,
         "status": status,
     }
+
+
+def _multipart_summary(body: bytes, content_type: str) -> list[dict[str, Any]]:
+    """Each part of a multipart body as {name, filename?, size, value?}: text values of small
+    non-file parts only."""
+    m = re.search(r'boundary="?([^";]+)"?', content_type)
+    if not m:
+        return [{"size": len(body)}]
+    parts = []
+    for chunk in body.split(b"--" + m.group(1).encode())[1:-1]:
+        head, _, data = chunk.partition(b"\r\n\r\n")
+        head_text = head.decode("latin-1")
+        name = re.search(r'name="([^"]*)"', head_text)
+        filename = re.search(r'filename="([^"]*)"', head_text)
+        data = data[:-2] if data.endswith(b"\r\n") else data
+        part: dict[str, Any] = {"name": name.group(1) if name else None, "size": len(data)}
+        if filename:
+            part["filename"] = filename.group(1)
+        elif len(data) <= 1000:
+            part["value"] = data.decode("utf-8", "replace")
+        parts.append(part)
+    return parts
 
 
 # --- running ------------------------------------------------------------------------------

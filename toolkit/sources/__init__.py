@@ -9,5 +9,9 @@ from ._base import Source
 
 registry: Registry[type[Source]] = Registry("source")
 registry.register("dent-o-soft", "toolkit.sources.dent_o_soft:DentOSoftSource")
+registry.register("exact", "toolkit.sources.exact:ExactSource")
+registry.register("practice-by-numbers", "toolkit.sources.practice_by_numbers:PracticeByNumbersSource")
+registry.register("dental-exec", "toolkit.sources.dental_exec:DentalExecSource")
+registry.register("generic-csv", "toolkit.sources.generic_csv:GenericCsvSource")
 
 __all__ = ["Source", "registry"]

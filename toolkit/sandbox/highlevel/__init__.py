@@ -1,9 +1,13 @@
 """HighLevel (LeadConnector) API v2 sandbox.
 
-Serves contacts, location custom fields, the location, pipelines, opportunities and users with
-the vendor's paths, bodies, errors, pagination and rate-limit headers, validated against the
-vendor's own OpenAPI files (vendored under ``specs/``). Start it through
-:func:`toolkit.sandbox.start` (``start("highlevel")``); :func:`build` is the registry hook.
+Serves one location: contacts (tags, DND, duplicates, company link), opportunities and the
+seeded pipelines, businesses, tasks and notes, location custom fields and Custom Fields V2,
+custom object schemas and records, associations and relations, calendars and appointments
+(``Version: 2021-04-15``), the media library (25 MB uploads) and users - with the vendor's
+paths, bodies, errors, pagination and rate-limit headers, every request validated against the
+vendor's own OpenAPI files (vendored under ``specs/``, corrections in ``validation._PATCHES``).
+Start it through :func:`toolkit.sandbox.start` (``start("highlevel")``); :func:`build` is the
+registry hook. :func:`.validation.validate_request_log` checks a ``--request-log`` file.
 """
 
 from __future__ import annotations

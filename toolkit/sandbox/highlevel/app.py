@@ -1,35 +1,39 @@
 """The HighLevel API v2 sandbox: a Starlette app over :class:`~.state.State`.
 
 Every vendor route passes the same gate, in the order the real API appears to apply them:
-bearer token (401), rate limits (429, counted per location, §2), ``Version`` header (400, §1),
-the vendor OpenAPI spec (404 for unknown paths, 422 for invalid requests), undeclared body
-properties (422, §1/issue #262), then the handler's business rules. Every response carries the
-five ``X-RateLimit-*`` headers (§2) and JSON bodies carry a ``traceId`` (§1).
+bearer token (401), rate limits (429, counted per location, §2), ``Version`` header (400, §1;
+``2021-04-15`` for calendars, ``2021-07-28`` elsewhere), the vendor OpenAPI spec (404 for
+unknown paths, 422 for invalid requests), undeclared body properties (422, §1/issue #262), then
+the handler's business rules. Every response carries the five ``X-RateLimit-*`` headers (§2)
+and JSON bodies carry a ``traceId`` (§1). The routes themselves are in :mod:`.routes`.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import re
 import uuid
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from werkzeug.formparser import parse_form_data
 
 from .._server import STATE_PREFIX, FaultPlan, RateDecision, RateWindow, VirtualClock
 from . import validation
-from .search import search_contacts, search_opportunities
+from .routes import Handler, Upload, routes_for
 from .state import ApiError, State
 
 __all__ = ["create_app", "VERSION", "Context"]
 
-VERSION = "2021-07-28"  # every endpoint we serve (calendars would be 2021-04-15, §1)
-
-Handler = Callable[[Request, Any], Awaitable[tuple[int, Any]]]
+VERSION = validation.DEFAULT_VERSION  # every endpoint but calendars (research §1)
+_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH"]
 
 
 @dataclass
@@ -62,12 +66,40 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Resp
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def _multipart(raw: bytes, content_type: str) -> Upload:
+    """Parse a multipart body with werkzeug (already a dependency through openapi-core)."""
+    environ = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(len(raw)),
+               "wsgi.input": io.BytesIO(raw)}
+    _, form, files = parse_form_data(environ, max_form_memory_size=None)
+    part = files.get("file")
+    file = (part.filename or "upload", part.mimetype or "application/octet-stream", part.read()) if part else None
+    return Upload(form={k: form[k] for k in form}, file=file)
+
+
+def _stand_in(upload: Upload) -> tuple[bytes, str]:
+    """The same multipart parts with the file cut to one byte: what the spec checks is which
+    parts there are and their types, and parsing a 25 MB body in openapi-core takes seconds."""
+    parts: list[tuple[str, Any]] = [(k, (None, v)) for k, v in upload.form.items()]
+    if upload.file:
+        parts.append(("file", (upload.file[0], upload.file[2][:1], upload.file[1])))
+    if not parts:
+        return b"", "multipart/form-data"
+    req = httpx.Request("POST", "http://sandbox/", files=parts)
+    return req.read(), req.headers["content-type"]
+
+
 def create_app(ctx: Context) -> Starlette:
     """Build the Starlette app serving ``ctx.state``."""
     state = ctx.state
 
     def endpoint(handler: Handler | None, pattern: str, method: str, *, strict_body: bool = False):
+        own = _path_regex(pattern) if pattern else None
+
         async def run(request: Request) -> Response:
+            if own is not None and (m := own.match(request.url.path)):
+                # one Route serves paths the spec names differently per method
+                # (/associations/relations/{recordId} vs …/{relationId}): use this method's names
+                request.scope["path_params"] = m.groupdict()
             # 1. auth: the configured bearer token or 401 (UnauthorizedDTO shape)
             auth = request.headers.get("authorization", "")
             if not auth.startswith("Bearer ") or auth[7:].strip() != ctx.token:
@@ -88,23 +120,30 @@ def create_app(ctx: Context) -> Starlette:
                 return _json(429, ApiError(429, msg).body(), headers)
             try:
                 # 3. Version header (§1: required on every call, an enum per spec)
-                version = request.headers.get("version")
+                version, wanted = request.headers.get("version"), validation.version_for(request.url.path)
                 if version is None:
                     raise ApiError(400, "Version header was not found")
-                if version != VERSION:
-                    raise ApiError(400, f"Version header {version!r} is not supported; this endpoint requires {VERSION}")
+                if version != wanted:
+                    raise ApiError(400, f"Version header {version!r} is not supported; this endpoint requires {wanted}")
                 raw = await request.body()
+                ctype = request.headers.get("content-type", "application/json")
+                multipart = ctype.startswith("multipart/form-data")
                 # 4. the vendor spec
                 if handler is None:
                     raise ApiError(404, f"Cannot {request.method} {request.url.path}")
-                errors = validation.request_errors(request.method, request.url.path,
-                                                   request.query_params.multi_items(), dict(request.headers), raw)
+                checked, checked_type = raw, "application/json"
+                if multipart:
+                    body: Any = _multipart(raw, ctype)
+                    checked, checked_type = _stand_in(body)
+                errors = validation.request_errors(request.method, request.url.path, request.query_params.multi_items(),
+                                                   dict(request.headers), checked, checked_type)
                 if errors is None:
                     raise ApiError(404, f"Cannot {request.method} {request.url.path}")
-                try:
-                    body = json.loads(raw) if raw else None
-                except ValueError:
-                    raise ApiError(400, "Request body is not valid JSON") from None
+                if not multipart:
+                    try:
+                        body = json.loads(raw) if raw else None
+                    except ValueError:
+                        raise ApiError(400, "Request body is not valid JSON") from None
                 # 5. undeclared properties: openapi-core allows them, the vendor does not
                 unknown = validation.unknown_properties(pattern, method, body) if strict_body else []
                 if errors or unknown:
@@ -116,75 +155,6 @@ def create_app(ctx: Context) -> Starlette:
 
         return run
 
-    # --- handlers: (request, body) -> (status, payload) -----------------------------------
-    async def location_get(request, body):
-        state.check_location(request.path_params["locationId"])
-        return 200, {"location": state.location}
-
-    async def cf_create(request, body):
-        state.check_location(request.path_params["locationId"])
-        return 201, {"customField": state.create_custom_field(body)}
-
-    async def cf_list(request, body):
-        state.check_location(request.path_params["locationId"])
-        return 200, {"customFields": state.list_custom_fields(request.query_params.get("model"))}
-
-    async def cf_delete(request, body):
-        state.check_location(request.path_params["locationId"])
-        state.delete_custom_field(request.path_params["id"])
-        return 200, {"succeded": True}
-
-    async def contact_create(request, body):
-        return 201, {"contact": state.create_contact(body)}
-
-    async def contact_upsert(request, body):
-        new, contact = state.upsert_contact(body)
-        return 200, {"new": new, "contact": contact}
-
-    async def contact_get(request, body):
-        return 200, {"contact": state.get_contact(request.path_params["contactId"])}
-
-    async def contact_update(request, body):
-        return 200, {"succeded": True, "contact": state.update_contact(request.path_params["contactId"], body)}
-
-    async def contact_delete(request, body):
-        state.delete_contact(request.path_params["contactId"])
-        return 200, {"succeded": True}
-
-    async def contact_search(request, body):
-        return 200, search_contacts(state, body)
-
-    async def contact_duplicate(request, body):
-        q = request.query_params
-        state.check_location(q.get("locationId"))
-        dup, _ = state.find_duplicate(q.get("email"), q.get("number"))
-        return 200, {"contact": state.render_contact(dup) if dup else None}
-
-    async def pipelines(request, body):
-        state.check_location(request.query_params.get("locationId"))
-        return 200, {"pipelines": state.pipelines}
-
-    async def opp_create(request, body):
-        return 201, {"opportunity": state.create_opportunity(body)}
-
-    async def opp_get(request, body):
-        return 200, {"opportunity": state.get_opportunity(request.path_params["id"])}
-
-    async def opp_update(request, body):
-        return 200, {"opportunity": state.update_opportunity(request.path_params["id"], body)}
-
-    async def opp_delete(request, body):
-        state.delete_opportunity(request.path_params["id"])
-        return 200, {"succeded": True}
-
-    async def opp_search(request, body):
-        base = f"{request.url.scheme}://{request.url.netloc}"
-        return 200, search_opportunities(state, dict(request.query_params), base)
-
-    async def users(request, body):
-        state.check_location(request.query_params.get("locationId"))
-        return 200, {"users": state.users}
-
     # --- sandbox control: no auth, no rate limit, no faults --------------------------------
     async def dump(request):
         return JSONResponse(state.dump())
@@ -193,38 +163,31 @@ def create_app(ctx: Context) -> Starlette:
         state.reset()
         return JSONResponse({"reset": True})
 
-    table: list[tuple[str, str, Handler, bool]] = [
-        ("GET", "/locations/{locationId}", location_get, False),
-        ("POST", "/locations/{locationId}/customFields", cf_create, False),
-        ("GET", "/locations/{locationId}/customFields", cf_list, False),
-        ("DELETE", "/locations/{locationId}/customFields/{id}", cf_delete, False),
-        ("POST", "/contacts/", contact_create, True),
-        ("POST", "/contacts/upsert", contact_upsert, True),
-        ("POST", "/contacts/search", contact_search, False),
-        ("GET", "/contacts/search/duplicate", contact_duplicate, False),
-        ("GET", "/contacts/{contactId}", contact_get, False),
-        ("PUT", "/contacts/{contactId}", contact_update, True),
-        ("DELETE", "/contacts/{contactId}", contact_delete, False),
-        ("GET", "/opportunities/pipelines", pipelines, False),
-        ("GET", "/opportunities/search", opp_search, False),
-        ("POST", "/opportunities/", opp_create, True),
-        ("GET", "/opportunities/{id}", opp_get, False),
-        ("PUT", "/opportunities/{id}", opp_update, True),
-        ("DELETE", "/opportunities/{id}", opp_delete, False),
-        ("GET", "/users/", users, False),
-    ]
+    async def media(request):
+        try:
+            meta, data = state.media_content(request.path_params["id"])
+        except ApiError as e:
+            return _json(e.status, e.body())
+        return Response(data, media_type=meta["contentType"] or "application/octet-stream",
+                        headers={"Content-Disposition": f'inline; filename="{meta["name"]}"'})
+
     routes = [Route(STATE_PREFIX + "state", dump, methods=["GET"]),
-              Route(STATE_PREFIX + "reset", reset, methods=["POST"])]
-    by_path: dict[str, list[tuple[str, Handler, bool]]] = {}
-    for method, pattern, handler, strict in table:
-        by_path.setdefault(pattern, []).append((method, handler, strict))
-    for pattern, ops in by_path.items():
-        routes.append(Route(pattern, _dispatch({m: endpoint(h, pattern, m, strict_body=s) for m, h, s in ops},
-                                               endpoint(None, pattern, "GET")),
-                            methods=["GET", "POST", "PUT", "DELETE", "PATCH"]))
+              Route(STATE_PREFIX + "reset", reset, methods=["POST"]),
+              Route(STATE_PREFIX + "media/{id}", media, methods=["GET"])]
+    by_shape: dict[str, list[tuple[str, str, Handler, bool]]] = {}
+    for method, pattern, handler, strict in routes_for(state):
+        by_shape.setdefault(re.sub(r"\{[^}]+\}", "{}", pattern), []).append((method, pattern, handler, strict))
+    for ops in by_shape.values():
+        first = ops[0][1]
+        routes.append(Route(first, _dispatch({m: endpoint(h, pat, m, strict_body=s) for m, pat, h, s in ops},
+                                             endpoint(None, first, "GET")), methods=_METHODS))
     # Anything else still passes auth and rate limits, then gets the vendor's NestJS-style 404.
-    routes.append(Route("/{rest:path}", endpoint(None, "", "GET"), methods=["GET", "POST", "PUT", "DELETE", "PATCH"]))
+    routes.append(Route("/{rest:path}", endpoint(None, "", "GET"), methods=_METHODS))
     return Starlette(routes=routes)
+
+
+def _path_regex(pattern: str) -> re.Pattern:
+    return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(pattern)) + "$")
 
 
 def _dispatch(by_method: dict[str, Callable], fallback: Callable):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from .state import ApiError, State, _ms
+from .state import ApiError, State, ms_of as _ms
 
 __all__ = ["search_contacts", "search_opportunities"]
 

@@ -3,35 +3,28 @@
 ``DentOSoftSource().read(folder)`` returns a :class:`~toolkit.snapshot.Snapshot`;
 ``DentOSoftSource().generate(out, patients=..., seed=...)`` writes a realistic synthetic export
 with planted defects and a ``ground_truth.json`` describing every one of them. The declared
-layout (``layout.yaml``, version ``dos-7``) is the contract both sides follow.
+layouts (``layout.yaml``, version ``dos-7``; ``layouts/dos-6.yaml``) are the contract both sides
+follow.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ...snapshot import Snapshot
-from .._base import Source
-from ._layout import load_layout
+from .._file_source import FileExportSource
+from ._automations import read_definitions
+from ._layout import load_layout, load_layouts
 from .reader import read_export
 
-__all__ = ["DentOSoftSource", "load_layout", "read_export", "generate"]
+__all__ = ["DentOSoftSource", "load_layout", "load_layouts", "read_export", "read_definitions",
+           "generate"]
 
 
-class DentOSoftSource(Source):
+class DentOSoftSource(FileExportSource):
     """The Dent-O-Soft export-folder source."""
 
     name = "dent-o-soft"
-
-    def read(self, location: str | Path) -> Snapshot:
-        """Read an export folder; see :func:`toolkit.sources.dent_o_soft.reader.read_export`."""
-        return read_export(location)
-
-    def generate(self, out: str | Path, *, patients: int, seed: int) -> Path:
-        """Write a synthetic export; see :func:`toolkit.sources.dent_o_soft.generator.generate`."""
-        from .generator import generate as _generate
-
-        return _generate(out, patients=patients, seed=seed)
+    package = __name__
 
 
 def generate(out: str | Path, patients: int, seed: int) -> Path:

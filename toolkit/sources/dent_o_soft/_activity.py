@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ._catalog import APPOINTMENT_NOTES, CARRIER_VARIANTS, CARRIERS, HYGIENE_CODES, \
     NOTE_TEMPLATES, PROCEDURES, TOOTH_CODES
-from ._common import TODAY, Person, Truth, fmt_date, fmt_dt, money, rand_date, rand_dt, \
+from .._synth_export import TODAY, Person, Truth, add_months, fmt_date, fmt_dt, money, rand_date, rand_dt, \
     weighted, write_csv
 
 __all__ = ["generate_activity"]
@@ -37,11 +37,6 @@ _DOC_EXT = {"Consent Form": ("pdf", b"%PDF-1.4\n"), "Insurance Card": ("jpg", b"
 def _fee(rng: random.Random, code: str) -> float:
     lo, hi = PROCEDURES[code][1:3]
     return round(rng.uniform(lo, hi) / 5) * 5.0
-
-
-def _add_months(d: dt.date, months: int) -> dt.date:
-    y, m = divmod(d.month - 1 + months, 12)
-    return dt.date(d.year + y, m + 1, min(d.day, 28))
 
 
 def _appointments(rng, people: list[Person]):
@@ -223,7 +218,7 @@ def _recalls(rng, people: list[Person]):
         if not p.last_visit or p.status == "Deceased" or rng.random() < 0.12:
             continue
         rtype = weighted(rng, _RECALL)
-        due = _add_months(p.last_visit, _RECALL_MONTHS[rtype])
+        due = add_months(p.last_visit, _RECALL_MONTHS[rtype])
         if due > TODAY:
             status = "Scheduled" if rng.random() < 0.4 else "Due"
         elif due > TODAY - dt.timedelta(days=30):

@@ -1,65 +1,17 @@
-"""Reference data for the Dent-O-Soft generator: procedures, carriers, referral sources, notes.
+"""Reference data only Dent-O-Soft's generator uses: its referral sources and appointment notes.
 
-Procedure codes are bare CDT-format codes (``D`` + four digits) with *our own* generic labels;
-no ADA descriptor is used or shipped (the ADA licenses CDT nomenclature). Carrier names are
-facts; the misspelt and variant forms are patterns written from general knowledge, not taken
-from any corpus (see shared/research/dental-exports.md, section 4).
+Procedures, carriers and clinical note bodies are shared by every generator
+(:mod:`toolkit.sources._synth_dental`); they are re-exported here for the modules that import them
+from this one.
 """
 
 from __future__ import annotations
 
+from .._synth_dental import CARRIER_VARIANTS, CARRIERS, HYGIENE_CODES, NOTE_TEMPLATES, PROCEDURES, \
+    TOOTH_CODES
+
 __all__ = ["PROCEDURES", "HYGIENE_CODES", "CARRIERS", "CARRIER_VARIANTS", "REFERRAL_SOURCES",
            "NOTE_TEMPLATES", "APPOINTMENT_NOTES", "TOOTH_CODES"]
-
-# code -> (our generic label, typical fee low, high, weight in the schedule)
-PROCEDURES: dict[str, tuple[str, int, int, int]] = {
-    "D0120": ("Exam", 45, 75, 14),
-    "D0150": ("Comprehensive exam", 75, 120, 4),
-    "D0210": ("X-rays (full set)", 110, 160, 3),
-    "D0274": ("X-rays (bitewings)", 50, 80, 8),
-    "D1110": ("Cleaning", 85, 130, 20),
-    "D1120": ("Cleaning (child)", 60, 90, 5),
-    "D1206": ("Fluoride", 25, 45, 4),
-    "D1351": ("Sealant", 40, 60, 2),
-    "D2140": ("Filling (amalgam)", 110, 170, 3),
-    "D2330": ("Filling (composite)", 140, 220, 7),
-    "D2740": ("Crown", 950, 1450, 4),
-    "D2950": ("Core buildup", 220, 320, 2),
-    "D3330": ("Root canal", 900, 1300, 2),
-    "D4341": ("Deep cleaning", 200, 300, 3),
-    "D4910": ("Perio maintenance", 120, 180, 4),
-    "D5110": ("Denture", 1400, 2200, 1),
-    "D6010": ("Implant", 2000, 3200, 1),
-    "D7140": ("Extraction", 150, 280, 3),
-    "D8080": ("Orthodontics", 4500, 6500, 1),
-    "D9110": ("Emergency visit", 90, 150, 2),
-    "D9972": ("Whitening", 300, 500, 1),
-}
-HYGIENE_CODES = frozenset({"D1110", "D1120", "D1206", "D1351", "D4341", "D4910", "D0274"})
-TOOTH_CODES = frozenset({"D2140", "D2330", "D2740", "D2950", "D3330", "D6010", "D7140", "D1351"})
-
-# Canonical carrier -> weight.
-CARRIERS: dict[str, int] = {
-    "Delta Dental": 22, "Delta Dental of California": 4, "MetLife": 12, "Cigna": 9, "Aetna": 9,
-    "Guardian": 7, "United Concordia": 5, "UnitedHealthcare Dental": 6, "Humana": 4,
-    "Blue Cross Blue Shield": 6, "Ameritas": 3, "Principal": 2, "Sun Life": 2,
-    "Lincoln Financial": 2, "GEHA": 2, "DentaQuest": 3, "Careington": 1, "Medicaid": 3,
-}
-# Canonical carrier -> variants typed at the front desk (case/spacing, suffixes, abbreviations,
-# typos). UnitedHealthcare and United Concordia stay apart: a fuzzy matcher must not merge them.
-CARRIER_VARIANTS: dict[str, tuple[str, ...]] = {
-    "Delta Dental": ("DELTA DENTAL", "Delta Dental PPO", "Delta Dental Premier", "Detla Dental",
-                     "Delta Dnetal", "delta dental "),
-    "Delta Dental of California": ("DDCA", "Delta Dental of CA"),
-    "MetLife": ("METLIFE", "Met Life", "Met-Life", "Metropolitan Life", "Metlfie"),
-    "Cigna": ("CIGNA", "Cigna Dental Health", "Signa"),
-    "Aetna": ("AETNA", "Aetna DMO", "Atena", "Aetana"),
-    "Guardian": ("Guardian Life Ins Co of America", "Gaurdian", "GUARDIAN"),
-    "United Concordia": ("UCCI", "Untied Concordia", "United Concordia Dental"),
-    "UnitedHealthcare Dental": ("UHC", "United Healthcare", "UnitedHealthCare Dental"),
-    "Humana": ("Humana Dental Ins Co", "Humanna"),
-    "Blue Cross Blue Shield": ("BCBS", "BC/BS", "Blue Cross"),
-}
 
 # (id, name, category); the en dash is cp1252 (0x96) on purpose.
 REFERRAL_SOURCES: tuple[tuple[str, str, str], ...] = (
@@ -71,20 +23,6 @@ REFERRAL_SOURCES: tuple[tuple[str, str, str], ...] = (
     ("RS06", "Yelp Listing", "Web"),
     ("RS07", "Walk-in", "Walk-in"),
     ("RS08", "Cigna Provider Directory", "Insurance Network"),
-)
-
-# Clinical note bodies: commas, double quotes and line breaks are deliberate (quoting tests).
-NOTE_TEMPLATES = (
-    "Pt presents for {label}. No complaints. Tissue healthy, OHI reviewed.",
-    "Pt reports sensitivity on #{tooth}, \"sharp\" on cold, lingers ~10s.\r\nRecommended {label}; "
-    "pt will call back after checking benefits.",
-    "{label} completed. Local anesthetic: 2% lido, 1 carp.\r\nPost-op instructions given, "
-    "pt tolerated well.",
-    "Reviewed tx plan with pt and spouse, discussed fees, financing, \"no rush\".\r\n"
-    "Next visit: {label}.\r\nPt to confirm with front desk.",
-    "Perio charting done, BOP in UL and LR, pockets 4-5mm.\r\nRecommend {label}, 3-month recall.",
-    "Emergency: pt called re: broken filling, #{tooth}. Temp placed, {label} scheduled.",
-    "Pt anxious, requested \"slow and gentle\"; nitrous declined. {label} without issue.",
 )
 APPOINTMENT_NOTES = (
     "", "", "", "", "", "", "New patient", "Prefers mornings", "Confirm by text",

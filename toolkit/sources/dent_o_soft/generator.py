@@ -1,7 +1,9 @@
 """Generate a realistic synthetic Dent-O-Soft export with planted defects and their ground truth.
 
 ``generate(out, patients=N, seed=S)`` writes into ``out``: one cp1252/CRLF CSV per object of the
-declared layout (``layout.yaml``), a ``documents/`` folder of small files, ``crm_users.json`` (the
+declared layout (``layout.yaml``), the automation rules and message templates
+(``automation_rules.csv``, ``message_templates.csv``), a ``documents/`` folder of small files,
+``crm_users.json`` (the
 practice's existing CRM users, for owner resolution) and ``ground_truth.json`` (every planted
 defect with kind, file, 1-based line, column, record id and value). The same seed gives
 byte-identical files: all randomness comes from ``random.Random`` instances derived from the seed,
@@ -39,12 +41,15 @@ import random
 from pathlib import Path
 
 from . import _activity
+from ._automations import write_definitions
+from ._extras import generate_extras
 from ._catalog import REFERRAL_SOURCES
-from ._common import AS_OF, TODAY, Person, Truth, fmt_date, fmt_dt, money, rand_date, rand_dt, \
+from .._synth_export import AS_OF, TODAY, Person, Truth, fmt_date, fmt_dt, money, rand_date, rand_dt, \
     weighted, write_csv
 from ._layout import load_layout
-from ._people import ACCENTED, FEMALE, LAST, MALE, NICKNAMES, ascii_fold, email_for, phone, pick_region, \
-    street_address
+from .._synth_defects import DATE_VARIANTS, bad_email, bad_phone, variant_date
+from .._synth_people import ACCENTED, FEMALE, LAST, MALE, NICKNAMES, ascii_fold, email_for, npi, \
+    phone, pick_region, street_address
 
 __all__ = ["generate", "MISSING_EMAIL_RATE", "DUPLICATE_RATE", "MIXED_DATE_RATE",
            "MALFORMED_PHONE_RATE", "INVALID_EMAIL_RATE", "MISSING_NAME_RATE",
@@ -72,19 +77,6 @@ def _k(rate: float, n: int) -> int:
     return max(1, round(rate * n)) if n else 0
 
 
-def _npi(rng: random.Random) -> str:
-    """A 10-digit NPI with a valid Luhn check digit (computed over the 80840 prefix)."""
-    body = "1" + "".join(str(rng.randrange(10)) for _ in range(8))
-    digits = [int(c) for c in "80840" + body]
-    total = 0
-    for i, d in enumerate(reversed(digits)):
-        if i % 2 == 0:
-            d *= 2
-            d = d - 9 if d > 9 else d
-        total += d
-    return body + str((10 - total % 10) % 10)
-
-
 def _providers(rng: random.Random, n_patients: int, domain: str, truth: Truth):
     n = max(4, n_patients // 150)
     n_dent = max(1, round(0.35 * n))
@@ -107,7 +99,7 @@ def _providers(rng: random.Random, n_patients: int, domain: str, truth: Truth):
         rows.append({
             "ProviderID": f"{prefix}{seq[prefix]:02d}", "Abbrev": (first[0] + last[:3]).upper(),
             "LastName": last, "FirstName": first, "Title": title, "ProviderType": ptype,
-            "Email": f"{local}@{domain}", "NPI": _npi(rng), "Active": "Y",
+            "Email": f"{local}@{domain}", "NPI": npi(rng), "Active": "Y",
         })
     if len(rows) > 4:
         rows[-1]["Active"] = "N"  # someone who left the practice
@@ -121,7 +113,7 @@ def _providers(rng: random.Random, n_patients: int, domain: str, truth: Truth):
         rows[i]["Email"] = ""
     for i in unmatched:
         truth.plant("provider_unmatched_user", "providers.csv", i, "Email",
-                    rows[i]["ProviderID"], rows[i]["Email"])
+                    rows[i]["ProviderID"], rows[i]["Email"], detected_by="owner_resolution")
     for i, r in enumerate(rows):
         if r["Email"] and i not in unmatched:
             users.append({"email": r["Email"], "firstName": r["FirstName"],
@@ -248,31 +240,6 @@ def _duplicate(rng: random.Random, orig: dict, variation: str) -> dict:
     return dup
 
 
-_DATE_VARIANTS = ("iso", "short_year", "dotted")
-
-
-def _variant_date(d: dt.date, style: str) -> str:
-    if style == "iso":
-        return d.isoformat()
-    if style == "short_year":
-        return f"{d.month}/{d.day}/{d.year % 100:02d}"
-    return f"{d.day:02d}.{d.month:02d}.{d.year}"
-
-
-def _bad_phone(rng: random.Random, good: str) -> str:
-    digits = "".join(c for c in good if c.isdigit()) or "4015550100"
-    return rng.choice((digits[3:6] + "-" + digits[6:], digits[:3] + "-" + digits[3:6] + "-" + digits[6:9],
-                       "N/A", "none", f"({digits[:3]}) {digits[3:6]}-CALL", "call work",
-                       f"{digits[:3]}-{digits[3:6]}-O{digits[7:]}"))
-
-
-def _bad_email(rng: random.Random, good: str) -> str:
-    local, _, domain = good.partition("@")
-    return rng.choice((f"{local}{domain}", f"{local}..x@{domain}".replace("..x", ".."),
-                       f"{local}@{domain.replace('.', '..', 1)}", f"{local} @{domain}",
-                       f"{local}@{domain}."))
-
-
 def _plant_patient_defects(rng: random.Random, rows: list[dict], truth: Truth) -> list[dict]:
     """Ensure the cp1252 samples and plant per-patient defects; returns the encoding samples."""
     f = "patients.csv"
@@ -298,7 +265,7 @@ def _plant_patient_defects(rng: random.Random, rows: list[dict], truth: Truth) -
         truth.plant("missing_email", f, i, "Email", rows[i]["PatientID"], "", original=rows[i]["Email"])
         rows[i]["Email"] = ""
     for i in sorted(with_email[k_missing:k_missing + k_invalid]):
-        bad = _bad_email(rng, rows[i]["Email"])
+        bad = bad_email(rng, rows[i]["Email"])
         truth.plant("invalid_email", f, i, "Email", rows[i]["PatientID"], bad)
         rows[i]["Email"] = bad
     named = [i for i in free if i not in showcase]
@@ -311,14 +278,14 @@ def _plant_patient_defects(rng: random.Random, rows: list[dict], truth: Truth) -
         if rows[i]["_solo"] and rows[i]["HomePhone"]:
             cols.append("HomePhone")  # family home phones stay intact: they are the family link
         col = cols[rng.randrange(len(cols))] if cols else "MobilePhone"
-        bad = _bad_phone(rng, rows[i][col])
+        bad = bad_phone(rng, rows[i][col])
         truth.plant("malformed_phone", f, i, col, rows[i]["PatientID"], bad)
         rows[i][col] = bad
     for col, key in (("BirthDate", "_birth"), ("FirstVisitDate", "_fv"), ("LastVisitDate", "_lv")):
         pool = [i for i in free if rows[i][key] is not None]
         for i in sorted(rng.sample(pool, min(_k(MIXED_DATE_RATE, n), len(pool)))):
-            style = _DATE_VARIANTS[rng.randrange(3)]
-            value = _variant_date(rows[i][key], style)
+            style = DATE_VARIANTS[rng.randrange(3)]
+            value = variant_date(rows[i][key], style)
             truth.plant("mixed_date_format", f, i, col, rows[i]["PatientID"], value, format=style,
                         original=rows[i][col])
             rows[i][col] = value
@@ -413,6 +380,7 @@ def generate(out: str | Path, *, patients: int, seed: int) -> Path:
                      first_visit=r["_fv"], last_visit=r["_lv"], dentist=r["PrimaryProviderID"],
                      hygienist=r["HygienistID"] or hygienists[0], guarantor=r["GuarantorID"],
                      household=r["_hh"], protected=bool(r.get("_protected"))) for r in rows]
+    last_names = {r["PatientID"]: r["LastName"] for r in rows}
     del rows, dups
     act = _activity.generate_activity(sub["activity"], out, cols, people, prov_rows, truth,
                                       variant_rate=CARRIER_VARIANT_RATE,
@@ -420,6 +388,10 @@ def generate(out: str | Path, *, patients: int, seed: int) -> Path:
                                       broken_claims=BROKEN_CLAIM_REFS,
                                       oversize_threshold=OVERSIZE_THRESHOLD)
 
+    # Added after the files above existed: own random streams, so their bytes did not change.
+    truth.counts.update(generate_extras(random.Random(f"{seed}/extras"), out, cols, people,
+                                        prov_rows, last_names))
+    definitions = write_definitions(out)
     (out / "crm_users.json").write_text(json.dumps(users, indent=2, ensure_ascii=False) + "\n",
                                         encoding="utf-8", newline="\n")
     kinds: dict[str, int] = {}
@@ -443,7 +415,7 @@ def generate(out: str | Path, *, patients: int, seed: int) -> Path:
         "defects": truth.defects, "duplicate_pairs": pairs, "family_groups": family_groups,
         "oversized_documents": act["oversized"], "unmatched_provider_ids": unmatched,
         "providers_without_email": no_email, "encoding_samples": samples,
-        "crm_users_file": "crm_users.json",
+        "crm_users_file": "crm_users.json", "definition_files": definitions,
     }
     (out / "ground_truth.json").write_text(json.dumps(ground, indent=1, ensure_ascii=False) + "\n",
                                            encoding="utf-8", newline="\n")

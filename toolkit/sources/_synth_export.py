@@ -1,15 +1,17 @@
-"""Plumbing shared by the generator modules: dates, the ground-truth ledger and the CSV writer."""
+"""Plumbing shared by every export generator: the export moment, random dates, the ground-truth
+ledger and the CSV writer that records which line each row lands on."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["AS_OF", "TODAY", "Truth", "fmt_date", "fmt_dt", "rand_date", "rand_dt", "money",
-           "write_csv", "weighted", "Person"]
+           "write_csv", "weighted", "Person", "at_least_one", "write_json", "add_months"]
 
 # The moment the synthetic export was taken. Fixed, never "now": same seed, same bytes.
 AS_OF = dt.datetime(2025, 3, 14, 17, 45)
@@ -91,8 +93,10 @@ class Truth:
 
 
 def write_csv(path: Path, columns: tuple[str, ...], rows: list[dict], *,
-              encoding: str = "cp1252") -> list[int]:
-    """Write an export file the way the Windows software does (CRLF, minimal quoting).
+              encoding: str = "cp1252", line_terminator: str = "\r\n", delimiter: str = ",",
+              quote_all: bool = False) -> list[int]:
+    """Write an export file (by default the way Windows software does: cp1252, CRLF, minimal
+    quoting).
 
     Returns:
         The 1-based line each data row starts on, counting embedded line breaks in quoted values.
@@ -100,7 +104,8 @@ def write_csv(path: Path, columns: tuple[str, ...], rows: list[dict], *,
     lines: list[int] = []
     line = 2
     with open(path, "w", encoding=encoding, newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        writer = csv.writer(fh, lineterminator=line_terminator, delimiter=delimiter,
+                            quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL)
         writer.writerow(columns)
         for row in rows:
             values = [row.get(c, "") for c in columns]
@@ -108,3 +113,43 @@ def write_csv(path: Path, columns: tuple[str, ...], rows: list[dict], *,
             line += 1 + sum(v.count("\n") for v in values)
             writer.writerow(values)
     return lines
+
+
+def at_least_one(rate: float, n: int) -> int:
+    """How many of ``n`` records get a defect planted at ``rate``: ``max(1, round(rate * n))``
+    (so a small export still shows every kind), and 0 when there are no records."""
+    return max(1, round(rate * n)) if n else 0
+
+
+def add_months(d: dt.date, months: int) -> dt.date:
+    """``d`` plus whole months, the day clamped to 28 (recall intervals do not need more)."""
+    y, m = divmod(d.month - 1 + months, 12)
+    return dt.date(d.year + y, m + 1, min(d.day, 28))
+
+
+def write_json(path: Path, data) -> None:
+    """Write JSON beside an export: UTF-8, LF, stable key order as given."""
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8",
+                    newline="\n")
+
+
+def write_ground_truth(out: Path, *, source: str, layout, seed: int, patients: int, truth: Truth,
+                       rates: dict, **extra) -> None:
+    """Write ``ground_truth.json`` beside an export, the same contract for every generator.
+
+    Every planted defect is ``{kind, file, row, column, id, value, ...}`` with ``row`` the 1-based
+    physical line (header = line 1). The audit finds each one unless its entry says
+    ``detected_by`` (``owner_resolution``: only the destination's users can show it).
+    """
+    kinds: dict[str, int] = {}
+    for d in truth.defects:
+        kinds[d["kind"]] = kinds.get(d["kind"], 0) + 1
+    write_json(out / "ground_truth.json", {
+        "source": source, "layout_version": layout.version, "seed": seed, "patients": patients,
+        "encoding": layout.encoding, "as_of": AS_OF.isoformat(),
+        "row_numbering": "1-based physical line in the file, header is line 1; a multi-line "
+                         "record is numbered by the line it starts on",
+        "detected_by": "every defect is found by the audit unless its entry names another step",
+        "defect_rates": rates, "counts": truth.counts, "defect_counts": dict(sorted(kinds.items())),
+        "defects": truth.defects, **extra,
+    })

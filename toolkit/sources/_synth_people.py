@@ -1,4 +1,4 @@
-"""Synthetic US people for the Dent-O-Soft generator: names, addresses, phones, emails.
+"""Synthetic US people for the export generators: names, addresses, phones, emails, NPIs.
 
 Everything is drawn from a caller's ``random.Random`` so a seed reproduces byte-identical output.
 The name lists are ordinary US given names and surnames, plus a handful that need cp1252 (José,
@@ -13,8 +13,9 @@ from __future__ import annotations
 import random
 import unicodedata
 
-__all__ = ["REGIONS", "FEMALE", "MALE", "LAST", "NICKNAMES", "ACCENTED", "Region",
-           "phone", "street_address", "email_for", "pick_region", "ascii_fold"]
+__all__ = ["REGIONS", "FEMALE", "MALE", "LAST", "NICKNAMES", "ACCENTED", "Region", "STREETS",
+           "SUFFIXES", "phone", "street_address", "email_for", "pick_region", "ascii_fold", "npi",
+           "is_valid_npi"]
 
 FEMALE = (
     "Mary", "Patricia", "Jennifer", "Linda", "Elizabeth", "Barbara", "Susan", "Jessica", "Sarah",
@@ -142,3 +143,25 @@ def email_for(rng: random.Random, first: str, last: str, birth_year: int) -> str
     local = (f"{f}.{l}", f"{f[0]}{l}", f"{f}{l}{birth_year % 100:02d}", f"{f}_{l}",
              f"{l}{f[0]}{rng.randrange(1, 100)}")[style]
     return f"{local}@{rng.choice(EMAIL_DOMAINS)}"
+
+
+def _npi_check_digit(body: str) -> int:
+    """Luhn check digit of a 9-digit NPI body, computed over the card-issuer prefix 80840."""
+    total = 0
+    for i, d in enumerate(reversed([int(c) for c in "80840" + body])):
+        if i % 2 == 0:
+            d *= 2
+            d = d - 9 if d > 9 else d
+        total += d
+    return (10 - total % 10) % 10
+
+
+def npi(rng: random.Random) -> str:
+    """A 10-digit NPI (National Provider Identifier) with a valid check digit."""
+    body = "1" + "".join(str(rng.randrange(10)) for _ in range(8))
+    return body + str(_npi_check_digit(body))
+
+
+def is_valid_npi(value: str) -> bool:
+    """Whether ``value`` is ten digits whose last is the Luhn check digit of the first nine."""
+    return len(value) == 10 and value.isdigit() and _npi_check_digit(value[:9]) == int(value[9])

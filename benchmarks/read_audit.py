@@ -1,0 +1,104 @@
+"""Benchmark: reading plus auditing a generated Dent-O-Soft export, against pandas alone.
+
+    .venv/bin/python benchmarks/read_audit.py --patients 1000000 --out /tmp/bench-dos
+
+Generates the export once (kept in ``--out`` for reruns), then runs each measurement in a fresh
+child process so that peak memory (``ru_maxrss``) belongs to that measurement alone:
+
+* ``pandas``: ``pd.read_csv(path, encoding="cp1252")`` on every CSV of the export (defaults:
+  type inference, pandas' own string columns) — "pandas alone reading the same CSVs";
+* ``pandas-text``: the same with every cell as text (``dtype=str, keep_default_na=False``), the
+  job our reader does;
+* ``read+audit``: ``DentOSoftSource().read_for_audit`` then ``run_audit`` with the packaged
+  suites — what the 01_audit notebook runs;
+* ``sparse-2gb``: a 2 GB file with no data written (a pre-allocated, never-filled copy) handed to
+  the strict reader, which must refuse it with a clear error in bounded memory.
+
+Prints one JSON line per measurement and a summary: the read+audit / pandas ratio (target <= 4)
+and the peak memory (target < 4 GB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _child(kind: str, folder: str) -> dict:
+    t = time.perf_counter()
+    extra = {}
+    if kind in {"pandas", "pandas-text"}:
+        import pandas as pd
+
+        kw = {"dtype": str, "keep_default_na": False} if kind == "pandas-text" else {}
+        rows = sum(len(pd.read_csv(p, encoding="cp1252", **kw)) for p in sorted(Path(folder).glob("*.csv")))
+        extra["rows"] = rows
+    elif kind == "read+audit":
+        from toolkit import _paths
+        from toolkit.audit import run_audit
+        from toolkit.sources.dent_o_soft import DentOSoftSource
+
+        snap = DentOSoftSource().read_for_audit(folder)
+        extra["read_seconds"] = round(time.perf_counter() - t, 1)
+        report = run_audit(snap, _paths.EXPECTATIONS)
+        s = report.summary()
+        extra.update(rows=s["records"], expectations_run=s["expectations_run"], findings=len(report.findings()))
+    elif kind == "sparse-2gb":
+        from toolkit.errors import SourceError
+        from toolkit.sources._csv import read_strict_csv
+
+        p = Path(folder) / "sparse-2gb.csv"
+        with open(p, "wb") as fh:
+            fh.truncate(2 << 30)
+        try:
+            read_strict_csv(p)
+            extra["error"] = None
+        except SourceError as exc:
+            extra["error"] = str(exc)
+        finally:
+            p.unlink()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"measure": kind, "seconds": round(time.perf_counter() - t, 1), "peak_gb": round(peak / 2**30, 2), **extra}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--patients", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--out", default="/tmp/bench-dos")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(_child(args.child, args.out)))
+        return 0
+    out = Path(args.out)
+    if not (out / "ground_truth.json").is_file():
+        from toolkit.sources.dent_o_soft import generate
+
+        t = time.perf_counter()
+        generate(out, patients=args.patients, seed=args.seed)
+        print(json.dumps({"measure": "generate", "seconds": round(time.perf_counter() - t, 1)}), flush=True)
+    size = sum(p.stat().st_size for p in out.glob("*.csv"))
+    print(json.dumps({"measure": "export", "csv_bytes": size, "files": len(list(out.glob("*.csv")))}), flush=True)
+    results = {}
+    for kind in ("pandas", "pandas-text", "read+audit", "sparse-2gb"):
+        done = subprocess.run([sys.executable, __file__, "--out", str(out), "--child", kind], capture_output=True,
+                              text=True, cwd=ROOT, check=True)
+        results[kind] = json.loads(done.stdout.strip().splitlines()[-1])
+        print(json.dumps(results[kind]), flush=True)
+    ratio = results["read+audit"]["seconds"] / results["pandas"]["seconds"]
+    ratio_text = results["read+audit"]["seconds"] / results["pandas-text"]["seconds"]
+    print(json.dumps({"measure": "summary", "ratio_vs_pandas": round(ratio, 2),
+                      "ratio_vs_pandas_text": round(ratio_text, 2), "peak_gb": results["read+audit"]["peak_gb"]}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Confirmation: the review grid, the headless refusal, and the sign-off spreadsheet round trip."""
+
+import pandas as pd
+import pytest
+
+from toolkit.errors import MappingError
+from toolkit.mapping import MappingSpec, export_mapping, import_mapping, review_grid
+from toolkit.workflow import plan
+from toolkit.workspace import Workspace, init_workspace
+
+
+def _spec():
+    return MappingSpec.load("templates/mappings/dent-o-soft__highlevel.yaml")
+
+
+@pytest.fixture
+def workspace(tmp_path, dos_export, monkeypatch):
+    monkeypatch.setenv("HL_TEST_TOKEN", "x")
+    ws = init_workspace(tmp_path / "ws", source="dent-o-soft", export=dos_export, destination="highlevel",
+                        base_url="http://127.0.0.1:9", token_env="HL_TEST_TOKEN", options={"location_id": "loc"})
+    return ws
+
+
+def test_headless_runs_refuse_unconfirmed_fields_and_name_them(workspace):
+    spec = _spec()
+    spec.accept_proposals()
+    pending = next(f for f in spec.objects[0].fields if f.source == "Balance")
+    pending.status = "proposed"
+    spec.save(workspace.mapping_path)
+    with pytest.raises(MappingError) as err:
+        plan(Workspace.load(workspace.root))
+    assert "1 mapping fields are not confirmed" in str(err.value) and "Balance -> custom:balance" in str(err.value)
+    snapshot, the_plan = plan(Workspace.load(workspace.root), accept_proposals=True)
+    assert the_plan.counts()["patients->contact"] == len(snapshot["patients"])
+
+
+def test_the_grid_accepts_overrides_excludes_and_saves_only_the_mapping_file(tmp_path, dos_snapshot):
+    spec = _spec()
+    path = tmp_path / "mapping.yaml"
+    grid = review_grid(spec, path, snapshot=dos_snapshot, who="Dr. Reviewer")
+    assert "of the" not in grid.status.value and "undecided" in grid.status.value
+    grid.row("patients", "FirstName").accept()
+    grid.row("patients", "City").override("companyName")
+    grid.row("patients", "PreferredName").override("custom", type="large_text", key="nickname")
+    grid.row("patients", "Balance").exclude()
+    grid.value_boxes[(0, "Gender")]["U"].value = "Unknown / not given"
+    assert not path.exists()  # nothing is written until Save
+    grid.save_button.click()
+    saved = MappingSpec.load(path)
+    fields = {f.source: f for f in saved.objects[0].fields if isinstance(f.source, str)}
+    assert fields["FirstName"].status == "confirmed" and fields["FirstName"].extra["confirmed_by"] == "Dr. Reviewer"
+    assert fields["City"].target == "companyName" and fields["City"].status == "confirmed"
+    assert fields["PreferredName"].target == "custom:nickname" and fields["PreferredName"].type == "large_text"
+    assert fields["Balance"].status == "excluded" and not fields["Balance"].active
+    assert saved.objects[0].values["Gender"]["U"] == "Unknown / not given"
+    assert fields["LastName"].status == "proposed"  # untouched rows stay undecided
+
+
+def test_the_grid_can_accept_every_confident_proposal_at_once(tmp_path):
+    spec = _spec()
+    unsure = next(f for f in spec.objects[0].fields if f.source == "Balance")
+    unsure.confidence = 0.5
+    grid = review_grid(spec, tmp_path / "m.yaml")
+    n = grid.accept_confident()
+    assert n > 0 and all(f.status != "proposed" for o in spec.objects for f in o.fields if f.confidence >= 0.8)
+    assert spec.unconfirmed() == ["patients: Balance -> custom:balance"]
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_spreadsheet_round_trip_brings_edits_back(tmp_path, suffix):
+    spec = _spec()
+    sheet = export_mapping(spec, tmp_path / f"signoff{suffix}")
+    if suffix == ".xlsx":
+        fields = pd.read_excel(sheet, sheet_name="fields", dtype=str, keep_default_na=False)
+        values = pd.read_excel(sheet, sheet_name="values", dtype=str, keep_default_na=False)
+    else:
+        both = pd.read_csv(sheet, dtype=str, keep_default_na=False)
+        fields, values = both[both.section == "field"].copy(), both[both.section == "value"].copy()
+    assert len(fields) == sum(len(o.fields) for o in spec.objects)
+    fields["status"] = "confirmed"
+    city = fields.source == "City"
+    fields.loc[city, ["target", "type"]] = ["custom:town", "text"]
+    fields.loc[fields.source == "SSN", "status"] = "excluded"
+    fields.loc[fields.source == "FirstName", "confirmed_by"] = "Office Manager"
+    gender = (values.get("column", values.get("source")) == "Gender") & (values.source_value == "U")
+    values.loc[gender, "destination_value" if suffix == ".xlsx" else "target"] = "Unknown"
+    if suffix == ".xlsx":
+        extra = pd.DataFrame([{"object": "patients -> contact", "column": "Gender", "source_value": "X",
+                               "destination_value": "Unknown"}])
+        with pd.ExcelWriter(sheet, engine="openpyxl") as xl:
+            fields.to_excel(xl, sheet_name="fields", index=False)
+            pd.concat([values, extra]).to_excel(xl, sheet_name="values", index=False)
+    else:
+        extra = pd.DataFrame([{"section": "value", "object": "patients -> contact", "source": "Gender",
+                               "source_value": "X", "target": "Unknown"}])
+        pd.concat([fields, values, extra]).to_csv(sheet, index=False)
+    back = import_mapping(_spec(), sheet, confirmed_by="Practice Owner")
+    assert back.unconfirmed() == []
+    patients = back.objects[0]
+    by = {f.source: f for f in patients.fields if isinstance(f.source, str)}
+    assert by["City"].target == "custom:town" and by["City"].type == "text"
+    assert by["SSN"].status == "excluded"
+    assert by["FirstName"].extra["confirmed_by"] == "Office Manager"
+    assert by["LastName"].extra["confirmed_by"] == "Practice Owner" and by["LastName"].extra["confirmed_at"]
+    assert patients.values["Gender"] == {"M": "Male", "F": "Female", "U": "Unknown", "X": "Unknown"}
+    # the edited file is still a mapping that loads
+    back.save(tmp_path / "mapping.yaml")
+    assert MappingSpec.load(tmp_path / "mapping.yaml").objects[0].values["Gender"]["X"] == "Unknown"
+
+
+def test_a_bad_sheet_row_is_named(tmp_path):
+    sheet = export_mapping(_spec(), tmp_path / "signoff.csv")
+    both = pd.read_csv(sheet, dtype=str, keep_default_na=False)
+    both.loc[3, "status"] = "maybe"
+    both.to_csv(sheet, index=False)
+    with pytest.raises(MappingError, match=r"signoff.csv: row 5: status 'maybe'"):
+        import_mapping(_spec(), sheet)
+    both.loc[3, "status"] = "confirmed"
+    both.loc[3, ["target", "type"]] = ["custom:thing", ""]
+    both.to_csv(sheet, index=False)
+    with pytest.raises(MappingError, match=r"row 5: custom field 'custom:thing' needs a type"):
+        import_mapping(_spec(), sheet)
+
+
+def test_cli_exports_and_imports_the_sheet(workspace, tmp_path, capsys):
+    from toolkit.cli import main
+
+    _spec().save(workspace.mapping_path)
+    sheet = tmp_path / "s.xlsx"
+    assert main(["mapping", "export", str(workspace.root), str(sheet)]) == 0
+    fields = pd.read_excel(sheet, sheet_name="fields", dtype=str, keep_default_na=False)
+    values = pd.read_excel(sheet, sheet_name="values", dtype=str, keep_default_na=False)
+    fields["status"] = "confirmed"
+    with pd.ExcelWriter(sheet, engine="openpyxl") as xl:
+        fields.to_excel(xl, sheet_name="fields", index=False)
+        values.to_excel(xl, sheet_name="values", index=False)
+    assert main(["mapping", "import", str(workspace.root), str(sheet), "--by", "Ann"]) == 0
+    assert MappingSpec.load(workspace.mapping_path).unconfirmed() == []
+    assert "0 fields awaiting confirmation" in capsys.readouterr().out

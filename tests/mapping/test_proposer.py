@@ -1,0 +1,156 @@
+"""The proposer: a target, confidence and reason for every column, from names and values together."""
+
+import pandas as pd
+import yaml
+
+from toolkit.cli import main
+from toolkit.mapping import (CONFIRM_THRESHOLD, MappingSpec, destination_object, profile, propose_fields,
+                             propose_mapping, rank_concepts)
+from toolkit.mapping._vocabulary import words
+
+
+def test_column_names_are_read_through_case_abbreviations_and_run_together_words():
+    assert words("BIRTHDATE") == ("birth", "date")
+    assert words("HmPhone") == ("home", "phone")
+    assert words("NoCorrespondence")[0] == "no" and words("ChartNo") == ("chart", "number")
+    assert words("Lead_Source__c") == ("lead", "source")
+
+
+def test_value_profiles_say_what_the_values_are():
+    phones = profile(pd.Series(["(415) 555-0134", "415.555.0199", "+1 650 555 0100", "650-555-0111", "bad"]))
+    assert phones.kind == "phone" and phones.describe() == "80% parse as E.164 phones"
+    assert profile(pd.Series(["123-45-6789", "***-**-1234"])).kind == "ssn"
+    assert profile(pd.Series(["4111111111111111", "5500005555555559"])).kind == "card"
+    # seven bare digits are a group number, not a phone
+    assert profile(pd.Series(["6434009", "5743168", "0246748"])).kind != "phone"
+
+
+def test_values_decide_when_the_name_says_nothing():
+    df = pd.DataFrame({"Field7": ["ann@example.com", "bo@example.org", "cy@example.net"]})
+    [fm], _ = propose_fields(df, destination_object("highlevel", "contact"))
+    assert fm.target == "email" and "100% parse as email addresses" in fm.reason
+    assert fm.confidence < CONFIRM_THRESHOLD  # a value-only guess is shown for review first
+
+
+def test_a_name_contradicted_by_its_values_loses_confidence():
+    good = rank_concepts("Phone", profile(pd.Series(["4155550134", "6505550100"])))[0]
+    bad = rank_concepts("Phone", profile(pd.Series(["ann@example.com", "bo@example.org"])))
+    assert good.concept == "phone" and good.score > 0.9
+    assert bad[0].concept != "phone" or bad[0].score < 0.7
+
+
+def test_dent_o_soft_patients_to_highlevel(dos_snapshot):
+    spec = propose_mapping(dos_snapshot, "highlevel")
+    patients = spec.object("patients", "contact")
+    by_col = {f.source: f for f in patients.fields if isinstance(f.source, str)}
+    expected = {"FirstName": "firstName", "LastName": "lastName", "Email": "email", "BirthDate": "dateOfBirth",
+                "City": "city", "State": "state", "Zip": "postalCode", "Address1": "address1", "NoCorrespondence": "dnd",
+                "Gender": "gender"}
+    for col, target in expected.items():
+        assert by_col[col].target == target, (col, by_col[col].target, by_col[col].reason)
+    assert by_col["CreatedDate"].target == "custom:original_created" and by_col["CreatedDate"].type == "datetime"
+    assert by_col["Balance"].type == "monetary"
+    ssn = by_col["SSN"]
+    assert ssn.target is None and "sensitive" in ssn.reason and "not migrated" in ssn.reason
+    assert patients.key == "PatientID"
+    assert patients.owner["lookup"]["object"] == "providers"
+    assert all(f.status == "proposed" and f.reason and 0 <= f.confidence <= 1 for f in patients.fields)
+    assert patients.values["Gender"] == {"F": "female", "M": "male", "U": "other"}
+    # the providers file is who owns records, not records to load
+    assert any(left["source"] == "providers" for left in spec.extra["not_migrated"])
+    recalls = spec.object("recalls")
+    assert recalls.links["contactId"] == {"column": "PatientID", "object": "patients"}
+    assert set(recalls.pipeline["stage"]["map"]) == set(dos_snapshot["recalls"]["Status"].dropna())
+
+
+def test_carrier_spellings_are_proposed_as_a_value_map(dos_snapshot):
+    spec = propose_mapping(dos_snapshot, "highlevel")
+    ins = spec.object("insurance")
+    carrier = next(f for f in ins.fields if f.source == "Carrier")
+    assert "spellings clustered" in carrier.reason and carrier.confidence < CONFIRM_THRESHOLD
+    vmap = ins.values["Carrier"]
+    assert all(v in {"Cigna", "Aetna", "Guardian", "Humana", "Delta Dental", "MetLife", "UnitedHealthcare",
+                     "United Concordia", "Blue Cross Blue Shield"} or v in set(dos_snapshot["insurance"]["Carrier"])
+               for v in vmap.values())
+
+
+def test_pipedrive_persons_get_one_name_field(dos_snapshot):
+    spec = propose_mapping(dos_snapshot, "pipedrive")
+    person = spec.object("patients", "person")
+    name = next(f for f in person.fields if f.target == "name")
+    assert name.template == "{FirstName} {LastName}"
+
+
+def test_a_template_is_extended_not_replaced(dos_snapshot):
+    base = MappingSpec.load("templates/mappings/dent-o-soft__highlevel.yaml")
+    dropped = next(f for f in base.objects[0].fields if f.source == "Balance")
+    base.objects[0].fields.remove(dropped)
+    spec = propose_mapping(dos_snapshot, "highlevel", base=base)
+    added = [f for f in spec.objects[0].fields if f.source == "Balance"]
+    assert len(added) == 1 and added[0].reason.startswith("not in the template")
+    assert len(spec.objects[0].fields) == len(base.objects[0].fields) + 1
+
+
+def _unseen(folder):
+    folder.mkdir()
+    (folder / "Members.csv").write_text(
+        "MemberKey,GivenName,Surname,EMailAddr,CellNo,Street,Town,Province,PostCode,BirthDay,PIN,Tier\n"
+        "M1,Ana,Lopez,ana@example.com,(415) 555-0101,12 Oak St,San Mateo,CA,94401,02/03/1985,1234,Gold\n"
+        "M2,Ben,Cho,ben@example.org,415-555-0102,9 Pine Ave,Daly City,CA,94015,11/23/1979,9999,Silver\n"
+        "M3,Cara,Nguyen,,4155550103,77 Elm Rd,Burlingame,CA,94010,07/30/1992,0000,Gold\n", encoding="utf-8")
+    (folder / "Sales Pipeline.csv").write_text(
+        "DealRef,MemberKey,DealTitle,Amount,Stage,CloseDate\n"
+        "D1,M1,Whitening,$129.00,Won,2023-01-02\nD2,M2,Night guard,$349.00,Negotiation,2023-02-03\n"
+        "D3,M1,Aligners,\"$3,200.00\",Proposal,2023-03-04\n", encoding="utf-8")
+
+
+def test_crm_migrate_propose_on_a_folder_from_an_unknown_system(tmp_path, capsys):
+    _unseen(tmp_path / "export")
+    out = tmp_path / "mapping.yaml"
+    assert main(["propose", str(tmp_path / "export"), "--destination", "highlevel", "--out", str(out)]) == 0
+    data = yaml.safe_load(out.read_text())
+    assert data["source"] and data["destination"] == "highlevel"
+    routes = {o["source"]: o for o in data["objects"]}
+    assert routes["members"]["target"] == "contact" and routes["members"]["key"] == "MemberKey"
+    assert routes["sales_pipeline"]["target"] == "opportunity"
+    assert routes["sales_pipeline"]["links"]["contactId"] == {"column": "MemberKey", "object": "members"}
+    for o in data["objects"]:
+        assert isinstance(o["values"], dict)
+        for f in o["fields"]:
+            assert {"source", "target", "confidence", "reason", "status"} <= set(f)
+            assert f["status"] == "proposed" and 0 <= f["confidence"] <= 1 and f["reason"]
+            if isinstance(f["target"], str) and f["target"].startswith("custom:"):
+                assert f["type"]
+    members = {f["source"]: f for f in routes["members"]["fields"]}
+    assert members["GivenName"]["target"] == "firstName" and members["Surname"]["target"] == "lastName"
+    assert members["EMailAddr"]["target"] == "email" and members["PostCode"]["target"] == "postalCode"
+    assert members["PIN"]["target"] is None and "sensitive" in members["PIN"]["reason"]
+    MappingSpec.load(out)  # the file is a valid mapping
+    assert "proposed" in capsys.readouterr().out
+
+
+def test_propose_without_a_destination_for_a_bare_folder_is_an_input_error(tmp_path, capsys):
+    _unseen(tmp_path / "export")
+    assert main(["propose", str(tmp_path / "export")]) == 2
+    assert "--destination" in capsys.readouterr().err
+
+
+def test_propose_a_workspace_keeps_its_template_and_a_template_for_other_files_gives_way(tmp_path, dos_export,
+                                                                                          monkeypatch, capsys):
+    from toolkit.workspace import init_workspace
+
+    monkeypatch.setenv("T_TOKEN", "x")
+    ws = init_workspace(tmp_path / "ws", source="dent-o-soft", export=dos_export, destination="highlevel",
+                        base_url="http://127.0.0.1:9", token_env="T_TOKEN", options={"location_id": "L"})
+    assert main(["propose", str(ws.root)]) == 0
+    spec = MappingSpec.load(ws.mapping_path)
+    template = MappingSpec.load("templates/mappings/dent-o-soft__highlevel.yaml")
+    assert [(o.source, o.target) for o in spec.objects] == [(o.source, o.target) for o in template.objects]
+    assert "not confirmed" not in capsys.readouterr().err
+    # a generic export whose files are not the ones a template was written for
+    _unseen(tmp_path / "other")
+    gen = init_workspace(tmp_path / "ws2", source="generic-csv", export=tmp_path / "other", destination="highlevel",
+                         base_url="http://127.0.0.1:9", token_env="T_TOKEN", options={"location_id": "L"})
+    assert main(["propose", str(gen.root)]) == 0
+    spec = MappingSpec.load(gen.mapping_path)
+    assert {o.source for o in spec.objects} == {"members", "sales_pipeline"}

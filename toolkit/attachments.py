@@ -1,0 +1,90 @@
+"""Attachments: which export files are re-uploaded and which stay behind as a link.
+
+A file travels through the Destination seam as ``Record(object="file", fields={"path": ...,
+"name": ...}, links={"contactId": ...})``; the mapping may add ``size`` (the size the export
+declares), which the engine checks and removes before the record reaches the adapter. The adapter says how large a file it accepts
+(``max_file_bytes``; HighLevel's media upload takes 25 MB, research highlevel.md "Files").
+A file over the limit is not uploaded: its path is written into a text custom field of the
+record it belongs to (:data:`LINK_FIELD`) and listed in the run's report, so nothing is lost
+and nobody has to guess where it went.
+
+The size that counts is the larger of the file on disk and the size the export declares:
+a file smaller on disk than the export says is likely truncated, and uploading a truncated
+X-ray would be worse than linking to the original.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .destinations import CustomField
+
+__all__ = ["FILE_OBJECT", "FILE_INPUTS", "LINK_FIELD", "FileCheck", "check_file", "link_field", "link_text"]
+
+#: the destination object name a file record travels as
+FILE_OBJECT = "file"
+#: a file record's fields that tell the engine what to upload; the destination stores neither
+FILE_INPUTS = frozenset({"path", "size"})
+#: the custom field (on the file's parent record) that holds files too large to upload
+LINK_FIELD = "files_kept_as_links"
+
+
+@dataclass
+class FileCheck:
+    """What to do with one file.
+
+    Attributes:
+        path: the file's absolute path.
+        relative: the path as the export names it (what a link shows).
+        size: bytes that count against the limit (max of disk and declared).
+        upload: whether it goes up as a file; False means it is kept as a link.
+        problem: why it cannot be handled at all (missing file), else None.
+    """
+
+    path: Path
+    relative: str
+    size: int
+    upload: bool
+    problem: str | None = None
+
+
+def check_file(fields: dict, root: str | Path | None, limit: int | None) -> FileCheck:
+    """Decide upload or link for a file record's ``fields`` (``path``, optional ``size``).
+
+    Args:
+        fields: the record's fields; ``path`` is relative to ``root`` unless absolute.
+        root: the export folder.
+        limit: the destination's largest accepted file in bytes (None = no limit known).
+    """
+    relative = str(fields.get("path") or "")
+    path = Path(relative)
+    if not path.is_absolute() and root is not None:
+        path = Path(root) / path
+    declared = _int(fields.get("size"))
+    if not relative:
+        return FileCheck(path, relative, 0, False, "the file record names no path")
+    if not path.is_file():
+        if declared is not None and limit is not None and declared > limit:
+            # Too large to upload anyway: a link to where the export says it is still helps.
+            return FileCheck(path, relative, declared, False)
+        return FileCheck(path, relative, declared or 0, False, f"file {relative} is not in the export")
+    size = max(path.stat().st_size, declared or 0)
+    return FileCheck(path, relative, size, limit is None or size <= limit)
+
+
+def link_text(checks: list[FileCheck]) -> str:
+    """The custom field's value: one line per file, with its size."""
+    return "\n".join(f"{c.relative} ({c.size / 1_000_000:.1f} MB)" for c in checks)
+
+
+def link_field(object: str) -> CustomField:
+    """The custom field that holds links to files kept out of the destination."""
+    return CustomField(key=LINK_FIELD, name="Files kept as links", type="large_text", object=object)
+
+
+def _int(value) -> int | None:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None

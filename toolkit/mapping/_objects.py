@@ -1,0 +1,390 @@
+"""Proposing a whole mapping: which file becomes which destination object, its key, its links
+and owner, its pipeline, and every column's target.
+
+``propose_mapping(snapshot, destination)`` reads any Snapshot — a known source's or a folder of
+CSV files from a system the toolkit has never seen (:func:`read_folder`) — and returns a
+:class:`MappingSpec` in which every field is ``proposed``. Given a ``base`` (the pair's template),
+it keeps the template and proposes only the columns the template does not mention, so a
+practice's own extra columns are not lost silently.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+from rapidfuzz import fuzz
+
+from ..errors import MappingError, SourceError
+from ..snapshot import ObjectSchema, Snapshot
+from ._carriers import carrier_value_map, cluster_carriers
+from ._catalog import DestinationObject, custom_objects_allowed, destination_objects
+from ._profiling import ValueProfile, profile
+from ._proposer import CONFIRM_THRESHOLD, propose_fields, rank_concepts
+from ._rules import pipeline_maps
+from ._spec import FieldMap, MappingSpec, ObjectMap
+
+__all__ = ["propose_mapping", "propose_objects", "read_folder", "template_fits", "ObjectProposal"]
+
+#: content that tells what a table is, when its name does not (concept -> kind, weight)
+_KIND_EVIDENCE = {"first_name": ("person", 1.0), "last_name": ("person", 1.0), "birth_date": ("person", 1.0),
+                  "email": ("person", 0.4), "mobile_phone": ("person", 0.5), "company_name": ("company", 0.8),
+                  "website": ("company", 0.6), "employee_count": ("company", 1.0), "annual_revenue": ("company", 1.0),
+                  "amount": ("deal", 0.6), "stage": ("deal", 1.0), "deal_name": ("deal", 1.0), "probability": ("deal", 1.0),
+                  "close_date": ("deal", 1.0), "pipeline": ("deal", 0.8), "due_date": ("activity", 0.6),
+                  "start_time": ("activity", 0.8), "duration": ("activity", 1.0), "subject": ("activity", 0.6),
+                  "note_body": ("note", 1.0)}
+
+
+_PROFILES: dict[tuple[int, str], ValueProfile] = {}
+
+
+def _profile(df: pd.DataFrame, col: str) -> ValueProfile:
+    """A column's profile, computed once per proposal run (the tables live for the whole run)."""
+    key = (id(df), col)
+    if key not in _PROFILES:
+        _PROFILES[key] = profile(df[col])
+    return _PROFILES[key]
+
+
+class ObjectProposal:
+    """Which destination object a source table becomes, and why."""
+
+    def __init__(self, source: str, target: str | None, confidence: float, reason: str, key: str | None):
+        self.source, self.target, self.confidence, self.reason, self.key = source, target, confidence, reason, key
+
+    def __repr__(self) -> str:
+        return f"<{self.source} -> {self.target} ({self.confidence:.2f}: {self.reason})>"
+
+
+def read_folder(folder: str | Path, *, source: str = "generic-csv") -> Snapshot:
+    """Read every CSV (and XLSX sheet) in ``folder`` as text, one object per file.
+
+    Raises:
+        SourceError: the folder has no CSV or XLSX file, or a file cannot be parsed.
+    """
+    folder = Path(folder)
+    tables: dict[str, pd.DataFrame] = {}
+    schema: dict[str, ObjectSchema] = {}
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".csv", ".xlsx"}) if folder.is_dir() else []
+    if not files:
+        raise SourceError(f"{folder}: no CSV or XLSX files to read", file=str(folder))
+    for path in files:
+        name = re.sub(r"[^a-z0-9]+", "_", path.stem.lower()).strip("_")
+        try:
+            if path.suffix.lower() == ".csv":
+                df = _read_csv(path)
+            else:
+                df = pd.read_excel(path, dtype=str, keep_default_na=False)
+        except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+            raise SourceError(f"cannot be read ({exc})", file=path.name) from None
+        df = df.apply(lambda s: s.str.strip()).replace("", pd.NA)
+        tables[name] = df
+        schema[name] = ObjectSchema(name=name, file=path.name, key=_guess_key(df) or df.columns[0],
+                                    columns={c: "text" for c in df.columns})
+    return Snapshot(source=source, tables=tables, schema=schema, location=str(folder))
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    for enc in ("utf-8-sig", "cp1252"):
+        try:
+            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc, sep=None, engine="python")
+        except UnicodeDecodeError:
+            continue
+    raise UnicodeDecodeError("utf-8", b"", 0, 1, "neither UTF-8 nor cp1252")
+
+
+def _guess_key(df: pd.DataFrame) -> str | None:
+    """The column that identifies a record: filled, unique, and named like an id where possible."""
+    if df.empty:
+        return None
+    candidates = [c for c in df.columns if df[c].notna().all() and df[c].is_unique]
+    if not candidates:
+        return None
+    named = [c for c in candidates if re.search(r"(^|[^a-z])(id|key|num|number|no|uuid|guid|code)$",
+                                                 re.sub(r"([a-z])([A-Z])", r"\1_\2", c).lower())]
+    return (named or candidates)[0]
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
+def _table_kind(df: pd.DataFrame, profiles: dict[str, ValueProfile]) -> tuple[str | None, float]:
+    score: dict[str, float] = {}
+    for col in df.columns:
+        cands = rank_concepts(col, profiles[col])
+        if cands and cands[0].score >= 0.7 and cands[0].concept in _KIND_EVIDENCE:
+            kind, w = _KIND_EVIDENCE[cands[0].concept]
+            score[kind] = score.get(kind, 0.0) + w
+    if not score:
+        return None, 0.0
+    kind = max(score, key=score.get)
+    return kind, min(1.0, score[kind] / 2.0)
+
+
+def propose_objects(snapshot: Snapshot, destination: str) -> list[ObjectProposal]:
+    """For every table: the destination object it becomes (or None), with confidence and reason."""
+    objects = destination_objects(destination)
+    out = []
+    for name, df in snapshot.tables.items():
+        profiles = {c: _profile(df, c) for c in df.columns}
+        key = snapshot.schema[name].key if name in snapshot.schema else _guess_key(df)
+        norm = " ".join(_singular(w) for w in re.split(r"[^a-z0-9]+", name.lower()) if w)
+        best, best_score, how = None, 0.0, ""
+        for obj in objects.values():
+            for alias in obj.aliases:
+                a = " ".join(_singular(w) for w in alias.split("_"))
+                # whole words only: "recalls" must not read as "calls"
+                if a == norm:
+                    s = 1.0
+                elif set(a.split()) & set(norm.split()):
+                    s = 0.8 * len(set(a.split()) & set(norm.split())) / max(len(a.split()), len(norm.split())) + 0.1
+                else:
+                    s = fuzz.ratio(a, norm) / 100 * 0.85
+                if s > best_score:
+                    best, best_score, how = obj, s, f"file name {name!r} reads as {alias!r}"
+        kind, kind_score = _table_kind(df, profiles)
+        if kind and (best is None or best_score < 0.8 or best.kind != kind) and kind_score * 0.85 > best_score * 0.9:
+            by_kind = next((o for o in objects.values() if o.kind == kind), None)
+            if by_kind is not None:
+                best, best_score, how = by_kind, kind_score * 0.85, f"its columns look like a {kind}"
+        elif kind and best is not None and best.kind == kind:
+            best_score = min(1.0, best_score + 0.1)
+            how += f"; its columns look like a {kind}"
+        if best is None or best_score < 0.6:
+            if custom_objects_allowed(destination):
+                out.append(ObjectProposal(name, f"custom_object:{re.sub(r'[^a-z0-9]+', '_', name.lower())}", 0.5,
+                                          f"no standard {destination} object fits {name!r}: a custom object", key))
+            else:
+                out.append(ObjectProposal(name, None, 0.5, f"no {destination} object fits {name!r}: not migrated", key))
+            continue
+        out.append(ObjectProposal(name, best.name, round(min(1.0, best_score), 2), how, key))
+    return out
+
+
+def _links(snapshot: Snapshot, name: str, df: pd.DataFrame, target: DestinationObject | None,
+           targets: dict[str, str | None], destination: str) -> dict[str, dict]:
+    """Link fields for columns that point at another table's key (by declared reference, name or values)."""
+    if target is None:
+        return {}
+    objects = destination_objects(destination)
+    links: dict[str, dict] = {}
+    declared = snapshot.schema[name].references if name in snapshot.schema else {}
+    for col in df.columns:
+        for other, odf in snapshot.tables.items():
+            if other == name or targets.get(other) not in objects:
+                continue
+            okey = snapshot.schema[other].key if other in snapshot.schema else _guess_key(odf)
+            if okey is None:
+                continue
+            ref = declared.get(col, "")
+            points = ref.startswith(f"{other}.") or col == okey
+            if not points and not ref:
+                vals = df[col].dropna().astype(str)
+                points = len(vals) >= 3 and vals.isin(set(odf[okey].dropna().astype(str))).mean() >= 0.9 and \
+                    not odf[okey].astype(str).str.fullmatch(r"\d{1,3}").all()
+            if not points:
+                continue
+            field = target.link_to(objects[targets[other]].kind)
+            if field and field not in links:
+                links[field] = {"column": col, "object": other}
+    return links
+
+
+def _owner(snapshot: Snapshot, name: str, df: pd.DataFrame) -> dict | None:
+    """An owner rule from a provider/owner column, resolved to an email through its table if need be."""
+    for col in df.columns:
+        cands = rank_concepts(col, _profile(df, col))
+        if not cands or cands[0].concept not in {"owner", "provider"} or cands[0].score < 0.6:
+            continue
+        if df[col].dropna().astype(str).str.contains("@").mean() > 0.8:
+            return {"column": col}
+        for other, odf in snapshot.tables.items():
+            okey = snapshot.schema[other].key if other in snapshot.schema else _guess_key(odf)
+            email = next((c for c in odf.columns if "mail" in c.lower()), None)
+            if other != name and okey and email and df[col].dropna().isin(set(odf[okey].dropna())).mean() >= 0.9:
+                return {"column": col, "lookup": {"object": other, "key": okey, "value": email}}
+    return None
+
+
+def _object_map(snapshot: Snapshot, prop: ObjectProposal, destination: str, targets: dict[str, str | None]) -> ObjectMap:
+    df = snapshot.tables[prop.source]
+    target = destination_objects(destination).get(prop.target) or _custom_object(destination, prop.target)
+    key = prop.key or df.columns[0]
+    links = _links(snapshot, prop.source, df, target, targets, destination)
+    owner = _owner(snapshot, prop.source, df)
+    skip = {spec["column"]: f"link to {spec['object']} ({field})" for field, spec in links.items()}
+    if owner:
+        skip.setdefault(owner["column"], "owner: resolved by email to a destination user")
+    profiles = {c: _profile(df, c) for c in df.columns}
+    if target is None:  # a custom object: every column a field of it, linked to its contact
+        target = _custom_object(destination, prop.target)
+    fields, values = propose_fields(df, target, key=key, skip=skip, profiles=profiles)
+    om = ObjectMap(source=prop.source, target=prop.target, key=key, fields=fields, links=links, owner=owner,
+                   values=values, extra={"confidence": prop.confidence, "reason": prop.reason})
+    _carrier_values(df, om)
+    _pipeline(df, om, target)
+    return om
+
+
+def _custom_object(destination: str, name: str) -> DestinationObject:
+    # records of a custom object are associated with their contact/person (highlevel.md §4)
+    person = next((o.name for o in destination_objects(destination).values() if o.kind == "person"), "contact")
+    return DestinationObject(destination, name, "custom", (), {}, {f"{person}Id" if person == "contact" else
+                                                                  f"{person}_id": "person"}, True, True)
+
+
+def _carrier_values(df: pd.DataFrame, om: ObjectMap) -> None:
+    for fm in om.fields:
+        if not isinstance(fm.source, str) or not fm.active or fm.source not in df.columns:
+            continue  # a derived column (a rule's) is not the export's
+        prof = _profile(df, fm.source)
+        cands = rank_concepts(fm.source, prof)
+        if cands and cands[0].concept == "insurance_carrier" and cands[0].score >= 0.6 and prof.kind != "id" \
+                and fm.source not in om.values:
+            vmap = carrier_value_map(df[fm.source])
+            if vmap:
+                om.values[fm.source] = vmap
+                clusters = cluster_carriers(df[fm.source])
+                n = sum(len(c.spellings) for c in clusters)
+                fm.reason += f"; {n} spellings clustered into {len(clusters)} carriers: confirm the value map"
+                fm.confidence = min(fm.confidence, CONFIRM_THRESHOLD - 0.05)
+                if fm.type == "single_option":
+                    fm.options = sorted({vmap.get(v, v) for v in fm.options or []})
+
+
+def _pipeline(df: pd.DataFrame, om: ObjectMap, target: DestinationObject) -> None:
+    """A pipeline rule for deals, from a stage column (or a status pick-list when there is none)."""
+    if target.kind != "deal":
+        return
+    by_concept: dict[str, FieldMap] = {}
+    for fm in om.fields:
+        if isinstance(fm.source, str):
+            cands = rank_concepts(fm.source, _profile(df, fm.source))
+            if cands and cands[0].score >= 0.6:
+                by_concept.setdefault(cands[0].concept, fm)
+    stage = by_concept.get("stage") or by_concept.get("deal_status") or by_concept.get("patient_status")
+    if stage is None:
+        return
+    pipe = by_concept.get("pipeline")
+    title = om.source.replace("_", " ").title()
+    om.pipeline = pipeline_maps(df, stage.source, pipeline_column=pipe.source if pipe else None, name=title)
+    for fm in (stage, pipe):
+        if fm is not None and fm.custom_key:
+            fm.reason += "; also drives the pipeline stage"
+
+
+def propose_mapping(snapshot: Snapshot, destination: str, *, source: str | None = None,
+                    base: MappingSpec | None = None) -> MappingSpec:
+    """Propose a mapping of ``snapshot`` into ``destination``; every field ``proposed``.
+
+    Args:
+        snapshot: the source data.
+        destination: a destination with a field list (``highlevel``, ``freshsales``, ``pipedrive``).
+        source: the source name written into the mapping (default: the snapshot's).
+        base: a mapping to extend (the pair's template): its routes are kept, and only columns
+            it does not mention are proposed.
+
+    Raises:
+        MappingError: the destination has no field list.
+    """
+    try:
+        return _propose(snapshot, destination, source, base)
+    finally:
+        _PROFILES.clear()
+
+
+def _propose(snapshot: Snapshot, destination: str, source: str | None, base: MappingSpec | None,
+             only: set[str] | None = None, known: dict[str, str] | None = None) -> MappingSpec:
+    """Propose routes for the tables in ``only`` (default all); ``known`` are routes decided already."""
+    if base is not None:
+        return _extend(snapshot, base)
+    props = propose_objects(snapshot, destination)
+    owners_from = {o["lookup"]["object"] for name, df in snapshot.tables.items()
+                   if (o := _owner(snapshot, name, df)) and o.get("lookup")}
+    for p in props:
+        if p.source in owners_from:
+            p.target, p.reason = None, (f"{p.source} are the records' owners: matched by email to {destination} users, "
+                                        "not migrated as records")
+    targets = {p.source: p.target for p in props} | dict(known or {})
+    objects, left = [], []
+    for p in props:
+        if only is not None and p.source not in only:
+            continue
+        if p.target is None:
+            left.append({"source": p.source, "reason": p.reason})
+            continue
+        objects.append(_object_map(snapshot, p, destination, targets))
+    extra = {"not_migrated": left} if left else {}
+    return MappingSpec(source=source or snapshot.source, destination=destination, objects=objects, extra=extra)
+
+
+def _mentioned(om: ObjectMap) -> set[str]:
+    cols = {om.key}
+    for fm in om.fields:
+        if isinstance(fm.source, str):
+            cols.add(fm.source)
+        elif fm.source:
+            cols.update(fm.source)
+        if fm.template:
+            cols.update(re.findall(r"{([^}]+)}", fm.template))
+        if fm.where:
+            cols.update(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", fm.where))
+    cols.update(spec["column"] for spec in om.links.values())
+    if om.owner:
+        cols.add(om.owner["column"])
+    return cols
+
+
+def template_fits(snapshot: Snapshot, spec: MappingSpec) -> bool:
+    """Whether every route of ``spec`` reads a table this export has (a template made for another
+    export's files does not)."""
+    return all(om.source in snapshot.tables for om in spec.objects)
+
+
+def _extend(snapshot: Snapshot, base: MappingSpec) -> MappingSpec:
+    spec = MappingSpec.from_dict(base.to_dict())
+    gone = [om for om in spec.objects if om.source not in snapshot.tables]
+    if gone:  # routes for tables this export does not have are dropped, and said so
+        spec.objects = [om for om in spec.objects if om.source in snapshot.tables]
+        spec.extra["dropped_routes"] = [{"source": om.source, "target": om.target,
+                                         "reason": f"the export has no {om.source!r} table"} for om in gone]
+    listed = {om.source for om in spec.objects} | {n.get("source") for n in spec.extra.get("not_migrated") or []}
+    rest = {name: df for name, df in snapshot.tables.items() if name not in listed}
+    if rest:  # tables the base says nothing about get proposals of their own
+        known = {om.source: om.target for om in spec.objects}
+        fresh = _propose(snapshot, spec.destination, None, None, only=set(rest), known=known) \
+            if spec.destination in _known() else None
+        if fresh is not None:
+            spec.objects.extend(fresh.objects)
+            spec.extra.setdefault("not_migrated", []).extend(fresh.extra.get("not_migrated", []))
+    for om in spec.objects:
+        df = snapshot.tables[om.source]
+        _carrier_values(df, om)  # this export's carrier spellings, clustered for confirmation
+        rest = [c for c in df.columns if c not in _mentioned(om)]
+        if not rest:
+            continue
+        target = destination_objects(spec.destination).get(om.target) if spec.destination in _known() else None
+        if target is None:
+            target = DestinationObject(spec.destination, om.target, "custom", (), {}, {}, True, True)
+        taken = {f.custom_key for f in om.fields if f.custom_key}
+        claimed = {f.target for f in om.fields if f.active and not f.custom_key}
+        new, values = propose_fields(df[rest], target, taken_keys=taken)
+        for fm in new:
+            if fm.target in claimed:  # the template already fills that field: keep the column as custom text
+                fm.target, fm.type = f"custom:{fm.source.lower()}", "text"
+                fm.reason += "; the template already fills that field"
+                fm.confidence = min(fm.confidence, 0.6)
+            fm.reason = "not in the template: " + fm.reason
+            om.fields.append(fm)
+        for col, vmap in values.items():
+            om.values.setdefault(col, vmap)
+    return spec
+
+
+def _known() -> set[str]:
+    from ._catalog import known_destinations
+
+    return set(known_destinations())

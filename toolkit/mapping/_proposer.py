@@ -1,0 +1,360 @@
+"""Proposing a target for every column: names and values read together.
+
+For one source table and one destination object, each column gets a target — the destination's
+own API field, ``custom:<key>`` with a type, or ``None`` — with a confidence (0..1) and a one-line
+reason. The reading has three parts:
+
+1. the column name, split and expanded (:mod:`._vocabulary`), compared with every concept's
+   phrases (exact = "name match"/"synonym", close = rapidfuzz ratio);
+2. the values (:mod:`._profiling`): a profile that agrees with a concept confirms it, one that
+   contradicts it lowers it, and a distinctive profile ("98% parse as E.164 phones") proposes a
+   concept on its own when the name says nothing;
+3. the destination: a concept becomes its standard field when the object has one and no better
+   column took it; otherwise a custom field whose type follows the concept and the values.
+
+Confidence is the combined score less a penalty when the runner-up concept is close, so that an
+ambiguous column falls below :data:`CONFIRM_THRESHOLD` and is shown first for review.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pandas as pd
+from rapidfuzz import fuzz
+
+from ._catalog import DestinationObject
+from ._profiling import ValueProfile, profile
+from ._spec import FieldMap
+from ._catalog import standard_concepts
+from ._vocabulary import CONCEPTS, SENSITIVE_WORDS, phrase, synonym_phrases, word_weights, words
+
+__all__ = ["CONFIRM_THRESHOLD", "Candidate", "rank_concepts", "propose_fields", "custom_key"]
+
+#: proposals below this confidence are marked for a person's attention first
+CONFIRM_THRESHOLD = 0.8
+
+#: value kinds specific enough that a name contradicting them is probably wrong
+DISTINCTIVE = {"email", "phone", "date", "datetime", "ssn", "card", "url", "money", "state", "zip", "gender", "flag", "npi",
+               "cdt", "percent", "time"}
+#: kinds that name a concept on their own, when the column name says nothing
+BY_VALUE = {"email": "email", "phone": "phone", "url": "website", "ssn": "ssn", "card": "card_number", "state": "state",
+            "gender": "gender", "npi": "npi", "cdt": "procedure_code"}
+PHONES = ("mobile_phone", "phone", "home_phone", "work_phone")
+#: concepts no destination has a standard field for: they name their custom field
+CUSTOM_CONCEPTS = set(CONCEPTS) - standard_concepts()
+#: concepts too general to name a custom field after (the column's own name says more)
+GENERIC_CONCEPTS = {"full_name", "record_id", "description", "phone", "email", "amount", "subject", "note_body", "owner",
+                    "deal_status", "patient_status", "activity_type", "provider", "location", "due_date", "start_time",
+                    "end_time", "company_name", "tags", "lead_source", "stage", "pipeline"}
+
+
+@dataclass
+class Candidate:
+    """One concept a column might carry, with how well the name and the values fit it."""
+
+    concept: str
+    score: float
+    name_score: float
+    fit: float
+    how: str
+    phrase: str
+
+    def reason(self, prof: ValueProfile) -> str:
+        what = {"name match": "name match", "synonym": f"synonym ({self.phrase!r})",
+                "close name": f"close to {self.phrase!r}", "value profile": "value profile"}[self.how]
+        if prof.kind in ("empty",):
+            return f"{what}; the column is empty"
+        if self.fit >= 0.99 or self.how == "value profile":
+            return f"{what}; {prof.describe()}"
+        if self.fit == 0.0:
+            return f"{what}, but {prof.describe()}"
+        return what
+
+
+def _fit(concept: str, prof: ValueProfile) -> float:
+    kinds = CONCEPTS[concept].kinds
+    if prof.kind == "empty" or not kinds:
+        return 0.5
+    if prof.kind in kinds:
+        return 1.0
+    if any(prof.shares.get(k, 0.0) >= 0.5 for k in kinds):
+        return 0.75
+    if prof.kind in DISTINCTIVE and prof.share >= 0.8:
+        return 0.0
+    if prof.kind == "id":  # every value distinct: an identifier, whatever else the name says
+        return 0.25
+    return 0.4
+
+
+@lru_cache(maxsize=4096)
+def _name_scores(col_phrase: str) -> dict[str, tuple[float, str, str]]:
+    """concept -> (best name score, how, phrase) for one column phrase."""
+    out: dict[str, tuple[float, str, str]] = {}
+    cw = col_phrase.split()
+    weight = word_weights()
+    wsum = lambda ws: sum(weight.get(w, 1.0) for w in ws)  # noqa: E731
+    for ph, concept, own in synonym_phrases():
+        if ph == col_phrase:
+            s, how = 1.0, ("name match" if own else "synonym")
+        else:
+            pw = ph.split()
+            common = set(cw) & set(pw)
+            # shared words weighted by how rare they are ("mobile" tells more than "number"); a
+            # phrase word the column lacks costs more than a column word the phrase lacks, since
+            # exports qualify names ("MailingState", "PrimaryEmail") far more than they shorten them
+            c = wsum(common)
+            overlap = 0.35 * c / wsum(cw) + 0.65 * c / wsum(pw) if common else 0.0
+            a, b = col_phrase.replace(" ", ""), ph.replace(" ", "")
+            # a typo or a spelling ("postcode"/"post code") still reads as the phrase; very short
+            # names ("lat", "st") are too short to tell a typo from another word
+            close = fuzz.ratio(a, b) / 100 if min(len(a), len(b)) >= 4 else 0.0
+            s = max(overlap * 0.92, close * 0.95 if close >= 0.85 else close * 0.7)
+            how = "close name"
+        if s > out.get(concept, (0.0,))[0]:
+            out[concept] = (s, how, ph)
+    return out
+
+
+def rank_concepts(column: str, prof: ValueProfile) -> list[Candidate]:
+    """Every concept the column might carry, best first."""
+    hit = next((w for w in words(column) if w in SENSITIVE_WORDS), None)
+    if hit:  # one telling word is enough: a secret is never worth the risk of a guess
+        concept = "ssn" if hit == "ssn" else ("drivers_license" if hit in {"drivers", "license", "passport"} else "password")
+        return [Candidate(concept, 0.95, 0.95, 1.0, "synonym", hit)]
+    cands = []
+    for concept, (ns, how, ph) in _name_scores(phrase(column)).items():
+        fit = _fit(concept, prof)
+        score = 0.75 * ns + 0.25 * fit
+        if fit == 0.0:
+            score *= 0.6
+        cands.append(Candidate(concept, score, ns, fit, how, ph))
+    by_value = BY_VALUE.get(prof.kind)
+    if by_value and prof.share >= 0.9:
+        existing = next((c for c in cands if c.concept == by_value), None)
+        value_score = 0.62 + 0.1 * (prof.share - 0.9) * 10
+        if existing is None or existing.score < value_score:
+            cands = [c for c in cands if c.concept != by_value]
+            cands.append(Candidate(by_value, value_score, existing.name_score if existing else 0.0, 1.0, "value profile", ""))
+    cands.sort(key=lambda c: c.score, reverse=True)
+    return cands
+
+
+def custom_key(column: str, taken: set[str]) -> str:
+    """A snake_case custom-field key for ``column``, unique among ``taken``."""
+    base = re.sub(r"[^a-z0-9]+", "_", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", column).lower()).strip("_") or "field"
+    key, n = base, 2
+    while key in taken:
+        key, n = f"{base}_{n}", n + 1
+    taken.add(key)
+    return key
+
+
+def _custom_type(prof: ValueProfile, concept: str | None) -> tuple[str, str | None]:
+    """(custom-field type, transform) from the concept unless the values say otherwise, else from the values."""
+    if concept:
+        c = CONCEPTS[concept]
+        fit = _fit(concept, prof)
+        if c.custom_type != "text" and fit >= 0.75:
+            return c.custom_type, c.transform
+        if c.custom_type == "text" and (fit > 0.0 or prof.kind not in DISTINCTIVE):
+            return "text", c.transform if c.transform in (None, "strip", "title", "upper") else None
+    by_kind = {"email": ("email", "email"), "phone": ("phone", "phone_e164"), "date": ("date", "date"),
+               "datetime": ("datetime", "datetime"), "money": ("monetary", "money"), "integer": ("number", "number"),
+               "number": ("number", "number"), "percent": ("number", "percent"), "flag": ("checkbox", "yn_bool"),
+               "picklist": ("single_option", None), "gender": ("single_option", None), "state": ("text", "upper"),
+               "multi": ("multiple_options", None)}
+    if prof.kind in by_kind:
+        return by_kind[prof.kind]
+    if prof.kind == "text" and prof.samples and sum(len(s) for s in prof.samples) / len(prof.samples) > 120:
+        return "large_text", None
+    return "text", None
+
+
+def _label(column: str) -> str:
+    return " ".join(w.capitalize() for w in re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", column).replace("_", " ").split())
+
+
+def _confidence(cands: list[Candidate]) -> float:
+    best = cands[0]
+    second = next((c.score for c in cands[1:] if c.concept != best.concept), 0.0)
+    margin_penalty = max(0.0, 0.12 - (best.score - second)) * 1.5
+    conf = max(0.0, min(1.0, best.score - margin_penalty))
+    # only an exact name the values do not contradict, or a near name the values confirm, is
+    # trusted without a look: anything else stays under the threshold and is reviewed first
+    trusted = (best.how in ("name match", "synonym") and best.fit >= 0.5) or (best.how == "close name" and best.fit >= 0.99)
+    if not trusted:
+        conf = min(conf, CONFIRM_THRESHOLD - 0.02)
+    return round(conf, 2)
+
+
+def propose_fields(df: pd.DataFrame, target: DestinationObject, *, key: str | None = None,
+                   skip: dict[str, str] | None = None, taken_keys: set[str] | None = None,
+                   profiles: dict[str, ValueProfile] | None = None) -> tuple[list[FieldMap], dict[str, dict]]:
+    """Propose a FieldMap for every column of ``df`` going to ``target``.
+
+    Args:
+        df: the source table (strings, ``<NA>`` for empty).
+        target: the destination object it becomes.
+        key: the source id column (kept as the Source ID custom field, not a field of its own).
+        skip: column -> reason for columns already decided (links, owner).
+        taken_keys: custom-field keys in use on this object.
+        profiles: profiles already computed, by column.
+
+    Returns:
+        (fields, value maps by column).
+    """
+    skip = dict(skip or {})
+    taken_keys = set() if taken_keys is None else taken_keys
+    profiles = profiles or {}
+    decided: list[tuple[str, ValueProfile, list[Candidate]]] = []
+    own_name = {"company": "company_name", "deal": "deal_name", "lead": "deal_name", "activity": "subject"}.get(target.kind)
+    for col in df.columns:
+        prof = profiles.get(col) or profile(df[col])
+        cands = rank_concepts(col, prof)
+        if own_name and cands and cands[0].concept == "full_name" and phrase(col) == "name":
+            # a bare "Name" names the record itself: a company's, a deal's
+            top = cands[0]
+            cands[0] = Candidate(own_name, top.score, top.name_score, top.fit, "synonym", f"name of a {target.kind}")
+        decided.append((col, prof, cands))
+
+    # the standard field goes to the column that fits it best, not to the first one in the file
+    claims: dict[str, tuple[float, str]] = {}
+    for col, prof, cands in decided:
+        if col in skip or col == key or not cands or cands[0].score < 0.6:
+            continue
+        api = target.field_for(cands[0].concept)
+        if api and (api not in claims or claims[api][0] < cands[0].score):
+            claims[api] = (cands[0].score, col)
+    winners = {col: api for api, (_, col) in claims.items()}
+    # one phone field for several kinds of phone: it goes to the number a practice can text
+    free_phone = next((target.field_for(p) for p in PHONES if target.field_for(p) and target.field_for(p) not in claims), None)
+    if free_phone:
+        phone_cols = [(PHONES.index(c[0].concept), i, col) for i, (col, _p, c) in enumerate(decided)
+                      if c and c[0].score >= 0.6 and c[0].concept in PHONES and col not in winners and col != key
+                      and col not in skip]
+        if phone_cols:
+            col = min(phone_cols)[2]
+            winners[col] = free_phone
+            claims[free_phone] = (0.0, col)
+        free_phone = None
+
+    fields: list[FieldMap] = []
+    values: dict[str, dict] = {}
+    compose: dict[str, str] = {}
+    concept_of: dict[str, str | None] = {}
+    for col, prof, cands in decided:
+        best = cands[0] if cands else None
+        if col == key:
+            fields.append(FieldMap(col, None, confidence=1.0, reason="the record id: kept in the Source ID custom field"))
+            continue
+        if col in skip:
+            fields.append(FieldMap(col, None, confidence=0.9, reason=skip[col]))
+            continue
+        concept = best.concept if best and best.score >= 0.6 else None
+        concept_of[col] = concept or {"ssn": "ssn", "card": "card_number"}.get(prof.kind)
+        if concept and CONCEPTS[concept].sensitive or prof.kind in {"ssn", "card"}:
+            what = "social security numbers" if prof.kind == "ssn" or concept == "ssn" else (
+                "payment card numbers" if prof.kind == "card" or concept == "card_number" else "secrets")
+            why = best.reason(prof) if concept else prof.describe()
+            kinds = CONCEPTS[concept].kinds if concept else frozenset()
+            doubt = kinds and prof.kind in DISTINCTIVE | {"country"} and prof.kind not in kinds and prof.share >= 0.8
+            # the name says secret but the values say otherwise ("CC" holding country codes): still
+            # left out, but shown first so a person can tell
+            fields.append(FieldMap(col, None, confidence=0.6 if doubt else 0.95,
+                                   reason=f"sensitive ({why}): {what} are not migrated"
+                                   + (f"; but {prof.describe()}: check" if doubt else "")))
+            continue
+        if prof.kind == "empty":
+            fields.append(FieldMap(col, None, confidence=0.9, reason="the column is empty in this export: nothing to migrate"))
+            continue
+        conf = _confidence(cands) if concept else 0.0
+        api = winners.get(col)
+        if concept and api and target.fields[api].get("via") == "pipeline":
+            fields.append(FieldMap(col, None, confidence=conf, reason=f"{best.reason(prof)}; sets the {concept} through "
+                                   "the pipeline rule, value by value", extra={"concept": concept}))
+            continue
+        if concept and api:
+            spec = target.fields[api]
+            fm = FieldMap(col, api, transform=CONCEPTS[concept].transform, confidence=conf, reason=best.reason(prof))
+            if target.field_for(concept) != api:
+                fm.reason += f"; {api} is the only phone field"
+            if spec.get("options") and prof.options:
+                values[col] = _option_map(prof.options, spec["options"], concept)
+            fields.append(fm)
+            continue
+        if concept in ("first_name", "last_name"):
+            composed = next((n for n, f in target.fields.items() if f.get("compose")), None)
+            if composed:
+                compose[concept] = col
+                continue
+        if concept == "owner" and prof.kind == "email":
+            fields.append(FieldMap(col, None, confidence=conf, reason="owner: matched by email to a destination user"))
+            continue
+        if not target.custom_fields:
+            fields.append(FieldMap(col, None, confidence=0.6,
+                                   reason=f"{target.name} takes no custom fields here: not migrated unless you choose a field"))
+            continue
+        kind, transform = _custom_type(prof, concept)
+        if kind == "multiple_options" and not target.multi_select:
+            kind, transform = "text", "comma_list"
+        if concept in ("created_at", "updated_at"):
+            base = {"created_at": "original_created", "updated_at": "original_modified"}[concept]
+        elif concept in CUSTOM_CONCEPTS and concept not in GENERIC_CONCEPTS:
+            base = concept
+        else:
+            base = col
+        ckey = custom_key(base, taken_keys)
+        if concept and target.field_for(concept):
+            why = f"{best.reason(prof)}; {target.field_for(concept)} already carries a better column"
+            conf = min(conf, 0.7)
+        elif concept:
+            why = f"{best.reason(prof)}; no standard {target.destination} field: custom {kind} field"
+            if concept in ("created_at", "updated_at"):
+                why = f"{best.reason(prof)}; original timestamp kept in a custom datetime field for reporting"
+        else:
+            top = f" (nearest: {best.concept}, {best.score:.2f})" if best and best.score >= 0.4 else ""
+            why = f"no standard field matches{top}; {prof.describe()}: custom {kind} field"
+            conf = round(0.9 - 0.5 * (best.score if best else 0.0), 2)
+        fm = FieldMap(col, f"custom:{ckey}", type=kind, transform=transform, name=_label(col),
+                      confidence=conf, reason=why)
+        if kind == "single_option":
+            fm.options = list(prof.options or [])
+        fields.append(fm)
+    for fm in fields:  # what the proposer read each column as, for the reviewer (and the benchmark)
+        if isinstance(fm.source, str) and concept_of.get(fm.source):
+            fm.extra.setdefault("concept", concept_of[fm.source])
+    if compose:
+        api = next(n for n, f in target.fields.items() if f.get("compose"))
+        parts = [compose[c] for c in ("first_name", "last_name") if c in compose]
+        fields.insert(0, FieldMap(parts[0], api, template=" ".join("{%s}" % p for p in parts), transform="title",
+                                  confidence=0.85, reason=f"{target.destination} has one name field: "
+                                  f"{' and '.join(parts)} joined", extra={"concept": "full_name"}))
+    return fields, values
+
+
+#: source values that say a deal is won, lost or still open
+_OUTCOMES = {"won": {"won", "completed", "complete", "closed won", "accepted", "paid", "done", "finished", "converted"},
+             "lost": {"lost", "declined", "cancelled", "canceled", "closed lost", "rejected", "missed", "denied", "no show",
+                      "broken"},
+             "abandoned": {"abandoned", "inactive", "archived", "on hold"},
+             "male": {"m", "male", "man"}, "female": {"f", "female", "woman"},
+             "other": {"o", "other", "x", "non-binary", "nonbinary", "u", "unknown"}}
+
+
+def _option_map(source_values: list[str], options: list[str], concept: str) -> dict[str, str]:
+    """A value-by-value map from a column's values onto a standard pick-list field's options."""
+    out = {}
+    for v in source_values:
+        low = v.strip().lower()
+        hit = next((o for o in options if o.lower() == low), None)
+        hit = hit or next((o for o in options if low in _OUTCOMES.get(o, set())), None)
+        if hit is None and concept == "deal_status" and "open" in options:
+            hit = "open"
+        if hit is None and "other" in options:
+            hit = "other"
+        if hit is not None:
+            out[v] = hit
+    return out

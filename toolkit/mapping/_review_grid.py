@@ -1,0 +1,214 @@
+"""The review grid: confirming a proposed mapping in JupyterLab with ipywidgets.
+
+One row per field: the source column with a few of its values, the proposed target with its
+confidence and reason, and the person's choice — accept, override (any field of the destination
+object, or a new custom field of a chosen type and key), or exclude. Value maps (pick-lists,
+stages, carrier spellings) are edited value by value below the fields. Proposals under the
+confirmation threshold are marked and listed first when ``low_first`` is set.
+
+The widgets only change the mapping in memory; **Save** writes the confirmed mapping file, and
+nothing else. Headless runs never show the grid: they read that file (see ``workflow.plan``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import ipywidgets as w
+import pandas as pd
+
+from ._catalog import destination_object
+from ._proposer import CONFIRM_THRESHOLD
+from ._spec import CUSTOM_TYPES, FieldMap, MappingSpec
+
+__all__ = ["ReviewGrid", "review_grid"]
+
+CUSTOM = "__custom__"
+NOT_MIGRATED = "__none__"
+
+
+class FieldRow:
+    """The widgets of one field; changes go straight into its FieldMap."""
+
+    def __init__(self, fm: FieldMap, options: list[tuple[str, str]], samples: str, on_change):
+        self.fm = fm
+        self.object = ""
+        self._on_change = on_change
+        current = NOT_MIGRATED if fm.target is None else (CUSTOM if fm.custom_key else fm.target)
+        if current not in {v for _, v in options}:
+            options = options + [(fm.target, fm.target)]
+        warn = "⚠ " if fm.confidence < CONFIRM_THRESHOLD and fm.status == "proposed" else ""
+        src = fm.source if isinstance(fm.source, str) else (" + ".join(fm.source) if fm.source else (fm.template or "(rule)"))
+        self.label = w.HTML(f"<b>{warn}{src}</b><br><small>{samples}</small>", layout=w.Layout(width="22%"))
+        self.target = w.Dropdown(options=options, value=current, layout=w.Layout(width="20%"))
+        self.key = w.Text(value=fm.custom_key or "", placeholder="custom field key", layout=w.Layout(width="14%"))
+        self.type = w.Dropdown(options=[""] + sorted(CUSTOM_TYPES), value=fm.type or "", layout=w.Layout(width="11%"))
+        self.status = w.ToggleButtons(options=[("accept", "confirmed"), ("exclude", "excluded"), ("undecided", "proposed")],
+                                      value=fm.status, style={"button_width": "70px"})
+        self.reason = w.HTML(f"<small>{fm.confidence:.2f} · {fm.reason}</small>", layout=w.Layout(width="25%"))
+        self._sync_custom()
+        self.target.observe(self._target_changed, "value")
+        self.key.observe(self._custom_changed, "value")
+        self.type.observe(self._custom_changed, "value")
+        self.status.observe(self._status_changed, "value")
+        self.box = w.VBox([w.HBox([self.label, self.target, self.key, self.type, self.reason]), self.status],
+                          layout=w.Layout(border="1px solid #ddd", padding="4px", margin="2px 0"))
+
+    def _sync_custom(self) -> None:
+        shown = self.target.value == CUSTOM
+        self.key.layout.visibility = self.type.layout.visibility = "visible" if shown else "hidden"
+
+    def _target_changed(self, change) -> None:
+        v = change["new"]
+        if v == NOT_MIGRATED:
+            self.fm.target, self.fm.type = None, None
+            self.status.value = "excluded"
+        elif v == CUSTOM:
+            if not self.key.value:
+                self.key.value = (self.fm.source if isinstance(self.fm.source, str) else "field").lower()
+            self.type.value = self.type.value or "text"
+            self.fm.target, self.fm.type = f"custom:{self.key.value}", self.type.value
+            self.status.value = "confirmed"  # choosing a target is deciding it
+        else:
+            self.fm.target, self.fm.type = v, None
+            self.status.value = "confirmed"
+        self._sync_custom()
+        self._on_change()
+
+    def _custom_changed(self, _change) -> None:
+        if self.target.value == CUSTOM:
+            self.fm.target, self.fm.type = f"custom:{self.key.value.strip()}", self.type.value or None
+            self._on_change()
+
+    def _status_changed(self, change) -> None:
+        self.fm.status = change["new"]
+        self._on_change()
+
+    # the same actions a click makes, for scripts and tests
+    def accept(self) -> None:
+        self.status.value = "confirmed"
+
+    def exclude(self) -> None:
+        self.status.value = "excluded"
+
+    def override(self, target: str, *, type: str | None = None, key: str | None = None) -> None:
+        """Point the field at ``target`` (an API field name) or, with ``type``, a new custom field."""
+        if type is not None:
+            self.key.value = key or self.key.value
+            self.type.value = type
+            self.target.value = CUSTOM
+            self._custom_changed(None)
+        else:
+            self.target.value = target
+        self.status.value = "confirmed"
+
+
+class ReviewGrid:
+    """The grid for one mapping; ``widget`` is what a notebook displays.
+
+    Args:
+        spec: the mapping to review (changed in place as the person works).
+        path: where **Save** writes it (the workspace's ``mapping.yaml``).
+        snapshot: the source data, to show a few values per column.
+        who: the reviewer's name, stamped on what they confirm.
+        low_first: list each object's least confident proposals first.
+    """
+
+    def __init__(self, spec: MappingSpec, path: str | Path, *, snapshot=None, who: str | None = None,
+                 low_first: bool = True):
+        self.spec, self.path, self.who = spec, Path(path), who
+        self.rows: list[FieldRow] = []
+        self.value_boxes: dict[tuple[int, str], dict[str, w.Text]] = {}
+        self.status = w.HTML()
+        sections = []
+        for i, om in enumerate(spec.objects):
+            options = self._targets(spec.destination, om.target)
+            df = snapshot.tables.get(om.source) if snapshot is not None else None
+            fields = sorted(om.fields, key=lambda f: f.confidence) if low_first else om.fields
+            rows = [FieldRow(fm, options, self._samples(df, fm), self._refresh) for fm in fields]
+            for r in rows:
+                r.object = om.source
+            self.rows.extend(rows)
+            parts = [r.box for r in rows] + [self._value_editor(i, om)]
+            sections.append(w.VBox(parts))
+        self.tabs = w.Accordion(children=sections)
+        for i, om in enumerate(spec.objects):
+            self.tabs.set_title(i, f"{om.source} → {om.target}")
+        self.accept_sure = w.Button(description=f"Accept all ≥ {CONFIRM_THRESHOLD:.2f}", button_style="info")
+        self.accept_sure.on_click(lambda _b: self.accept_confident())
+        self.save_button = w.Button(description="Save mapping", button_style="success", icon="check")
+        self.save_button.on_click(lambda _b: self.save())
+        self.widget = w.VBox([w.HBox([self.accept_sure, self.save_button, self.status]), self.tabs])
+        self._refresh()
+
+    @staticmethod
+    def _targets(destination: str, target: str) -> list[tuple[str, str]]:
+        options = [("— not migrated —", NOT_MIGRATED)]
+        try:
+            obj = destination_object(destination, target)
+        except Exception:  # a destination without a field list still gets custom fields
+            obj = None
+        if obj is not None:
+            options += [(f"{name} ({f.get('concept', '').replace('_', ' ')})", name) for name, f in obj.fields.items()]
+        options += [("tags", "tags")] if obj is not None and "tags" not in obj.fields else []
+        options.append(("＋ custom field…", CUSTOM))
+        return options
+
+    @staticmethod
+    def _samples(df: pd.DataFrame | None, fm: FieldMap) -> str:
+        if df is None or not isinstance(fm.source, str) or fm.source not in df.columns:
+            return ""
+        vals = df[fm.source].dropna().astype(str).unique()[:3]
+        return ", ".join(v[:24] for v in vals)
+
+    def _value_editor(self, i: int, om) -> w.Widget:
+        boxes = []
+        for column, vmap in om.values.items():
+            texts = {src: w.Text(value=str(dst), description=str(src)[:20], layout=w.Layout(width="48%"))
+                     for src, dst in vmap.items()}
+            for src, t in texts.items():
+                t.observe(lambda ch, c=column, s=src: self._value_changed(i, c, s, ch["new"]), "value")
+            self.value_boxes[(i, column)] = texts
+            boxes.append(w.VBox([w.HTML(f"<b>Values of {column}</b>"), w.GridBox(
+                list(texts.values()), layout=w.Layout(grid_template_columns="repeat(2, 50%)"))]))
+        return w.VBox(boxes)
+
+    def _value_changed(self, i: int, column: str, src: str, new: str) -> None:
+        self.spec.objects[i].values[column][src] = new
+        self._refresh()
+
+    def _refresh(self) -> None:
+        pending = len(self.spec.unconfirmed())
+        self.status.value = f"&nbsp;{pending} field(s) still undecided" if pending else "&nbsp;every field decided"
+
+    def row(self, object_source: str, column: str, target: str | None = None) -> FieldRow:
+        """The row of ``column`` in ``object_source`` (its first, or the one pointing at ``target``)."""
+        for r in self.rows:
+            if r.object == object_source and r.fm.source == column and (target is None or r.fm.target == target):
+                return r
+        raise KeyError(f"no field {column!r} in {object_source!r}")
+
+    def accept_confident(self) -> int:
+        """Accept every undecided proposal at or above the confirmation threshold."""
+        n = 0
+        for r in self.rows:
+            if r.fm.status == "proposed" and r.fm.confidence >= CONFIRM_THRESHOLD:
+                r.accept()
+                n += 1
+        return n
+
+    def save(self) -> Path:
+        """Write the mapping as the person left it, stamping who confirmed what and when."""
+        now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for r in self.rows:
+            if r.fm.status == "confirmed" and "confirmed_at" not in r.fm.extra:
+                r.fm.extra.update(confirmed_by=self.who or "review grid", confirmed_at=now)
+        self.spec.save(self.path)
+        self.status.value = f"&nbsp;saved {self.path.name} ({len(self.spec.unconfirmed())} undecided)"
+        return self.path
+
+
+def review_grid(spec: MappingSpec, path: str | Path, *, snapshot=None, who: str | None = None) -> ReviewGrid:
+    """Build the review grid for ``spec``; display ``.widget`` in a notebook."""
+    return ReviewGrid(spec, path, snapshot=snapshot, who=who)

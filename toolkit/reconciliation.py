@@ -1,0 +1,180 @@
+"""Reconciliation: the source, the ledger and the destination read back, accounted for each other.
+
+* **Fates** — every source record: created, updated, skipped with a reason, errored with a
+  reason, rolled back, or *unaccounted* (no outcome in the ledger, or the ledger names a
+  destination record that is not there).
+* **Counts** per object: source records, each fate, destination records.
+* **Field totals** — every numeric field the mapping writes (deal amounts, balances): the sum
+  the source should produce over the records loaded, against the sum read back.
+* **Population** — per field, the share of loaded records that should carry a value and the
+  share that do.
+* **Relationship integrity** — every loaded record's links (a deal's contact, a contact's
+  company) point at the destination record its source link maps to, and that record exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Callable
+
+import pandas as pd
+
+from .attachments import FILE_INPUTS, FILE_OBJECT
+from .destinations import Destination, Record
+from .errors import MappingError
+from .ledger import Ledger
+from .mapping import Plan
+from .snapshot import Snapshot
+
+__all__ = ["Reconciliation", "reconcile_run"]
+
+LOADED = {"created", "updated"}
+
+
+@dataclass
+class Reconciliation:
+    """The reconciliation's tables (see the module docstring)."""
+
+    fates: pd.DataFrame
+    objects: pd.DataFrame
+    integrity: list[dict]
+    field_totals: pd.DataFrame = field(default_factory=pd.DataFrame)
+    population: pd.DataFrame = field(default_factory=pd.DataFrame)
+    destination_counts: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        counts = self.fates["fate"].value_counts().to_dict()
+        unaccounted = int(counts.get("unaccounted", 0))
+        off_totals = int((~self.field_totals["match"].astype(bool)).sum()) if len(self.field_totals) else 0
+        return {"source_records": int(len(self.fates)),
+                "created": int(counts.get("created", 0)), "updated": int(counts.get("updated", 0)),
+                "skipped": int(counts.get("skipped", 0)), "errors": int(counts.get("error", 0)),
+                "rolled_back": int(counts.get("rolled back", 0)),
+                "unaccounted": unaccounted, "broken_links": len(self.integrity), "totals_off": off_totals,
+                "ok": unaccounted == 0 and not self.integrity and off_totals == 0}
+
+    def to_dict(self) -> dict:
+        return {"summary": self.summary(), "objects": self.objects.to_dict("records"),
+                "field_totals": self.field_totals.to_dict("records"), "population": self.population.to_dict("records"),
+                "integrity": self.integrity, "destination_counts": self.destination_counts,
+                "fates": self.fates.to_dict("records")}
+
+
+def _number(v: Any) -> float | None:
+    if v is None or isinstance(v, bool):
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if f != f else f
+
+
+def _filled(v: Any) -> bool:
+    # an unticked checkbox reads back as False where the source simply had no value
+    if v is None or v is pd.NA or v is False:
+        return False
+    if isinstance(v, float):
+        return v == v
+    if isinstance(v, str):
+        return bool(v.strip())
+    return len(v) > 0 if hasattr(v, "__len__") else True
+
+
+def reconcile_run(snapshot: Snapshot, plan: Plan, ledger: Ledger, dest: Destination,
+                  read_all: Callable[[str], list[Record]] | None = None) -> Reconciliation:
+    """Account for every source record of ``snapshot`` and check the destination against ``plan``.
+
+    Args:
+        read_all: how to list an object's records (the engine's retrying ``read_all``);
+            default the adapter's ``iter_records`` as it is.
+    """
+    read_all = read_all or (lambda obj: list(dest.iter_records(obj)))
+    fates = ledger.fates()
+    present: dict[str, dict[str, Record]] = {}
+    # only what the plan writes: listing every object an adapter knows (notes are read per
+    # contact on HighLevel) would spend the quota on records the migration never touched
+    for obj in dict.fromkeys(o.target for o in plan.objects if o.records):
+        try:
+            present[obj] = {r.id: r for r in read_all(obj)}
+        except (MappingError, NotImplementedError):  # an object the adapter cannot list: left out
+            continue
+    every = {rid for recs in present.values() for rid in recs}
+    mapped = {(s, k): d for s, k, _, d in ledger.mapped()}
+
+    rows, per_object = [], []
+    for obj, df in snapshot.tables.items():
+        key = snapshot.schema[obj].key
+        keys = df[key].astype("string").str.strip().fillna("").tolist()
+        tally: dict[str, int] = {}
+        for k in keys:
+            fate, reason = fates.get((obj, k), ("unaccounted", "no outcome recorded in the ledger"))
+            if fate in LOADED:
+                dest_id = mapped.get((obj, k))
+                if dest_id not in every:
+                    fate, reason = "unaccounted", f"ledger says {fate} as {dest_id}, but the destination has no such record"
+            rows.append({"object": obj, "source_key": k, "fate": fate, "reason": reason})
+            tally[fate] = tally.get(fate, 0) + 1
+        per_object.append({"object": obj, "source": len(keys), **tally})
+    fate_df = pd.DataFrame(rows, columns=["object", "source_key", "fate", "reason"])
+
+    totals, population, integrity = [], [], []
+    for op in plan.objects:
+        ids = ledger.id_map(op.source_object, op.target)
+        have = present.get(op.target, {})
+        loaded = [(pr, have.get(ids[pr.source_key][0])) for pr in op.records
+                  if not pr.skip_reason and pr.source_key in ids and fates.get((op.source_object, pr.source_key), ("",))[0] in LOADED]
+        loaded = [(pr, got) for pr, got in loaded if got is not None]
+        if not loaded:
+            continue
+        label = f"{op.source_object} -> {op.target}"
+        inputs = FILE_INPUTS if op.target == FILE_OBJECT else frozenset()
+        names = dict.fromkeys([("fields", n) for pr, _ in loaded for n in pr.record.fields if n not in inputs]
+                              + [("custom", n) for pr, _ in loaded for n in pr.record.custom])
+        for part, name in names:
+            exp = [getattr(pr.record, part).get(name) for pr, _ in loaded]
+            act = [getattr(got, part).get(name) for _, got in loaded]
+            population.append({"object": label, "field": name if part == "fields" else f"custom.{name}",
+                               "expected_pct": round(100.0 * sum(map(_filled, exp)) / len(loaded), 1),
+                               "destination_pct": round(100.0 * sum(map(_filled, act)) / len(loaded), 1)})
+            vals = [v for v in exp if _filled(v)]
+            if vals and all(isinstance(v, (int, float, Decimal)) and not isinstance(v, bool) for v in vals):
+                src_total = round(sum(float(v) for v in vals), 2)
+                dst_total = round(sum(n for n in (_number(v) for v in act) if n is not None), 2)
+                all_src = round(sum(n for pr in op.records
+                                    if (n := _number(getattr(pr.record, part).get(name))) is not None), 2)
+                totals.append({"object": label, "field": name if part == "fields" else f"custom.{name}",
+                               "records": len(loaded), "source_total_loaded": src_total,
+                               "destination_total": dst_total, "source_total_all": all_src,
+                               "difference": round(dst_total - src_total, 2),
+                               "match": abs(dst_total - src_total) < 0.005})
+        readable = {name for _, got in loaded for name in got.links}
+        for pr, got in loaded:
+            for name, (sobj, skey) in pr.links.items():
+                skey = plan.aliases.get((sobj, skey), skey)
+                want = mapped.get((sobj, skey))
+                link = got.links.get(name)
+                problem = None
+                if name not in readable:
+                    continue  # the adapter does not read this link back; nothing to compare
+                if link is None:
+                    problem = f"{name} is empty; expected {sobj} {skey}" + (f" ({want})" if want else "")
+                elif link not in every:
+                    problem = f"{name} points at {link}, which does not exist in the destination"
+                elif want and link != want:
+                    problem = f"{name} points at {link}, but {sobj} {skey} is {want}"
+                if problem:
+                    integrity.append({"object": label, "source_key": pr.source_key, "id": got.id, "problem": problem})
+    # records the plan did not write, linking the way the plan links, must not dangle either
+    # (links to things the toolkit does not list, such as a calendar, are not checked)
+    ours = {(op.target, name) for op in plan.objects for pr in op.records for name in pr.links}
+    seen = {i["id"] for i in integrity}
+    for obj, recs in present.items():
+        for rid, rec in recs.items():
+            for name, link in rec.links.items():
+                if (obj, name) in ours and link and link not in every and rid not in seen:
+                    integrity.append({"object": obj, "source_key": None, "id": rid,
+                                      "problem": f"{name} points at {link}, which does not exist in the destination"})
+    return Reconciliation(fate_df, pd.DataFrame(per_object).fillna(0), integrity, pd.DataFrame(totals),
+                          pd.DataFrame(population), {o: len(r) for o, r in present.items()})

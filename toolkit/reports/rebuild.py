@@ -1,0 +1,158 @@
+"""The rebuild guide: the source's workflows, reminders, recall rules and message templates, laid
+out for the person who recreates them in the destination — no CRM imports another system's
+automations.
+
+Input: ``Snapshot.meta["automations"]``, a list of ``{kind, name, trigger, steps, body,
+channel}`` with ``kind`` one of workflow, reminder, recall_rule, email_template, sms_template
+(every source that has such definitions fills it). Output, per destination: each item with where
+to rebuild it, the steps in plain English, and its message with every merge field written in the
+destination's syntax (:mod:`toolkit.reports.merge_fields`); untranslatable ones are marked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .merge_fields import DESTINATIONS, translate
+
+__all__ = ["RebuildGuide", "GuideItem", "build_guide", "WHERE", "KINDS"]
+
+KINDS = ("workflow", "reminder", "recall_rule", "email_template", "sms_template")
+
+#: destination -> kind -> where in the destination the item is rebuilt, and how (plain English)
+WHERE: dict[str, dict[str, str]] = {
+    "highlevel": {
+        "workflow": "Automation › Workflows: a new workflow with the same trigger and actions.",
+        "reminder": "Automation › Workflows: trigger on the appointment (booked or status changed), add a Wait "
+                    "until the offset before the appointment, then a Send SMS or Send Email action.",
+        "recall_rule": "Automation › Workflows: trigger on the recall opportunity (pipeline Recall) and wait "
+                       "relative to its Recall Date field, then send the message.",
+        "email_template": "Marketing › Emails › Templates: a new template with this subject and body.",
+        "sms_template": "Conversations › Snippets (text): a new snippet with this text, used by the workflows' "
+                        "Send SMS actions.",
+    },
+    "freshsales": {
+        "workflow": "Admin settings › Workflows: a workflow on the contact with the same trigger and actions.",
+        "reminder": "Appointments keep their own reminders; for a message to the patient use a Workflow or a "
+                    "Sales sequence on the contact.",
+        "recall_rule": "Admin settings › Workflows (or a Sales sequence) on the contact, timed from the recall "
+                       "date field.",
+        "email_template": "Email templates: a new template; pick placeholders from the placeholder list.",
+        "sms_template": "No SMS step of its own (research/freshsales.md lists no SMS endpoint): send through an "
+                        "SMS integration, or keep the text for staff to send.",
+    },
+    "pipedrive": {
+        "workflow": "Automations: a new automation with the matching trigger (person, deal or activity) and actions.",
+        "reminder": "Automations: trigger on the activity (the appointment), then send an email with a template.",
+        "recall_rule": "Automations on the recall deal, timed from its recall date field.",
+        "email_template": "Email templates (Sales inbox): a new template; insert fields from the field list.",
+        "sms_template": "No built-in SMS: send through an SMS app from the Marketplace, or keep the text for staff.",
+    },
+}
+_NO_SMS = {"freshsales", "pipedrive"}
+
+
+@dataclass
+class GuideItem:
+    """One automation or template, for one destination."""
+
+    kind: str
+    name: str
+    trigger: str | None
+    channel: str | None
+    steps: list[str]
+    body: str
+    translated: str
+    tokens: list[dict]
+    where: str
+    status: str
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class RebuildGuide:
+    """The guide for one workspace: items per destination, the workspace's destination first."""
+
+    source: str
+    destination: str
+    items: dict[str, list[GuideItem]] = field(default_factory=dict)
+
+    @property
+    def here(self) -> list[GuideItem]:
+        return self.items.get(self.destination, [])
+
+    def summary(self) -> dict:
+        tokens = [t for i in self.here for t in i.tokens]
+        return {"automations": len([i for i in self.here if i.kind in {"workflow", "reminder", "recall_rule"}]),
+                "templates": len([i for i in self.here if i.kind.endswith("_template")]),
+                "merge fields": len(tokens),
+                "translated": sum(t["status"] in {"translated", "custom"} for t in tokens),
+                "to check": sum(t["status"] == "check" for t in tokens),
+                "untranslatable": sum(t["status"] == "untranslatable" for t in tokens),
+                "items needing work": sum(i.status == "needs work" for i in self.here)}
+
+    def to_dict(self) -> dict:
+        return {"summary": self.summary(), "source": self.source, "destination": self.destination,
+                "destinations": {d: [i.to_dict() for i in items] for d, items in self.items.items()}}
+
+    def markdown(self, destination: str | None = None) -> str:
+        """The plain-English guide for one destination, as Markdown (a file the practice can edit)."""
+        dest = destination or self.destination
+        lines = [f"# Rebuilding {self.source} automations in {dest}", ""]
+        for kind in KINDS:
+            items = [i for i in self.items.get(dest, []) if i.kind == kind]
+            if not items:
+                continue
+            lines += [f"## {kind.replace('_', ' ').capitalize()}s", ""]
+            for i in items:
+                lines += [f"### {i.name} ({i.status})", "", f"Where: {i.where}", ""]
+                if i.trigger:
+                    lines += [f"Trigger: {i.trigger}", ""]
+                lines += [f"{n}. {s}" for n, s in enumerate(i.steps, 1)] + ([""] if i.steps else [])
+                if i.translated:
+                    lines += ["Message:", "", *("    " + ln for ln in i.translated.splitlines()), ""]
+                for t in i.tokens:
+                    if t["status"] != "translated":
+                        lines.append(f"- `{t['source']}` → {t['destination'] or 'untranslatable'}: {t['note']}")
+                lines.append("")
+        return "\n".join(lines).rstrip() + "\n"
+
+
+def _status(tokens: list[dict], channel: str | None, destination: str, kind: str) -> str:
+    sms = (channel or "").lower() == "sms" or kind == "sms_template"
+    if any(t["status"] == "untranslatable" for t in tokens) or (sms and destination in _NO_SMS):
+        return "needs work"
+    if any(t["status"] == "check" for t in tokens):
+        return "check"
+    return "ready"
+
+
+def build_guide(automations: list[dict], source: str, destination: str,
+                custom_fields: dict[str, str] | None = None) -> RebuildGuide:
+    """Lay out ``automations`` for every destination we know, ``destination`` first.
+
+    Args:
+        custom_fields: the mapping's custom-field keys -> display names (merge fields that need a
+            custom field translate only when the mapping creates it).
+    """
+    guide = RebuildGuide(source, destination)
+    order = [destination] + sorted(d for d in DESTINATIONS if d != destination)
+    for dest in order:
+        items = []
+        for a in automations:
+            kind = a.get("kind") or "workflow"
+            body = a.get("body") or ""
+            text, tokens = translate(body, dest, custom_fields)
+            rows = [t.__dict__ for t in tokens]
+            channel = a.get("channel")
+            steps = [str(s) for s in (a.get("steps") or [])]
+            if (channel or "").lower() == "sms" and dest in _NO_SMS and kind != "sms_template":
+                steps.append(f"{dest} cannot send the SMS itself: {WHERE.get(dest, {}).get('sms_template', '')}")
+            items.append(GuideItem(kind=kind, name=str(a.get("name") or "(unnamed)"), trigger=a.get("trigger"),
+                                   channel=channel, steps=steps, body=body, translated=text, tokens=rows,
+                                   where=WHERE.get(dest, {}).get(kind, "rebuild by hand"),
+                                   status=_status(rows, channel, dest, kind)))
+        guide.items[dest] = items
+    return guide

@@ -1,0 +1,208 @@
+"""Rollback: replay one run's journal backwards so the destination is as it was before the run.
+
+Every create the run made is deleted, every update is reversed by writing back the values the
+record held before (the journal's ``before``: read from the destination, or what the toolkit had
+last written there), and every custom field it provisioned is deleted — newest first, so a
+deal goes before its contact and a field before nothing that still uses it. Objects the vendor
+cannot delete (``Destination.undeletable``) are left and listed.
+
+A rollback is itself a journaled run (mode ``rollback``): each reversal is an intent and an
+outcome that name the entry they undo, so an interrupted rollback, run again, finishes the job
+without repeating what it already did. Once complete, the reversed run is marked
+``rolled back``: its operations no longer count for fates or for the delta watermark, so rolling
+back a delta leaves the full run as the baseline and a new delta can run.
+
+Only the newest run still in effect can be rolled back; a run with later runs on top of it needs
+those rolled back first (otherwise "before" would no longer mean anything).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .destinations import CustomField, Destination, Record
+from .engine import Engine
+from .errors import ConfigError, FatalError, MappingError, QuotaExhaustedError, RetriableError
+from .ledger import ROLLED_BACK, JournalEntry, Ledger
+
+__all__ = ["RollbackResult", "rollback", "restore_record"]
+
+#: run modes whose writes a rollback can reverse
+REVERSIBLE = ("full", "delta", "sample")
+
+
+@dataclass
+class RollbackResult:
+    """What a rollback did: ``counts`` of deleted/restored/fields deleted/left/errors."""
+
+    run_id: str
+    of_run: str
+    status: str
+    counts: dict[str, int] = field(default_factory=dict)
+    left: list[dict] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)
+    message: str = ""
+    seconds: float = 0.0
+
+    def add(self, what: str) -> None:
+        self.counts[what] = self.counts.get(what, 0) + 1
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "finished"
+
+    def summary(self) -> dict:
+        """The rollback's figures for a report's summary cards."""
+        c = self.counts
+        return {"status": self.status, "rolled back run": self.of_run, "deleted": c.get("deleted", 0),
+                "restored": c.get("restored", 0), "custom fields deleted": c.get("custom fields deleted", 0),
+                "left in place": len(self.left), "errors": len(self.errors), "seconds": round(self.seconds, 1)}
+
+    def headline(self) -> str:
+        if self.ok:
+            left = f"; {len(self.left)} records the destination cannot delete were left" if self.left else ""
+            return f"Run {self.of_run} is rolled back: the destination is as it was before it{left}"
+        return f"Run {self.of_run} is not fully rolled back ({self.status}): {self.message}"
+
+    def left_table(self) -> pd.DataFrame:
+        return pd.DataFrame(self.left, columns=["object", "id", "source_key", "why"])
+
+    def errors_table(self) -> pd.DataFrame:
+        return pd.DataFrame(self.errors, columns=["seq", "object", "id", "error"])
+
+
+def _target_run(ledger: Ledger, run_id: str | None) -> dict:
+    live = [r for r in ledger.runs() if r["mode"] in REVERSIBLE and r["status"] != ROLLED_BACK]
+    if run_id is None:
+        if not live:
+            raise ConfigError("there is no run to roll back in this workspace's ledger")
+        return live[-1]
+    run = ledger.run(run_id)
+    if run is None:
+        known = ", ".join(r["run_id"] for r in live) or "none"
+        raise ConfigError(f"no run {run_id} in the ledger (runs that can be rolled back: {known})")
+    if run["mode"] not in REVERSIBLE:
+        raise ConfigError(f"run {run_id} is a {run['mode']} run; only {', '.join(REVERSIBLE)} runs can be rolled back")
+    if run["status"] == ROLLED_BACK:
+        raise ConfigError(f"run {run_id} has already been rolled back")
+    later = [r["run_id"] for r in live if r["started_at"] > run["started_at"]]
+    if later:
+        raise ConfigError(f"run {run_id} has later runs on top of it ({', '.join(later)}); roll those back first, "
+                          "newest first")
+    return run
+
+
+def restore_record(entry: JournalEntry) -> Record:
+    """The write that undoes update ``entry``: every value it changed, as it was before.
+
+    Fields the update set that the record did not have before are cleared (None); fields it
+    did not change are left out, so nothing else about the record is written.
+    """
+    before, after = entry.before or {}, entry.after or {}
+    rec = Record(object=entry.dest_object or after.get("object", ""), id=entry.dest_id)
+    for part in ("fields", "custom"):
+        old, new = before.get(part) or {}, after.get(part) or {}
+        setattr(rec, part, {k: old.get(k) for k, v in new.items() if old.get(k) != v})
+    if after.get("tags") and sorted(after["tags"]) != sorted(before.get("tags") or []):
+        rec.tags = list(before.get("tags") or [])
+    if after.get("owner_id") is not None and after["owner_id"] != before.get("owner_id"):
+        rec.owner_id = before.get("owner_id")
+    return rec
+
+
+def rollback(destination: Destination, ledger: Ledger, run_id: str | None = None, *, progress: bool = True,
+             engine: Engine | None = None) -> RollbackResult:
+    """Reverse run ``run_id`` (default: the newest run still in effect).
+
+    Raises:
+        ConfigError: no such run, not reversible, already rolled back, or later runs exist.
+    """
+    t0 = time.monotonic()
+    target = _target_run(ledger, run_id)
+    engine = engine or Engine(destination, ledger, progress=False)
+    rb = ledger.start_run("rollback", {"of": target["run_id"]})
+    result = RollbackResult(rb, target["run_id"], "running")
+    try:
+        engine.settle_pending(rb)
+        done = ledger.reversed_seqs()
+        entries = [e for e in ledger.done_intents(target["run_id"], ("create", "update", "provision"))
+                   if e.seq not in done]
+        for entry in tqdm(list(reversed(entries)), desc=f"rollback {target['run_id']}", unit="op",
+                          disable=not progress, mininterval=0.5):
+            _reverse(engine, destination, ledger, rb, entry, result)
+        result.status = "finished" if not result.errors else "incomplete"
+        if not result.errors:
+            ledger.set_run_status(target["run_id"], ROLLED_BACK)
+        else:
+            result.message = (f"{len(result.errors)} operations could not be reversed; run the rollback again "
+                              "(what is done stays done)")
+    except QuotaExhaustedError as exc:
+        result.status = "paused"
+        result.message = f"daily quota nearly spent; run the rollback again after {exc.resume_at or 'the reset'}"
+    except BaseException as exc:
+        result.status, result.message = "interrupted", f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        result.seconds = time.monotonic() - t0
+        ledger.finish_run(rb, result.status, None, {"of": target["run_id"], "counts": result.counts,
+                                                    "left": result.left, "errors": result.errors,
+                                                    "message": result.message})
+    return result
+
+
+def _reverse(engine: Engine, dest: Destination, ledger: Ledger, rb: str, entry: JournalEntry,
+             result: RollbackResult) -> None:
+    obj = entry.dest_object or ""
+    where = dict(source_object=entry.source_object, source_key=entry.source_key, dest_object=obj,
+                 dest_id=entry.dest_id, reverses=entry.seq)
+    if entry.op == "provision" and not obj.startswith("custom_field:"):
+        # pipelines and stages a run created: the Destination seam has no way to delete them
+        kind = obj.split(":", 1)[0]
+        result.left.append({"object": kind, "id": entry.dest_id, "source_key": entry.source_key,
+                            "why": f"a rollback does not delete {dest.name} {kind}s; remove it by hand if unwanted"})
+        result.add("left in place")
+        return
+    if entry.op == "provision":
+        spec = CustomField(**{k: v for k, v in (entry.after or {}).items() if k in CustomField.__dataclass_fields__})
+        seq = ledger.intent(rb, "delete", **(where | {"source_key": spec.key}))
+        call, what = (lambda: engine.call(dest.delete_custom_field, spec)), "custom fields deleted"
+    elif entry.op == "create":
+        dest_id = entry.dest_id
+        if obj in dest.undeletable:
+            result.left.append({"object": obj, "id": dest_id, "source_key": entry.source_key,
+                                "why": f"{dest.name} cannot delete {obj} records through its API"})
+            result.add("left in place")
+            return
+        seq = ledger.intent(rb, "delete", **(where | {"dest_id": dest_id}))
+        call, what = (lambda: engine.call(dest.delete, obj, dest_id)), "deleted"
+    else:
+        record = restore_record(entry)
+        previous = ledger.last_write(entry.source_object or "", entry.source_key or "", obj, before_seq=entry.seq)
+        seq = ledger.intent(rb, "restore", before=entry.after, after=dataclasses.asdict(record), **where)
+        call, what = (lambda: engine.call(dest.update, record)), "restored"
+        try:
+            call()
+        except (FatalError, RetriableError, MappingError) as exc:
+            ledger.outcome(seq, state="failed", reason=str(exc))
+            result.errors.append({"seq": entry.seq, "object": obj, "id": entry.dest_id, "error": str(exc)})
+            return
+        ledger.outcome(seq, content_hash=previous.content_hash if previous else None,
+                       reason=f"restored the values from before run {entry.run_id}")
+        result.add(what)
+        return
+    try:
+        call()
+    except (FatalError, RetriableError, MappingError) as exc:
+        ledger.outcome(seq, state="failed", reason=str(exc))
+        result.errors.append({"seq": entry.seq, "object": obj, "id": entry.dest_id, "error": str(exc)})
+        return
+    ledger.outcome(seq, reason=f"rollback of run {entry.run_id}")
+    result.add(what)

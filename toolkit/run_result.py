@@ -1,0 +1,65 @@
+"""What a load run did: counts per fate, retries, files kept as links, and how it ended."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+__all__ = ["RunResult"]
+
+
+@dataclass
+class RunResult:
+    """What a run did.
+
+    Attributes:
+        counts: fate (created, updated, unchanged, skipped, error) -> records.
+        retries: kind of transient failure (429, 5xx, connection) -> retries made.
+        files_as_links: files kept as a link instead of uploaded, one dict each.
+        resume_at: when a run paused on the daily quota may resume (ISO 8601).
+    """
+
+    run_id: str
+    mode: str
+    status: str
+    counts: dict[str, int] = field(default_factory=dict)
+    message: str = ""
+    seconds: float = 0.0
+    retries: dict[str, int] = field(default_factory=dict)
+    files_as_links: list[dict] = field(default_factory=list)
+    resume_at: str | None = None
+
+    def add(self, fate: str, n: int = 1) -> None:
+        self.counts[fate] = self.counts.get(fate, 0) + n
+
+    @property
+    def ok(self) -> bool:
+        """Finished with no record errored."""
+        return self.status == "finished" and not self.counts.get("error")
+
+    def summary(self) -> dict:
+        """The run's figures for a report's summary cards."""
+        c = self.counts
+        return {"status": self.status, "created": c.get("created", 0), "updated": c.get("updated", 0),
+                "unchanged": c.get("unchanged", 0), "skipped": c.get("skipped", 0), "errors": c.get("error", 0),
+                "retries": sum(self.retries.values()), "files kept as links": len(self.files_as_links),
+                "seconds": round(self.seconds, 1)}
+
+    def headline(self) -> str:
+        """One sentence saying how the run ended and what to do next, if anything."""
+        c = self.counts
+        done = f"{c.get('created', 0):,} created, {c.get('updated', 0):,} updated"
+        if self.status == "paused":
+            return f"Paused: {self.message}"
+        if self.status != "finished":
+            return f"The {self.mode} run did not finish ({self.status}): {self.message}; run it again to resume"
+        if c.get("error"):
+            return (f"The {self.mode} run finished ({done}); {c['error']:,} records errored: their reasons are in "
+                    "the reconciliation")
+        return f"The {self.mode} run finished: {done}, nothing errored"
+
+    def files_table(self) -> pd.DataFrame:
+        """Files kept as a link instead of uploaded, one row each."""
+        return pd.DataFrame(self.files_as_links, columns=["source_object", "source_key", "file", "bytes", "limit",
+                                                          "kept_on", "field"])
