@@ -16,7 +16,7 @@ EXPECTED |= {  # proposing and confirming the mapping (issue 5)
     "CONFIRM_THRESHOLD", "carrier_table", "export_mapping", "import_mapping", "propose", "propose_mapping",
     "read_folder", "review_grid", "value_maps_table",
 }
-EXPECTED |= {  # sample, full, delta and rollback runs (issue 6)
+EXPECTED |= {  # sample, full, delta and rollback runs
     "DeltaOutcome", "RollbackResult", "SampleOutcome", "delta", "owners", "rollback", "sample",
 }
 EXPECTED |= {  # the reports a consultant sends (issue 7)

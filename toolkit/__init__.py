@@ -31,7 +31,7 @@ from .views import show_audit, show_owners, show_reconciliation, show_sample_dif
 from .mapping import (CONFIRM_THRESHOLD, carrier_table, export_mapping, import_mapping, propose_mapping, read_folder,
                       review_grid, value_maps_table)
 from .workflow import propose
-# sample, full, delta and rollback runs (issue 6)
+# sample, full, delta and rollback runs
 from .workflow import DeltaOutcome, RollbackResult, SampleOutcome, delta, owners, rollback, sample
 
 __version__ = "0.1.0"
@@ -55,6 +55,6 @@ __all__ += [  # proposing and confirming the mapping (issue 5)
     "CONFIRM_THRESHOLD", "carrier_table", "export_mapping", "import_mapping", "propose", "propose_mapping",
     "read_folder", "review_grid", "value_maps_table",
 ]
-__all__ += [  # sample, full, delta and rollback runs (issue 6)
+__all__ += [  # sample, full, delta and rollback runs
     "DeltaOutcome", "RollbackResult", "SampleOutcome", "delta", "owners", "rollback", "sample",
 ]

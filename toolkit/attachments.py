@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .destinations import CustomField
+from .mapping import Plan
 
-__all__ = ["FILE_OBJECT", "FILE_INPUTS", "LINK_FIELD", "FileCheck", "check_file", "link_field", "link_text"]
+__all__ = ["FILE_OBJECT", "FILE_INPUTS", "LINK_FIELD", "FileCheck", "check_file", "files_kept_as_links", "link_field",
+           "link_text"]
 
 #: the destination object name a file record travels as
 FILE_OBJECT = "file"
@@ -71,6 +73,30 @@ def check_file(fields: dict, root: str | Path | None, limit: int | None) -> File
         return FileCheck(path, relative, declared or 0, False, f"file {relative} is not in the export")
     size = max(path.stat().st_size, declared or 0)
     return FileCheck(path, relative, size, limit is None or size <= limit)
+
+
+def files_kept_as_links(plan: Plan, parents: dict[str, str], root: str | Path | None,
+                        limit: int | None) -> dict[tuple[str, str], list[FileCheck]]:
+    """(parent source object, key) -> the files of ``plan`` too large to upload, checked up front.
+
+    Files load after the records they belong to, so the engine writes each parent with its
+    link field already filled: no second write to the parent, nothing to undo but a delete.
+
+    Args:
+        parents: source object -> the destination object its records load as.
+    """
+    kept: dict[tuple[str, str], list[FileCheck]] = {}
+    for op in plan.objects:
+        if op.target != FILE_OBJECT:
+            continue
+        for pr in op.records:
+            parent = next(iter(pr.links.values()), None)
+            if pr.skip_reason or parent is None or parent[0] not in parents:
+                continue
+            check = check_file(pr.record.fields, root, limit)
+            if not check.upload and not check.problem:
+                kept.setdefault((parent[0], plan.aliases.get(parent, parent[1])), []).append(check)
+    return kept
 
 
 def link_text(checks: list[FileCheck]) -> str:

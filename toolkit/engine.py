@@ -35,14 +35,15 @@ from typing import Callable
 
 from tqdm.auto import tqdm
 
-from .attachments import FILE_OBJECT, LINK_FIELD, check_file, link_field, link_text
-from .destinations import CustomField, Destination, Pipeline, Record
-from .errors import (ConfigError, FatalError, MappingError, NotFoundError, QuotaExhaustedError, RateLimitedError,
+from .attachments import FILE_OBJECT, LINK_FIELD, check_file, files_kept_as_links, link_field, link_text
+from .destinations import Destination, Record
+from .errors import (FatalError, MappingError, NotFoundError, QuotaExhaustedError, RateLimitedError,
                      RetriableError)
 from .ledger import UNCHANGED, Ledger
 from .load_order import layers, ordered
-from .mapping import UNMAPPED_STAGE, ObjectPlan, Plan, PlannedRecord
+from .mapping import ObjectPlan, Plan, PlannedRecord
 from .owner_resolution import OwnerResolution
+from .provisioning import Provisioning
 from .run_result import RunResult
 
 __all__ = ["Engine", "RunResult", "BULK_BATCH"]
@@ -58,7 +59,7 @@ class _Missing(Exception):
         self.op, self.reason = op, reason
 
 
-class Engine:
+class Engine(Provisioning):
     """Runs plans against one destination account.
 
     Args:
@@ -197,55 +198,6 @@ class Engine:
             settled += 1
         return settled
 
-    def provision(self, plan: Plan, run_id: str, extra: list[CustomField] = ()) -> list[CustomField]:
-        """Create the custom fields the plan needs and the destination lacks."""
-        created = []
-        wanted = list(plan.custom_fields) + [cf for cf in extra if (cf.object, cf.key) not in
-                                              {(c.object, c.key) for c in plan.custom_fields}]
-        for obj in dict.fromkeys(cf.object for cf in wanted):
-            existing = {cf.key for cf in self.call(self.dest.list_custom_fields, obj)}
-            for cf in (c for c in wanted if c.object == obj and c.key not in existing):
-                seq = self.ledger.intent(run_id, "provision", dest_object=f"custom_field:{obj}", source_key=cf.key,
-                                         after=dataclasses.asdict(cf))
-                made = self.call(self.dest.create_custom_field, cf)
-                self.ledger.outcome(seq, dest_id=made.id, after=dataclasses.asdict(made))
-                created.append(made)
-        return created
-
-    def pipelines(self, plan: Plan, run_id: str | None = None) -> dict[tuple[str, str], tuple[str, str]]:
-        """(pipeline name, stage name) -> (pipeline id, stage id), falling back to the review stage.
-
-        A destination whose API creates pipelines and stages (``ensure_pipeline``, Pipedrive)
-        gets what is missing — every stage the plan uses, then the review stage — journaled as
-        a provision; elsewhere they must exist already.
-
-        Raises:
-            ConfigError: a pipeline, or its review stage, does not exist in the destination.
-        """
-        if not plan.pipelines:
-            return {}
-        have: dict[str, Pipeline] = {p.name.strip().lower(): p for p in self.call(self.dest.list_pipelines)}
-        ensure = getattr(self.dest, "ensure_pipeline", None)
-        out = {}
-        for name, stages in plan.pipelines.items():
-            pipe = have.get(name.strip().lower())
-            wanted = sorted(stages - {UNMAPPED_STAGE}) + [UNMAPPED_STAGE]
-            if ensure is not None and (pipe is None or any(pipe.stage(s) is None for s in wanted)):
-                seq = self.ledger.intent(run_id or "", "provision", dest_object=f"pipeline:{name}", source_key=name,
-                                         after={"name": name, "stages": wanted}) if run_id else None
-                pipe = self.call(ensure, name, wanted)
-                if seq is not None:
-                    self.ledger.outcome(seq, dest_id=pipe.id, after=dataclasses.asdict(pipe))
-            if pipe is None:
-                raise ConfigError(f"pipeline {name!r} does not exist in the destination; create it with stages "
-                                  f"{', '.join(sorted(stages | {UNMAPPED_STAGE}))}")
-            for stage in stages:
-                st = pipe.stage(stage) or pipe.stage(UNMAPPED_STAGE)
-                if st is None:
-                    raise ConfigError(f"pipeline {name!r} has no stage {stage!r} and no {UNMAPPED_STAGE!r} stage")
-                out[(name, stage)] = (pipe.id, st.id)
-        return out
-
     # --- the run --------------------------------------------------------------------------
     def ensure_custom_objects(self, schemas: dict[str, dict], run_id: str) -> None:
         """Make sure each custom object the plan loads exists (``Destination.ensure_custom_object``).
@@ -291,7 +243,7 @@ class Engine:
         try:
             self.settle_pending(run_id)
             self.ensure_custom_objects(custom_objects or {}, run_id)
-            self._links = self._files_kept_as_links(plan)
+            self._links = files_kept_as_links(plan, self._targets, self.files_root, self.max_file_bytes)
             self.provision(plan, run_id, [link_field(t) for t in sorted({self._targets[p[0]] for p in self._links})])
             stages = self.pipelines(plan, run_id)
             self.ledger.note_many(run_id, "skip", [(o, k, None, r) for o, k, r in plan.unrouted])
@@ -318,25 +270,6 @@ class Engine:
     def ordered(self, objects: list[ObjectPlan]) -> list[ObjectPlan]:
         """Object plans in the adapter's load order (targets it does not list keep theirs, last)."""
         return ordered(objects, tuple(self.dest.objects))
-
-    def _files_kept_as_links(self, plan: Plan) -> dict[tuple[str, str], list]:
-        """(parent source object, key) -> files too large to upload, checked before loading.
-
-        Files load after the records they belong to, so the parent is written with its link
-        field already filled: no second write to the parent, and nothing to undo but a delete.
-        """
-        kept: dict[tuple[str, str], list] = {}
-        for op in plan.objects:
-            if op.target != FILE_OBJECT:
-                continue
-            for pr in op.records:
-                parent = next(iter(pr.links.values()), None)
-                if pr.skip_reason or parent is None or parent[0] not in self._targets:
-                    continue
-                check = check_file(pr.record.fields, self.files_root, self.max_file_bytes)
-                if not check.upload and not check.problem:
-                    kept.setdefault((parent[0], plan.aliases.get(parent, parent[1])), []).append(check)
-        return kept
 
     def _supported(self, target: str) -> bool:
         return not self.dest.objects or ":" in target or target in self.dest.objects
