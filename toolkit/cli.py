@@ -105,6 +105,8 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=7)
     d.add_argument("--out", default="demo-output")
     d.add_argument("--request-log")
+    d.add_argument("--time-scale", type=float, default=None,
+                   help="count the sandbox's rate windows this much faster than real time (default 4; 1 = real pace)")
     return p
 
 
@@ -206,8 +208,9 @@ def _report(args) -> int:
 def _demo(args) -> int:
     from . import demo
 
+    scale = demo.DEMO_TIME_SCALE if args.time_scale is None else args.time_scale
     return demo.run(source=args.source, destination=args.destination, patients=args.patients, seed=args.seed,
-                    out=args.out, request_log=args.request_log)
+                    out=args.out, request_log=args.request_log, time_scale=scale)
 
 
 def _propose(args) -> int:
