@@ -10,6 +10,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -248,7 +249,9 @@ def test_delta_picks_up_changes_and_deletions(dataset, tmp_path):
     log = tmp_path / "log.jsonl"
     contacts = json.loads((dataset / "dataset" / "Contacts.json").read_text())
     opps = json.loads((dataset / "dataset" / "Opportunities.json").read_text())
+    tasks = json.loads((dataset / "dataset" / "Tasks.json").read_text())
     changed, gone, opp = contacts[10]["ID"], contacts[20]["ID"], opps[3]["ID"]
+    opp_gone, task_gone = opps[5]["ID"], tasks[2]["ID"]
     with sandbox.start("exact", seed=str(dataset), request_log=str(log)) as sb:
         first = _source(sb, tmp_path / "state", refresh_after=0).read(sb.url)
         calls_before = len(_log(log))
@@ -257,6 +260,9 @@ def test_delta_picks_up_changes_and_deletions(dataset, tmp_path):
         new = httpx.post(f"{ctl}/Contacts", json={"Account": contacts[0]["Account"], "FirstName": "Nia",
                                                    "LastName": "Newpatient"}).json()["ID"]
         httpx.delete(f"{ctl}/Contacts/{gone}").raise_for_status()
+        # no sync endpoint covers these: only the ID sweep can see them go
+        httpx.delete(f"{ctl}/Opportunities/{opp_gone}").raise_for_status()
+        httpx.delete(f"{ctl}/Tasks/{task_gone}").raise_for_status()
         httpx.post(f"{ctl}/Opportunities", json={"ID": opp, "OpportunityStageDescription": "Completed",
                                                   "OpportunityStatus": 2}).raise_for_status()
         snap = _source(sb, tmp_path / "state", refresh_after=0).read(sb.url)
@@ -266,13 +272,20 @@ def test_delta_picks_up_changes_and_deletions(dataset, tmp_path):
     assert c.loc[changed, "Email"] == "moved.house@example.org"
     assert c.loc[new, "LastName"] == "Newpatient"
     assert gone not in c.index and gone in set(first.tables["contacts"]["ID"])
-    assert [(d["object"], d["key"]) for d in snap.meta["deleted"]] == [("contacts", gone)]
+    assert sorted((d["object"], d["key"], d["found_by"]) for d in snap.meta["deleted"]) == sorted(
+        [("contacts", gone, "sync/Deleted"), ("opportunities", opp_gone, "ID sweep"), ("tasks", task_gone, "ID sweep")])
     o = snap.tables["opportunities"].set_index("ID")
+    assert opp_gone not in o.index and len(o) == len(first.tables["opportunities"]) - 1
+    assert task_gone not in set(snap.tables["tasks"]["ID"])
     assert (o.loc[opp, "OpportunityStageDescription"], o.loc[opp, "OpportunityStatus"]) == ("Completed", "2")
     assert len(snap.tables["contacts"]) == len(first.tables["contacts"])  # one in, one out
     assert snap.meta["extraction"]["kind"] == "delta"
-    # one call per stream, each asking only for what changed since the first run's watermark
-    assert len(delta_calls) == 13
+    # one call per stream, each asking only for what changed since the first run's watermark, then
+    # the ID sweeps: 60 ids a call over every record each of the four objects still has
+    sweeps = [e for e in delta_calls if parse_qs(e["query"]).get("$select") == ["ID"]]
+    left = {t: len(snap.tables[t]) for t in ("opportunities", "tasks", "events", "communication_notes")}
+    assert len(sweeps) == sum(max(1, -(-n // 60)) for n in left.values())
+    assert len(delta_calls) - len(sweeps) == 13
     sync = next(e for e in delta_calls if e["path"].endswith("sync/CRM/Contacts"))
     assert f"Timestamp%20gt%20{first.meta['watermarks']['contacts']}L" in sync["query"]
     modified = next(e for e in delta_calls if e["path"].endswith("crm/Opportunities"))

@@ -8,8 +8,6 @@ one a prefix of the other, a known nickname, or a rapidfuzz ratio of at least 85
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 from rapidfuzz import fuzz
 
@@ -56,13 +54,15 @@ def find_duplicates(df: pd.DataFrame, *, key_column: str, first: str, last: str,
         "last": _norm(df[last]),
         "dob": dobs.dt.strftime("%Y-%m-%d"),
     }, index=df.index)
+    # Ways of reaching the person go in under positional names: export headers such as
+    # "E-mail Address" are not identifiers, and rows are read back as named tuples below.
     reach = []
-    for col in contact:
+    for i, col in enumerate(contact):
         v = df[col].astype("string").str.strip().str.lower()
         if "mail" not in col.lower():
             v = v.str.replace(r"\D", "", regex=True).str[-10:]
             v = v.where(v.str.len() == 10)
-        reach.append(v.rename(col))
+        reach.append(v.rename(f"reach{i}"))
     frame = frame.join(pd.concat(reach, axis=1)) if reach else frame
     frame = frame[(frame["last"] != "") & frame["dob"].notna()]
     groups = frame[frame.duplicated(["last", "dob"], keep=False)].groupby(["last", "dob"], sort=False)
@@ -76,7 +76,7 @@ def find_duplicates(df: pd.DataFrame, *, key_column: str, first: str, last: str,
             for b in rows[i + 1:]:
                 if b.key in taken or not _same_first(a.first, b.first):
                     continue
-                shared = [c for c in contact if _same(getattr(a, _attr(c)), getattr(b, _attr(c)))]
+                shared = [c for n, c in enumerate(contact) if _same(getattr(a, f"reach{n}"), getattr(b, f"reach{n}"))]
                 if shared:
                     taken.add(b.key)
                     out.append((a.key, b.key, f"same name, birth date and {', '.join(shared)}"))
@@ -85,7 +85,3 @@ def find_duplicates(df: pd.DataFrame, *, key_column: str, first: str, last: str,
 
 def _same(x, y) -> bool:
     return isinstance(x, str) and isinstance(y, str) and x != "" and x == y
-
-
-def _attr(col: str) -> str:
-    return re.sub(r"\W", "_", col)

@@ -22,6 +22,9 @@ refresh_after          600                      a read this many seconds or more
                                                 last finished one fetches the changes since
                                                 (0: always; "never": serve the stored copy)
 download_attachments   false                    fetch attachment files (one call each)
+sweep_deletions        true                     a delta ends with an ID list of opportunities,
+                                                tasks, events and notes (one call per 60) to
+                                                find their deletions, which sync/Deleted omits
 daily_reserve          0                        stop when this many calls are left today
 time_scale             1.0                      sandboxes run faster than real time only
 =====================  =======================  ==========================================
@@ -118,7 +121,8 @@ class ExactSource(Source):
             api = ExactApi(base, client, tokens, pacer, budget, sleep=self.sleep)
             files = self.state_dir / "files" if _flag(o.get("download_attachments"), False) else None
             extraction = Extraction(api, store, division=int(o["division"]) if o.get("division") else None,
-                                    delta=self._stale(store), files_dir=files)
+                                    delta=self._stale(store), files_dir=files,
+                                    sweep_deletions=_flag(o.get("sweep_deletions"), True))
             self.last_report = extraction.run()
             return snapshot_from(store, base, self.last_report)
 

@@ -3,7 +3,8 @@
 Every page is committed in one transaction together with the link to the next page, so a process
 killed at any moment resumes at the first page it had not stored and never asks for a stored page
 again; a day-capped run resumes the same way the next day. The file also keeps the extracted
-records (a delta run updates them in place), the deletions ``sync/Deleted`` reported, each
+records (a delta run updates them in place), the deletions ``sync/Deleted`` reported or an ID
+sweep found (with the ids swept so far, so a sweep resumes too), each
 stream's delta watermark, the 4xx errors per endpoint (the error budget must survive restarts,
 research note exact.md §2), what the rate limits looked like at the last call (so the next process
 does not start by overrunning the minute), and endpoints a division turned out not to have.
@@ -41,6 +42,8 @@ CREATE TABLE IF NOT EXISTS deletions (run_id INTEGER NOT NULL, object TEXT NOT N
 CREATE TABLE IF NOT EXISTS errors (endpoint TEXT NOT NULL, at REAL NOT NULL, status INTEGER NOT NULL,
                                    message TEXT);
 CREATE TABLE IF NOT EXISTS settings (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS swept (run_id INTEGER NOT NULL, object TEXT NOT NULL, key TEXT NOT NULL,
+                                  PRIMARY KEY (run_id, object, key));
 """
 
 
@@ -71,6 +74,9 @@ class Checkpoints:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(_SCHEMA)
+        # files made before deletions said how they were found gain the column in place
+        if "found_by" not in {r[1] for r in self.db.execute("PRAGMA table_info(deletions)")}:
+            self.db.execute("ALTER TABLE deletions ADD COLUMN found_by TEXT")
 
     def close(self) -> None:
         self.db.close()
@@ -135,11 +141,34 @@ class Checkpoints:
             for entry, (obj, key) in zip(entries, removals):
                 gone = self.db.execute("DELETE FROM records WHERE object = ? AND key = ?", (obj, key)).rowcount
                 if gone:
-                    self.db.execute("INSERT INTO deletions VALUES (?, ?, ?, ?, ?)",
+                    self.db.execute("INSERT INTO deletions (run_id, object, key, deleted_at, deleted_by, found_by) "
+                                    "VALUES (?, ?, ?, ?, ?, 'sync/Deleted')",
                                     (run.id, obj, key, entry.get("DeletedDate"), entry.get("DeletedBy")))
             self._page(run, name, url, len(entries), next_url, watermark)
             self._settings(settings or {})
             if next_url is None:
+                self._finish(run, name, False)
+
+    def commit_sweep(self, run: Run, name: str, obj: str, url: str, keys: list[str], next_url: str | None,
+                     settings: dict[str, Any] | None = None) -> None:
+        """One page of an ID sweep of ``obj`` (every id the source still has).
+
+        The last page settles the sweep in the same transaction: every stored record of ``obj``
+        whose id the sweep did not see is gone from the source, so it is removed from the stored
+        copy and recorded as a deletion found by the sweep.
+        """
+        with self._tx():
+            self.db.executemany("INSERT OR IGNORE INTO swept VALUES (?, ?, ?)", [(run.id, obj, k) for k in keys])
+            self._page(run, name, url, len(keys), next_url, None)
+            self._settings(settings or {})
+            if next_url is None:
+                gone = [k for (k,) in self.db.execute(
+                    "SELECT key FROM records WHERE object = ? AND key NOT IN "
+                    "(SELECT key FROM swept WHERE run_id = ? AND object = ?) ORDER BY rowid", (obj, run.id, obj))]
+                self.db.executemany("INSERT INTO deletions (run_id, object, key, found_by) VALUES (?, ?, ?, 'ID sweep')",
+                                    [(run.id, obj, k) for k in gone])
+                self.db.executemany("DELETE FROM records WHERE object = ? AND key = ?", [(obj, k) for k in gone])
+                self.db.execute("DELETE FROM swept WHERE run_id = ? AND object = ?", (run.id, obj))
                 self._finish(run, name, False)
 
     def _upsert(self, obj: str, rows: Iterable[tuple[str, dict]], run_id: int) -> None:
@@ -190,10 +219,11 @@ class Checkpoints:
             "SELECT data FROM records WHERE object = ? ORDER BY rowid", (obj,))]
 
     def deletions(self, run_id: int | None = None) -> list[dict]:
-        q = "SELECT run_id, object, key, deleted_at, deleted_by FROM deletions"
+        q = "SELECT run_id, object, key, deleted_at, deleted_by, found_by FROM deletions"
         rows = self.db.execute(q + (" WHERE run_id = ?" if run_id else "") + " ORDER BY rowid",
                                (run_id,) if run_id else ()).fetchall()
-        return [{"run": r, "object": o, "key": k, "deleted_at": at, "deleted_by": by} for r, o, k, at, by in rows]
+        return [{"run": r, "object": o, "key": k, "deleted_at": at, "deleted_by": by, "found_by": how}
+                for r, o, k, at, by, how in rows]
 
     # --- the error budget and settings ----------------------------------------------------------
     def add_error(self, endpoint: str, status: int, message: str, at: float) -> None:

@@ -9,8 +9,13 @@ that is killed, capped by the day's limit, or stopped by the error budget resume
 without asking for a stored page again. The Snapshot is then built from the stored records - the
 division as of the end of the run - with deletions reported in ``meta["deleted"]``.
 
-Deletions of opportunities, tasks, events and notes are invisible to a delta (no sync endpoint,
-§6); they stay in the stored copy until a full re-extraction (delete the state folder).
+Opportunities, tasks, events and notes have no sync endpoint, so ``sync/Deleted`` never names
+them (§6). A delta therefore ends with an *ID sweep* of each of them - the regular endpoint asked
+for ``$select=ID`` only, 60 ids a call - and a stored record whose id the sweep does not see is
+reported deleted (``found_by: "ID sweep"``), as the research note suggests ("a periodic full ID
+list"). It costs one call per 60 records of each object; the source option
+``sweep_deletions: false`` turns it off, and those deletions then stay in the stored copy until a
+full re-extraction (delete the state folder).
 """
 
 from __future__ import annotations
@@ -63,9 +68,9 @@ class Extraction:
     """
 
     def __init__(self, api: ExactApi, store: Checkpoints, *, division: int | None = None, delta: bool = True,
-                 files_dir: Path | None = None, max_file_bytes: int = 25 * 1024 * 1024):
+                 files_dir: Path | None = None, max_file_bytes: int = 25 * 1024 * 1024, sweep_deletions: bool = True):
         self.api, self.store, self.division, self.delta = api, store, division, delta
-        self.files_dir, self.max_file_bytes = files_dir, max_file_bytes
+        self.files_dir, self.max_file_bytes, self.sweep_deletions = files_dir, max_file_bytes, sweep_deletions
 
     def run(self, on_page: Callable[[str, int], None] | None = None) -> RunReport | None:
         """Read until every stream is done; returns what this call did, or None with nothing to do.
@@ -113,12 +118,39 @@ class Extraction:
                 self.store.finish_stream(run, s.name, replace=False)
             finally:
                 self.store.set_settings({"pacer": self.api.pacer.state()})
+        if run.kind == "delta" and self.sweep_deletions:
+            for s in STREAMS:
+                if s.delta == "modified" and s.table:
+                    report.pages += self._sweep(run, s, division, on_page, report.pages)
         if self.files_dir is not None:
             self._download_files()
         self.store.finish_run(run)
         report.calls = self.api.pacer.calls - calls0
         report.waited = self.api.pacer.waited - waited0
         return report
+
+    def _sweep(self, run: Run, s: Stream, division: int, on_page: Callable[[str, int], None] | None,
+               pages_before: int) -> int:
+        """Page through every id ``s`` still has; the store settles deletions on the last page."""
+        name = f"sweep:{s.name}"
+        state = self.store.stream(run, name)
+        if state.done or (s.optional and self.store.setting(f"absent:{s.endpoint}")):
+            return 0
+        query = urlencode({"$select": s.key}, quote_via=quote, safe="$,'")
+        url = state.next_url or f"{self.api.base_url}/api/v1/{division}/{s.endpoint}?{query}"
+        pages = 0
+        try:
+            while url:
+                rows, nxt = _unwrap(self.api.get(url, endpoint=s.endpoint, optional=s.optional), s)
+                self.store.commit_sweep(run, name, s.name, url, [str(r[s.key]) for r in rows], nxt,
+                                        {"pacer": self.api.pacer.state()})
+                pages += 1
+                if on_page:
+                    on_page(name, pages_before + pages)
+                url = nxt
+        finally:
+            self.store.set_settings({"pacer": self.api.pacer.state()})
+        return pages
 
     def _division(self) -> int:
         division = self.division or self.store.setting("division")
