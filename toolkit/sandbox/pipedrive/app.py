@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import functools
 import hashlib
 import json
 import math
@@ -112,168 +113,64 @@ def create_app(ctx: Context) -> Starlette:
     def pid(params: dict, name: str = "id") -> int:
         return int(params[name])
 
+    def resource(version: str, path: str, *, create=None, listing=None, read=None, update=None, delete=None,
+                 key=pid, item: str = "{id}", created: int = 200, update_method: str = "PATCH") -> None:
+        """Register the usual routes of one collection: each given state method answers one.
+
+        ``listing`` returns ``(data, additional_data)``; the others return the record. ``item`` is
+        the spec's name for the record's path segment, and ``key`` turns the path parameters into
+        the state's id (Pipedrive ids are numbers; lead ids are UUID strings)."""
+        if create is not None:
+            route(version, "POST", path, strict=True)(
+                lambda request, body, params: _done(created, create(body)))
+        if listing is not None:
+            route(version, "GET", path)(lambda request, body, params: _done(200, *listing(dict(request.query_params))))
+        item = f"{path}/{item}"
+        if read is not None:
+            route(version, "GET", item)(lambda request, body, params: _done(200, read(key(params))))
+        if update is not None:
+            route(version, update_method, item, strict=True)(
+                lambda request, body, params: _done(200, update(key(params), body or {})))
+        if delete is not None:
+            route(version, "DELETE", item)(lambda request, body, params: _done(200, delete(key(params))))
+
     # --- v2: persons, organizations, deals, activities ----------------------------------------
     for entity, plural in (("person", "persons"), ("organization", "organizations"), ("deal", "deals")):
-        def make(entity=entity, plural=plural):
-            add, upd = getattr(state, f"add_{entity}"), getattr(state, f"update_{entity}")
-            get, dele = getattr(state, f"get_{entity}"), getattr(state, f"delete_{entity}")
-            lst = getattr(state, f"list_{plural}")
-
-            @route("v2", "POST", f"/{plural}", strict=True)
-            async def create(request, body, params):
-                return 200, add(body), None
-
-            @route("v2", "GET", f"/{plural}")
-            async def listing(request, body, params):
-                data, extra = lst(dict(request.query_params))
-                return 200, data, extra
-
-            @route("v2", "GET", f"/{plural}/{{id}}")
-            async def read(request, body, params):
-                return 200, get(pid(params), request.query_params.get("custom_fields")), None
-
-            @route("v2", "PATCH", f"/{plural}/{{id}}", strict=True)
-            async def update(request, body, params):
-                return 200, upd(pid(params), body or {}), None
-
-            @route("v2", "DELETE", f"/{plural}/{{id}}")
-            async def delete(request, body, params):
-                return 200, dele(pid(params)), None
-
-            @route("v2", "GET", f"/{plural}/search")
-            async def find(request, body, params):
-                data, extra = search(state, plural, dict(request.query_params))
-                return 200, data, extra
-        make()
-
-    @route("v2", "GET", "/leads/search")
-    async def lead_search(request, body, params):
-        data, extra = search(state, "leads", dict(request.query_params))
-        return 200, data, extra
-
-    @route("v2", "POST", "/activities", strict=True)
-    async def act_create(request, body, params):
-        return 200, state.add_activity(body), None
-
-    @route("v2", "GET", "/activities")
-    async def act_list(request, body, params):
-        data, extra = state.list_activities(dict(request.query_params))
-        return 200, data, extra
-
-    @route("v2", "GET", "/activities/{id}")
-    async def act_get(request, body, params):
-        return 200, state.get_activity(pid(params)), None
-
-    @route("v2", "PATCH", "/activities/{id}", strict=True)
-    async def act_update(request, body, params):
-        return 200, state.update_activity(pid(params), body or {}), None
-
-    @route("v2", "DELETE", "/activities/{id}")
-    async def act_delete(request, body, params):
-        return 200, state.delete_activity(pid(params)), None
+        get = getattr(state, f"get_{entity}")
+        resource("v2", f"/{plural}", create=getattr(state, f"add_{entity}"), listing=getattr(state, f"list_{plural}"),
+                 update=getattr(state, f"update_{entity}"), delete=getattr(state, f"delete_{entity}"))
+        # a read may ask for custom fields by key (``?custom_fields=k1,k2``)
+        route("v2", "GET", f"/{plural}/{{id}}")(
+            lambda request, body, params, get=get: _done(200, get(pid(params), request.query_params.get("custom_fields"))))
+    for plural in ("persons", "organizations", "deals", "leads"):
+        route("v2", "GET", f"/{plural}/search")(
+            lambda request, body, params, plural=plural: _done(200, *search(state, plural, dict(request.query_params))))
+    resource("v2", "/activities", create=state.add_activity, listing=state.list_activities, read=state.get_activity,
+             update=state.update_activity, delete=state.delete_activity)
 
     # --- v2: pipelines and stages -----------------------------------------------------------
-    @route("v2", "GET", "/pipelines")
-    async def pipe_list(request, body, params):
-        data, extra = state.list_pipelines(dict(request.query_params))
-        return 200, data, extra
-
-    @route("v2", "POST", "/pipelines", strict=True)
-    async def pipe_create(request, body, params):
-        return 200, state.add_pipeline(body), None
-
-    @route("v2", "GET", "/pipelines/{id}")
-    async def pipe_get(request, body, params):
-        return 200, state.get_pipeline(pid(params)), None
-
-    @route("v2", "PATCH", "/pipelines/{id}", strict=True)
-    async def pipe_update(request, body, params):
-        return 200, state.update_pipeline(pid(params), body or {}), None
-
-    @route("v2", "DELETE", "/pipelines/{id}")
-    async def pipe_delete(request, body, params):
-        return 200, state.delete_pipeline(pid(params)), None
-
-    @route("v2", "GET", "/stages")
-    async def stage_list(request, body, params):
-        data, extra = state.list_stages(dict(request.query_params))
-        return 200, data, extra
-
-    @route("v2", "POST", "/stages", strict=True)
-    async def stage_create(request, body, params):
-        return 200, state.add_stage(body), None
-
-    @route("v2", "GET", "/stages/{id}")
-    async def stage_get(request, body, params):
-        return 200, state.get_stage(pid(params)), None
-
-    @route("v2", "PATCH", "/stages/{id}", strict=True)
-    async def stage_update(request, body, params):
-        return 200, state.update_stage(pid(params), body or {}), None
-
-    @route("v2", "DELETE", "/stages/{id}")
-    async def stage_delete(request, body, params):
-        return 200, state.delete_stage(pid(params)), None
+    resource("v2", "/pipelines", create=state.add_pipeline, listing=state.list_pipelines, read=state.get_pipeline,
+             update=state.update_pipeline, delete=state.delete_pipeline)
+    resource("v2", "/stages", create=state.add_stage, listing=state.list_stages, read=state.get_stage,
+             update=state.update_stage, delete=state.delete_stage)
 
     # --- v2: person/organization/deal fields ----------------------------------------------------
     for entity, endpoint in (("person", "personFields"), ("organization", "organizationFields"),
                              ("deal", "dealFields")):
-        def make_fields(entity=entity, endpoint=endpoint):
-            @route("v2", "GET", f"/{endpoint}")
-            async def f_list(request, body, params):
-                data, extra = state.list_fields_page(entity, dict(request.query_params))
-                return 200, data, extra
-
-            @route("v2", "POST", f"/{endpoint}", strict=True)
-            async def f_create(request, body, params):
-                return 200, state.add_field(entity, body), None
-
-            @route("v2", "GET", f"/{endpoint}/{{field_code}}")
-            async def f_get(request, body, params):
-                return 200, state.get_field(entity, params["field_code"]), None
-
-            @route("v2", "PATCH", f"/{endpoint}/{{field_code}}", strict=True)
-            async def f_update(request, body, params):
-                return 200, state.update_field(entity, params["field_code"], body or {}), None
-
-            @route("v2", "DELETE", f"/{endpoint}/{{field_code}}")
-            async def f_delete(request, body, params):
-                return 200, state.delete_field(entity, params["field_code"]), None
-
-            @route("v2", "POST", f"/{endpoint}/{{field_code}}/options")
-            async def o_add(request, body, params):
-                return 200, state.add_options(entity, params["field_code"], body), None
-
-            @route("v2", "PATCH", f"/{endpoint}/{{field_code}}/options")
-            async def o_update(request, body, params):
-                return 200, state.update_options(entity, params["field_code"], body), None
-
-            @route("v2", "DELETE", f"/{endpoint}/{{field_code}}/options")
-            async def o_delete(request, body, params):
-                return 200, state.delete_options(entity, params["field_code"], body), None
-        make_fields()
+        resource("v2", f"/{endpoint}", create=functools.partial(state.add_field, entity),
+                 listing=functools.partial(state.list_fields_page, entity),
+                 read=functools.partial(state.get_field, entity), update=functools.partial(state.update_field, entity),
+                 delete=functools.partial(state.delete_field, entity), key=lambda params: params["field_code"],
+                 item="{field_code}")
+        for method, change in (("POST", state.add_options), ("PATCH", state.update_options),
+                               ("DELETE", state.delete_options)):
+            route("v2", method, f"/{endpoint}/{{field_code}}/options")(
+                lambda request, body, params, change=change, entity=entity:
+                _done(200, change(entity, params["field_code"], body)))
 
     # --- v1: leads, lead labels and fields ------------------------------------------------------
-    @route("v1", "POST", "/leads", strict=True)
-    async def lead_create(request, body, params):
-        return 201, state.add_lead(body), None
-
-    @route("v1", "GET", "/leads")
-    async def lead_list(request, body, params):
-        data, extra = state.list_leads(dict(request.query_params))
-        return 200, data, extra
-
-    @route("v1", "GET", "/leads/{id}")
-    async def lead_get(request, body, params):
-        return 200, state.get_lead(params["id"]), None
-
-    @route("v1", "PATCH", "/leads/{id}", strict=True)
-    async def lead_update(request, body, params):
-        return 200, state.update_lead(params["id"], body or {}), None
-
-    @route("v1", "DELETE", "/leads/{id}")
-    async def lead_delete(request, body, params):
-        return 200, state.delete_lead(params["id"]), None
+    resource("v1", "/leads", create=state.add_lead, listing=state.list_leads, read=state.get_lead,
+             update=state.update_lead, delete=state.delete_lead, key=lambda params: params["id"], created=201)
 
     @route("v1", "GET", "/leadLabels")
     async def lead_labels(request, body, params):
@@ -285,26 +182,8 @@ def create_app(ctx: Context) -> Starlette:
         return 200, data, {"start": 0, "limit": len(data), "more_items_in_collection": False}
 
     # --- v1: notes and files ------------------------------------------------------------------
-    @route("v1", "POST", "/notes", strict=True)
-    async def note_create(request, body, params):
-        return 200, state.add_note(body), None
-
-    @route("v1", "GET", "/notes")
-    async def note_list(request, body, params):
-        data, extra = state.list_notes(dict(request.query_params))
-        return 200, data, extra
-
-    @route("v1", "GET", "/notes/{id}")
-    async def note_get(request, body, params):
-        return 200, state.get_note(pid(params)), None
-
-    @route("v1", "PUT", "/notes/{id}", strict=True)
-    async def note_update(request, body, params):
-        return 200, state.update_note(pid(params), body or {}), None
-
-    @route("v1", "DELETE", "/notes/{id}")
-    async def note_delete(request, body, params):
-        return 200, state.delete_note(pid(params)), None
+    resource("v1", "/notes", create=state.add_note, listing=state.list_notes, read=state.get_note,
+             update=state.update_note, delete=state.delete_note, update_method="PUT")
 
     @route("v1", "POST", "/files")
     async def file_create(request, body, params):
@@ -318,63 +197,32 @@ def create_app(ctx: Context) -> Starlette:
             links[k] = v if k == "lead_id" else int(v)
         return 200, state.add_file(upload[0], upload[1], links), None
 
-    @route("v1", "GET", "/files")
-    async def file_list(request, body, params):
-        data, extra = state.list_files(dict(request.query_params))
-        return 200, data, extra
-
-    @route("v1", "GET", "/files/{id}")
-    async def file_get(request, body, params):
-        return 200, state.get_file(pid(params)), None
-
-    @route("v1", "PUT", "/files/{id}")
-    async def file_update(request, body, params):
-        return 200, state.update_file(pid(params), body or {}), None
-
-    @route("v1", "DELETE", "/files/{id}")
-    async def file_delete(request, body, params):
-        return 200, state.delete_file(pid(params)), None
+    # file updates carry no schema of their own to check (not strict), so PUT is registered apart
+    resource("v1", "/files", listing=state.list_files, read=state.get_file, delete=state.delete_file)
+    route("v1", "PUT", "/files/{id}")(lambda request, body, params: _done(200, state.update_file(pid(params), body or {})))
 
     @route("v1", "GET", "/files/{id}/download")
     async def file_download(request, body, params):
         return 200, state.download_file(pid(params)), None
 
     # --- v1: users and activity types --------------------------------------------------------
+    resource("v1", "/users", create=state.add_user, read=state.get_user, update=state.update_user,
+             update_method="PUT")
+
     @route("v1", "GET", "/users")
     async def user_list(request, body, params):
         return 200, [state.render_user(u) for u in state.users], None
-
-    @route("v1", "POST", "/users", strict=True)
-    async def user_create(request, body, params):
-        return 200, state.add_user(body), None
 
     @route("v1", "GET", "/users/me")
     async def user_me(request, body, params):
         return 200, state.me_body(), None
 
-    @route("v1", "GET", "/users/{id}")
-    async def user_get(request, body, params):
-        return 200, state.get_user(pid(params)), None
-
-    @route("v1", "PUT", "/users/{id}", strict=True)
-    async def user_update(request, body, params):
-        return 200, state.update_user(pid(params), body), None
+    resource("v1", "/activityTypes", create=state.add_activity_type, update=state.update_activity_type,
+             delete=state.delete_activity_type, update_method="PUT")
 
     @route("v1", "GET", "/activityTypes")
     async def type_list(request, body, params):
         return 200, [t for t in state.activity_types.values() if t["active_flag"]], None
-
-    @route("v1", "POST", "/activityTypes", strict=True)
-    async def type_create(request, body, params):
-        return 200, state.add_activity_type(body), None
-
-    @route("v1", "PUT", "/activityTypes/{id}", strict=True)
-    async def type_update(request, body, params):
-        return 200, state.update_activity_type(pid(params), body or {}), None
-
-    @route("v1", "DELETE", "/activityTypes/{id}")
-    async def type_delete(request, body, params):
-        return 200, state.delete_activity_type(pid(params)), None
 
     # --- the gate -------------------------------------------------------------------------------
     def credentials(request: Request) -> tuple[str, bool] | None:
@@ -472,6 +320,11 @@ def create_app(ctx: Context) -> Starlette:
         Route(STATE_PREFIX + "reset", reset, methods=["POST"]),
         Route("/{rest:path}", gate, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
     ])
+
+
+async def _done(status: int, data: Any, additional: Any = None) -> tuple[int, Any, Any]:
+    """A handler's answer, awaitable as the gate expects."""
+    return status, data, additional
 
 
 def _path_params(template: str, inner: str) -> dict[str, str]:
