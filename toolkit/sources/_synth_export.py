@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["AS_OF", "TODAY", "Truth", "fmt_date", "fmt_dt", "rand_date", "rand_dt", "money",
-           "write_csv", "weighted", "Person", "at_least_one", "write_json", "add_months"]
+           "write_csv", "weighted", "Person", "at_least_one", "write_json", "add_months", "ExportFiles",
+           "export_folder", "random_streams"]
 
 # The moment the synthetic export was taken. Fixed, never "now": same seed, same bytes.
 AS_OF = dt.datetime(2025, 3, 14, 17, 45)
@@ -113,6 +114,47 @@ def write_csv(path: Path, columns: tuple[str, ...], rows: list[dict], *,
             line += 1 + sum(v.count("\n") for v in values)
             writer.writerow(values)
     return lines
+
+
+def export_folder(out: str | Path, patients: int) -> Path:
+    """The folder a generator writes into, created if missing.
+
+    Raises:
+        ValueError: fewer than 20 patients, too few to plant every defect kind at least once.
+    """
+    if patients < 20:
+        raise ValueError("generate at least 20 patients so every defect kind can be planted")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def random_streams(master: random.Random, names: tuple[str, ...]) -> dict[str, random.Random]:
+    """One generator per part of the export, seeded from ``master``, so a change in how one part
+    draws leaves the others' records as they were."""
+    return {name: random.Random(master.getrandbits(64)) for name in names}
+
+
+class ExportFiles:
+    """Writes the files of one export from its declared layout, noting in ``truth`` the line
+    each row lands on and how many rows each file has.
+
+    Calling it with an object name and its rows writes that object's file and returns each
+    row's 1-based line.
+    """
+
+    def __init__(self, out: Path, layout, truth: Truth, *, encoding: str = "cp1252", line_terminator: str = "\r\n"):
+        self.out, self.layout, self.truth = Path(out), layout, truth
+        self.encoding, self.line_terminator = encoding, line_terminator
+        self.columns = {name: o.columns for name, o in layout.objects.items()}
+
+    def __call__(self, obj: str, rows: list[dict]) -> list[int]:
+        file = self.layout.objects[obj].schema.file
+        lines = write_csv(self.out / file, self.columns[obj], rows, encoding=self.encoding,
+                          line_terminator=self.line_terminator)
+        self.truth.resolve(file, lines)
+        self.truth.counts[file] = len(rows)
+        return lines
 
 
 def at_least_one(rate: float, n: int) -> int:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from ._synth_export import TODAY, rand_date, weighted
 from ._synth_people import FEMALE, LAST, MALE, NICKNAMES, Region, email_for, phone, street_address
 
-__all__ = ["Human", "households", "duplicate_of", "DUPLICATE_VARIATIONS"]
+__all__ = ["Human", "households", "duplicate_of", "DUPLICATE_VARIATIONS", "insert_duplicates", "duplicate_pairs"]
 
 _SIZES = {"1": 45, "2": 25, "3": 15, "4": 11, "5": 4}
 # Nickname duplicates use the pairs a matcher can be expected to know; Debbie, Becky and Vicky are
@@ -133,3 +133,34 @@ def duplicate_of(rng: random.Random, h: Human, variation: str) -> Human:
     return replace(h, first=first, last=last, email=email, home="", first_visit=None, last_visit=None,
                    created=created, head=True, duplicate_of=h, variation=variation,
                    extra=dict(h.extra))
+
+
+def insert_duplicates(rng: random.Random, people: list[Human], n_dup: int, *, visited: bool = True) -> None:
+    """Enter ``n_dup`` people a second time, each copy somewhere after its original.
+
+    Originals are household heads with both an e-mail and a mobile (what the duplicate finder
+    matches on) and, with ``visited``, a first visit; they are marked ``extra["has_dup"]`` so no
+    other defect is planted on them and the pair stays recognisable.
+    """
+    eligible = [i for i, h in enumerate(people) if h.email and h.mobile and h.head and (h.first_visit or not visited)]
+    originals = sorted(rng.sample(eligible, n_dup))
+    for i in originals:
+        people[i].extra["has_dup"] = True
+    dups = {j: duplicate_of(rng, people[i], DUPLICATE_VARIATIONS[j % 3]) for j, i in enumerate(originals)}
+    for pos, j in sorted(((rng.randrange(i + 1, len(people) + 1), j) for j, i in enumerate(originals)), reverse=True):
+        people.insert(pos, dups[j])
+
+
+def duplicate_pairs(people: list[Human], rows: list[dict], lines: list[int], *, key: str, file: str, kind: str,
+                    truth) -> list[dict]:
+    """Note every planted duplicate in ``truth`` (by the line its row landed on) and return the
+    ``{original, duplicate, variation}`` pairs for ``ground_truth.json``."""
+    index = {id(h): i for i, h in enumerate(people)}
+    pairs = []
+    for i, h in enumerate(people):
+        if h.duplicate_of is not None:
+            o = index[id(h.duplicate_of)]
+            pairs.append({"original": rows[o][key], "duplicate": rows[i][key], "variation": h.variation})
+            truth.defects.append({"kind": kind, "file": file, "row": lines[i], "column": key, "id": rows[i][key],
+                                  "value": rows[i][key], "duplicate_of": rows[o][key], "variation": h.variation})
+    return pairs

@@ -32,8 +32,9 @@ import random
 from pathlib import Path
 
 from .._synth_defects import bad_email, bad_phone, variant_date
-from .._synth_export import TODAY, Truth, at_least_one, rand_date, write_csv, write_ground_truth, write_json
-from .._synth_households import DUPLICATE_VARIATIONS, Human, duplicate_of, households
+from .._synth_export import (TODAY, ExportFiles, Truth, at_least_one, export_folder, rand_date, random_streams,
+                             write_ground_truth, write_json)
+from .._synth_households import Human, duplicate_pairs, households, insert_duplicates
 from .._synth_people import FEMALE, LAST, MALE, ascii_fold, npi, phone, pick_region, street_address
 from ._activity import generate_activity
 from ._layout import load_layout
@@ -180,23 +181,14 @@ def generate(out: str | Path, *, patients: int, seed: int) -> Path:
     Returns:
         The export folder.
     """
-    if patients < 20:
-        raise ValueError("generate at least 20 patients so every defect kind can be planted")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = export_folder(out, patients)
     layout = load_layout()
     cols = {name: o.columns for name, o in layout.objects.items()}
     master = random.Random(seed)
-    rng = {k: random.Random(master.getrandbits(64)) for k in ("org", "people", "defects", "activity")}
+    rng = random_streams(master, ("org", "people", "defects", "activity"))
     region = pick_region(master)
     truth = Truth()
-
-    def emit(obj: str, rows: list[dict]) -> list[int]:
-        file = layout.objects[obj].schema.file
-        lines = write_csv(out / file, cols[obj], rows, encoding="utf-8-sig", line_terminator="\r\n")
-        truth.resolve(file, lines)
-        truth.counts[file] = len(rows)
-        return lines
+    emit = ExportFiles(out, layout, truth, encoding="utf-8-sig", line_terminator="\r\n")
 
     r = rng["org"]
     users, crm_users = _users(r, f"{ascii_fold(rng['org'].choice(_DSO).split()[0])}dental.com", truth)
@@ -209,13 +201,7 @@ def generate(out: str | Path, *, patients: int, seed: int) -> Path:
     r = rng["people"]
     n_dup = at_least_one(DUPLICATE_RATE, patients)
     people = households(r, patients - n_dup, region, new_share=0.1)
-    eligible = [i for i, h in enumerate(people) if h.email and h.mobile and h.head and h.first_visit]
-    originals = sorted(r.sample(eligible, n_dup))
-    for i in originals:
-        people[i].extra["has_dup"] = True
-    dups = {j: duplicate_of(r, people[i], DUPLICATE_VARIATIONS[j % 3]) for j, i in enumerate(originals)}
-    for pos, j in sorted(((r.randrange(i + 1, len(people) + 1), j) for j, i in enumerate(originals)), reverse=True):
-        people.insert(pos, dups[j])
+    insert_duplicates(r, people, n_dup)
     dentists = []
     for k in range(max(5, patients // 40)):
         g = r.choice("MF")
@@ -250,15 +236,8 @@ def generate(out: str | Path, *, patients: int, seed: int) -> Path:
         truth.plant("invalid_npi", "contacts.csv", i, "NPI", rows[i]["ContactID"], bad, original=rows[i]["NPI"])
         rows[i]["NPI"] = bad
     lines = emit("contacts", rows)
-    index = {id(h): i for i, h in enumerate(people)}
-    pairs = []
-    for i, h in enumerate(people):
-        if h.duplicate_of is not None:
-            o = index[id(h.duplicate_of)]
-            pairs.append({"original": rows[o]["ContactID"], "duplicate": rows[i]["ContactID"], "variation": h.variation})
-            truth.defects.append({"kind": "duplicate_contact", "file": "contacts.csv", "row": lines[i],
-                                  "column": "ContactID", "id": rows[i]["ContactID"], "value": rows[i]["ContactID"],
-                                  "duplicate_of": rows[o]["ContactID"], "variation": h.variation})
+    pairs = duplicate_pairs(people, rows, lines, key="ContactID", file="contacts.csv", kind="duplicate_contact",
+                            truth=truth)
     generate_activity(rng["activity"], out, emit, people, rows[:n_patients], users, truth,
                       bad_ada_rate=BAD_ADA_RATE, carrier_rate=CARRIER_VARIANT_RATE,
                       claim_variants=CLAIM_STATUS_VARIANTS, orphan_tasks=ORPHAN_TASKS,

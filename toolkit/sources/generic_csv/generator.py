@@ -22,9 +22,9 @@ from pathlib import Path
 
 from .._synth_defects import bad_email, bad_phone, variant_date
 from .._synth_dental import PROCEDURES
-from .._synth_export import TODAY, Truth, at_least_one, money, rand_date, write_csv, write_ground_truth, write_json
-from .._synth_households import DUPLICATE_VARIATIONS, duplicate_of, households
-from .._synth_people import FEMALE, LAST, MALE, ascii_fold, phone, pick_region, street_address
+from .._synth_export import TODAY, Truth, at_least_one, rand_date, write_csv, write_ground_truth, write_json
+from .._synth_households import households, insert_duplicates
+from .._synth_people import FEMALE, LAST, ascii_fold, phone, pick_region, street_address
 
 __all__ = ["generate", "CONTACT_COLUMNS"]
 
@@ -46,13 +46,7 @@ def _us(d: dt.date) -> str:
 def _contacts(rng, region, n: int, owners: list[str], truth: Truth) -> tuple[list[dict], list[dict]]:
     n_dup = at_least_one(DUPLICATE_RATE, n)
     people = households(rng, n - n_dup, region)
-    eligible = [i for i, h in enumerate(people) if h.email and h.mobile and h.head]
-    originals = sorted(rng.sample(eligible, n_dup))
-    for i in originals:
-        people[i].extra["has_dup"] = True
-    dups = {j: duplicate_of(rng, people[i], DUPLICATE_VARIATIONS[j % 3]) for j, i in enumerate(originals)}
-    for pos, j in sorted(((rng.randrange(i + 1, len(people) + 1), j) for j, i in enumerate(originals)), reverse=True):
-        people.insert(pos, dups[j])
+    insert_duplicates(rng, people, n_dup, visited=False)
     rows = [{"Contact ID": f"CT-{1000 + k}", "First Name": h.first, "Last Name": h.last, "E-mail Address": h.email,
              "Mobile Phone": h.mobile, "Home Phone": h.home, "Date of Birth": _us(h.birth),
              "Street": h.address1, "City": h.city, "State": h.state, "ZIP": h.zip, "Owner Email": rng.choice(owners),

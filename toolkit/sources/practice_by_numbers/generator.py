@@ -33,8 +33,9 @@ import random
 from pathlib import Path
 
 from .._synth_defects import bad_email, bad_phone, variant_date
-from .._synth_export import TODAY, Truth, at_least_one, rand_date, write_csv, write_ground_truth, write_json
-from .._synth_households import DUPLICATE_VARIATIONS, Human, duplicate_of, households
+from .._synth_export import (TODAY, ExportFiles, Truth, at_least_one, export_folder, rand_date, random_streams,
+                             write_ground_truth, write_json)
+from .._synth_households import Human, duplicate_pairs, households, insert_duplicates
 from .._synth_people import FEMALE, LAST, MALE, ascii_fold, npi, phone, pick_region, street_address
 from ._activity import generate_activity
 from ._campaigns import write_campaigns
@@ -196,23 +197,13 @@ def generate(out: str | Path, *, patients: int, seed: int) -> Path:
     Returns:
         The export folder.
     """
-    if patients < 20:
-        raise ValueError("generate at least 20 patients so every defect kind can be planted")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = export_folder(out, patients)
     layout = load_layout()
-    cols = {name: o.columns for name, o in layout.objects.items()}
     master = random.Random(seed)
-    rng = {k: random.Random(master.getrandbits(64)) for k in ("org", "people", "defects", "activity")}
+    rng = random_streams(master, ("org", "people", "defects", "activity"))
     region = pick_region(master)
     truth = Truth()
-
-    def emit(obj: str, rows: list[dict]) -> list[int]:
-        file = layout.objects[obj].schema.file
-        lines = write_csv(out / file, cols[obj], rows, encoding="utf-8", line_terminator="\n")
-        truth.resolve(file, lines)
-        truth.counts[file] = len(rows)
-        return lines
+    emit = ExportFiles(out, layout, truth, encoding="utf-8", line_terminator="\n")
 
     offices, domain = _offices(rng["org"], patients, region)
     emit("offices", offices)
@@ -222,28 +213,12 @@ def generate(out: str | Path, *, patients: int, seed: int) -> Path:
     r = rng["people"]
     n_dup = at_least_one(DUPLICATE_RATE, patients)
     people = households(r, patients - n_dup, region)
-    eligible = [i for i, h in enumerate(people) if h.email and h.mobile and h.head and h.first_visit]
-    originals = sorted(r.sample(eligible, n_dup))
-    for j, i in enumerate(originals):
-        people[i].extra["has_dup"] = True
-    inserts = sorted(((r.randrange(i + 1, len(people) + 1), j, i) for j, i in enumerate(originals)), reverse=True)
-    dups = {j: duplicate_of(r, people[i], DUPLICATE_VARIATIONS[j % 3]) for j, i in enumerate(originals)}
-    for pos, j, _i in inserts:
-        people.insert(pos, dups[j])
+    insert_duplicates(r, people, n_dup)
     rows = _patient_rows(r, people, offices, staff)
     _plant_patient_defects(rng["defects"], rows, people, truth)
     lines = emit("patients", rows)
-    index = {id(h): i for i, h in enumerate(people)}
-    pairs = []
-    for i, h in enumerate(people):
-        if h.duplicate_of is not None:
-            o = index[id(h.duplicate_of)]
-            pairs.append({"original": rows[o]["patient_id"], "duplicate": rows[i]["patient_id"],
-                          "variation": h.variation})
-            truth.defects.append({"kind": "duplicate_patient", "file": "patients.csv", "row": lines[i],
-                                  "column": "patient_id", "id": rows[i]["patient_id"],
-                                  "value": rows[i]["patient_id"], "duplicate_of": rows[o]["patient_id"],
-                                  "variation": h.variation})
+    pairs = duplicate_pairs(people, rows, lines, key="patient_id", file="patients.csv", kind="duplicate_patient",
+                            truth=truth)
 
     generate_activity(rng["activity"], emit, people, rows, offices, staff, truth,
                       orphans=ORPHAN_APPOINTMENTS, bad_cdt_rate=BAD_CDT_RATE,
