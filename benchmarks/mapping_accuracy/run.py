@@ -1,9 +1,12 @@
 """Measured accuracy of the mapping proposer, and of `valentine` on the same set.
 
-    .venv/bin/python benchmarks/mapping_accuracy/run.py [--valentine PYTHON]
+    .venv/bin/python benchmarks/mapping_accuracy/run.py [--set dev|heldout|all] [--out NAME] [--valentine PYTHON]
 
-PYTHON is an interpreter that has `valentine` installed (it is not a dependency of the toolkit;
-see README.md). Writes results.json beside this file and prints a summary.
+``--set`` picks the layouts scored: ``dev`` (``layouts/``, the ten the proposer was tuned on; the
+default), ``heldout`` (``layouts_heldout/``) or ``all``. PYTHON is an interpreter that has
+`valentine` installed (it is not a dependency of the toolkit; see README.md); valentine is run on
+the dev set only. Writes results.json (dev), results_heldout.json or results_all.json beside this
+file, or NAME when given, and prints a summary.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from evalset import HERE, PHONES, gold_targets, layouts, score, settle_shared_golds, target_label  # noqa: E402
+from evalset import HERE, PHONES, SETS, gold_targets, layouts, score, settle_shared_golds, target_label  # noqa: E402
 
 from toolkit.mapping import CONFIRM_THRESHOLD, destination_object, propose_fields  # noqa: E402
 from toolkit.mapping._catalog import standard_concepts  # noqa: E402
@@ -26,12 +29,13 @@ def _fields(lay: dict) -> dict:
     return destination_object(lay["destination"], lay["object"]).fields
 
 
-def ours() -> list[dict]:
-    """Our proposer's target for every column, scored against the gold target."""
+def ours(which: str = "dev") -> list[dict]:
+    """Our proposer's target for every column of one set of layouts, with the gold target."""
     rows = []
-    for lay in layouts():
+    for lay in layouts(which):
         target = destination_object(lay["destination"], lay["object"])
-        fields, _ = propose_fields(lay["table"], target, key=lay["key"])
+        evidence: dict[str, dict] = {}
+        fields, _ = propose_fields(lay["table"], target, key=lay["key"], evidence_out=evidence)
         by_col = {f.source: f for f in fields if isinstance(f.source, str)}
         gold = gold_targets(lay, target.fields)
         for col, want in gold.items():
@@ -40,7 +44,8 @@ def ours() -> list[dict]:
             got = target.field_for(fm.extra["concept"]) if via else fm.target  # a stage column sets the stage
             rows.append({"layout": lay["layout"], "column": col, "gold": want,
                          "predicted": target_label(got, fm.target is None and fm.reason.startswith("sensitive")),
-                         "confidence": fm.confidence, "target": fm.target, "reason": fm.reason})
+                         "confidence": fm.confidence, "target": fm.target, "reason": fm.reason,
+                         "evidence": evidence.get(col)})
     return rows
 
 
@@ -64,14 +69,16 @@ def valentine_rows(raw: list[dict]) -> list[dict]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--set", dest="which", choices=sorted(SETS), default="dev", help="which layouts to score")
+    ap.add_argument("--out", help="file name for the results, beside this script")
     ap.add_argument("--valentine", help="a Python interpreter with valentine installed")
     ap.add_argument("--only", nargs="*", help="also print the figures for these layouts alone")
     args = ap.parse_args()
     started = time.time()
-    rows = ours()
-    results = {"threshold": CONFIRM_THRESHOLD, "ours": score(rows, CONFIRM_THRESHOLD) | {
+    rows = ours(args.which)
+    results = {"set": args.which, "threshold": CONFIRM_THRESHOLD, "ours": score(rows, CONFIRM_THRESHOLD) | {
         "seconds": round(time.time() - started, 1)}, "ours_rows": rows}
-    if args.valentine:
+    if args.valentine and args.which == "dev":
         proc = subprocess.run([args.valentine, str(HERE / "run_valentine.py")], input=json.dumps(
             {"standard": sorted(standard_concepts())}), capture_output=True, text=True, timeout=3600)
         if proc.returncode:
@@ -79,7 +86,8 @@ def main() -> None:
         else:
             results["valentine"] = {name: (score(valentine_rows(r["rows"]), CONFIRM_THRESHOLD) | {"seconds": r["seconds"]}
                                            if "rows" in r else r) for name, r in json.loads(proc.stdout).items()}
-    (HERE / "results.json").write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
+    out = args.out or {"dev": "results.json"}.get(args.which, f"results_{args.which}.json")
+    (HERE / out).write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
     summary = {"ours": {k: v for k, v in results["ours"].items() if k != "per_layout"}}
     for name, r in (results.get("valentine") or {}).items():
         summary[f"valentine {name}"] = {k: v for k, v in r.items() if k != "per_layout"} if isinstance(r, dict) else r

@@ -1,23 +1,51 @@
-"""The proposer's accuracy on the labelled evaluation set stays at the issue's targets.
+"""The proposer's accuracy on the labelled evaluation sets (benchmarks/mapping_accuracy/).
 
-A regression guard, not the measurement: the figures and their history are in BENCHMARKS.md.
+A regression guard, not the measurement: the figures and their history are in BENCHMARKS.md and
+the benchmark's README. The development layouts (``layouts/``, tuned on) must meet the targets;
+the held-out layouts (``layouts_heldout/``) missed the calibration target when they were scored,
+so for them the guard is the figures recorded then, not the targets.
 """
 
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "mapping_accuracy"
 
 
-def test_top1_and_calibration_on_the_evaluation_set():
+@pytest.fixture(scope="module")
+def bench():
     sys.path.insert(0, str(BENCH))
     try:
         import run
         from evalset import score
     finally:
         sys.path.remove(str(BENCH))
-    figures = score(run.ours(), 0.8)
+    return run, score
+
+
+def test_top1_and_calibration_on_the_development_set(bench):
+    run, score = bench
+    figures = score(run.ours("dev"), 0.8)
     assert figures["standard_columns"] >= 100
     assert figures["top1_standard"] >= 0.90, figures
     assert figures["wrong_below_threshold"] >= 0.95, figures
     assert figures["sensitive_found"].split("/")[0] == figures["sensitive_found"].split("/")[1]
+
+
+def test_the_held_out_set_does_not_fall_below_its_recorded_figures(bench):
+    run, score = bench
+    figures = score(run.ours("heldout"), 0.8)
+    assert figures["standard_columns"] >= 100 and figures["columns"] >= 300
+    assert figures["top1_standard"] >= 0.89, figures  # 89.8% when scored after the calibration
+    assert figures["wrong_below_threshold"] >= 0.68, figures  # 68.2% then; the target is 95%
+
+
+def test_the_calibration_weights_cover_the_evidence(bench):
+    from toolkit.mapping._proposer import CALIBRATION, evidence, rank_concepts
+    from toolkit.mapping._profiling import profile
+    import pandas as pd
+
+    cands = rank_concepts("Email", profile(pd.Series(["a@b.com", "c@d.org"])))
+    assert set(evidence(cands)) == set(CALIBRATION) - {"bias"}

@@ -154,3 +154,21 @@ def test_propose_a_workspace_keeps_its_template_and_a_template_for_other_files_g
     assert main(["propose", str(gen.root)]) == 0
     spec = MappingSpec.load(gen.mapping_path)
     assert {o.source for o in spec.objects} == {"members", "sales_pipeline"}
+
+
+def test_a_secret_read_from_values_alone_is_left_out_but_shown_first():
+    # nine bare digits are social security numbers to the values, and ZIP+4 codes as often
+    df = pd.DataFrame({"MailCode": ["973011420", "972091133", "970051212", "977012345", "972051010"]})
+    fm = propose_fields(df, destination_object("highlevel", "contact"))[0][0]
+    assert fm.target is None and fm.reason.startswith("sensitive")
+    assert fm.confidence < CONFIRM_THRESHOLD and "values alone" in fm.reason
+
+
+def test_two_columns_competing_for_one_field_lower_the_winners_confidence():
+    contact = destination_object("highlevel", "contact")
+    phones = ["503-555-0101", "503-555-0102", "503-555-0103", "503-555-0104"]
+    alone = propose_fields(pd.DataFrame({"Email": ["a@x.com"] * 4, "Phone": phones}), contact)[0]
+    rivals = propose_fields(pd.DataFrame({"Phone": phones, "Telephone": phones}), contact)[0]
+    alone_conf = next(f.confidence for f in alone if f.target == "phone")
+    rival_conf = next(f.confidence for f in rivals if f.target == "phone")
+    assert rival_conf < alone_conf

@@ -12,12 +12,15 @@ reason. The reading has three parts:
 3. the destination: a concept becomes its standard field when the object has one and no better
    column took it; otherwise a custom field whose type follows the concept and the values.
 
-Confidence is the combined score less a penalty when the runner-up concept is close, so that an
+Confidence is a logistic function of the evidence (:func:`evidence`: exact or close name, how
+much of the name the phrase explains, value fit, margin to the runner-up concept, a rival column
+for the same field) with weights fitted on labelled layouts (:data:`CALIBRATION`), so that an
 ambiguous column falls below :data:`CONFIRM_THRESHOLD` and is shown first for review.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -61,6 +64,7 @@ class Candidate:
     fit: float
     how: str
     phrase: str
+    coverage: float = 1.0
 
     def reason(self, prof: ValueProfile) -> str:
         what = {"name match": "name match", "synonym": f"synonym ({self.phrase!r})",
@@ -90,15 +94,19 @@ def _fit(concept: str, prof: ValueProfile) -> float:
 
 
 @lru_cache(maxsize=4096)
-def _name_scores(col_phrase: str) -> dict[str, tuple[float, str, str]]:
-    """concept -> (best name score, how, phrase) for one column phrase."""
-    out: dict[str, tuple[float, str, str]] = {}
+def _name_scores(col_phrase: str) -> dict[str, tuple[float, str, str, float]]:
+    """concept -> (best name score, how, phrase, coverage) for one column phrase.
+
+    Coverage is the share of the column's words (weighted by rarity) that the phrase accounts
+    for: 1.0 for an exact match, low when the phrase matched one word of a long name.
+    """
+    out: dict[str, tuple[float, str, str, float]] = {}
     cw = col_phrase.split()
     weight = word_weights()
     wsum = lambda ws: sum(weight.get(w, 1.0) for w in ws)  # noqa: E731
     for ph, concept, own in synonym_phrases():
         if ph == col_phrase:
-            s, how = 1.0, ("name match" if own else "synonym")
+            s, how, cover = 1.0, ("name match" if own else "synonym"), 1.0
         else:
             pw = ph.split()
             common = set(cw) & set(pw)
@@ -113,8 +121,9 @@ def _name_scores(col_phrase: str) -> dict[str, tuple[float, str, str]]:
             close = fuzz.ratio(a, b) / 100 if min(len(a), len(b)) >= 4 else 0.0
             s = max(overlap * 0.92, close * 0.95 if close >= 0.85 else close * 0.7)
             how = "close name"
+            cover = max(c / wsum(cw) if common else 0.0, close if close >= 0.85 else 0.0)
         if s > out.get(concept, (0.0,))[0]:
-            out[concept] = (s, how, ph)
+            out[concept] = (s, how, ph, cover)
     return out
 
 
@@ -125,19 +134,20 @@ def rank_concepts(column: str, prof: ValueProfile) -> list[Candidate]:
         concept = "ssn" if hit == "ssn" else ("drivers_license" if hit in {"drivers", "license", "passport"} else "password")
         return [Candidate(concept, 0.95, 0.95, 1.0, "synonym", hit)]
     cands = []
-    for concept, (ns, how, ph) in _name_scores(phrase(column)).items():
+    for concept, (ns, how, ph, cover) in _name_scores(phrase(column)).items():
         fit = _fit(concept, prof)
         score = 0.75 * ns + 0.25 * fit
         if fit == 0.0:
             score *= 0.6
-        cands.append(Candidate(concept, score, ns, fit, how, ph))
+        cands.append(Candidate(concept, score, ns, fit, how, ph, cover))
     by_value = BY_VALUE.get(prof.kind)
     if by_value and prof.share >= 0.9:
         existing = next((c for c in cands if c.concept == by_value), None)
         value_score = 0.62 + 0.1 * (prof.share - 0.9) * 10
         if existing is None or existing.score < value_score:
             cands = [c for c in cands if c.concept != by_value]
-            cands.append(Candidate(by_value, value_score, existing.name_score if existing else 0.0, 1.0, "value profile", ""))
+            cands.append(Candidate(by_value, value_score, existing.name_score if existing else 0.0, 1.0, "value profile", "",
+                                   0.0))
     cands.sort(key=lambda c: c.score, reverse=True)
     return cands
 
@@ -177,22 +187,72 @@ def _label(column: str) -> str:
     return " ".join(w.capitalize() for w in re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", column).replace("_", " ").split())
 
 
-def _confidence(cands: list[Candidate]) -> float:
+#: weights of the logistic map from a proposal's evidence (:func:`evidence`) to its confidence,
+#: fitted on the development layouts by benchmarks/mapping_accuracy/calibrate.py; refit there
+#: whenever the evidence or the reading of names and values changes. Being right was regressed on
+#: the evidence with a wrong proposal weighing five right ones, so the confidence ranks doubt
+#: first rather than estimating a probability
+CALIBRATION = {"bias": -0.131, "exact": 0.675, "close": -0.818, "name_score": 0.601, "coverage": 0.778, "fit": 1.107,
+               "conflict": 0.0, "margin": 1.9, "contest": -1.527}
+
+
+def evidence(cands: list[Candidate], contest: float = 0.0) -> dict[str, float]:
+    """What a proposal rests on, as numbers in 0..1 (the calibration's inputs).
+
+    Args:
+        cands: the column's candidates, best first.
+        contest: how closely another column competes for the same standard field (0 = none,
+            1 = as well as this one).
+    """
     best = cands[0]
     second = next((c.score for c in cands[1:] if c.concept != best.concept), 0.0)
-    margin_penalty = max(0.0, 0.12 - (best.score - second)) * 1.5
-    conf = max(0.0, min(1.0, best.score - margin_penalty))
+    return {"exact": float(best.how in ("name match", "synonym")), "close": float(best.how == "close name"),
+            "name_score": best.name_score, "coverage": best.coverage, "fit": best.fit,
+            "conflict": float(best.fit == 0.0), "margin": min(0.5, best.score - second), "contest": contest}
+
+
+def _confidence(cands: list[Candidate], contest: float = 0.0) -> float:
+    x = evidence(cands, contest)
+    z = CALIBRATION["bias"] + sum(CALIBRATION[k] * v for k, v in x.items())
+    conf = 1.0 / (1.0 + math.exp(-z))
+    best = cands[0]
     # only an exact name the values do not contradict, or a near name the values confirm, is
-    # trusted without a look: anything else stays under the threshold and is reviewed first
+    # trusted without a look, whatever the fitted weights say: the rest is reviewed first
     trusted = (best.how in ("name match", "synonym") and best.fit >= 0.5) or (best.how == "close name" and best.fit >= 0.99)
     if not trusted:
         conf = min(conf, CONFIRM_THRESHOLD - 0.02)
     return round(conf, 2)
 
 
+def _contests(decided: list[tuple[str, ValueProfile, list[Candidate]]], target: DestinationObject,
+              winners: dict[str, str]) -> dict[str, float]:
+    """column -> how closely another column competes for the standard field it won (0..1).
+
+    Two columns that both read as the one phone field, or as the one city, leave the choice
+    between them to a margin a person should see.
+    """
+    phone_field = next((target.field_for(p) for p in PHONES if target.field_for(p)), None)
+    claimants: dict[str, list[float]] = {}
+    for col, _prof, cands in decided:
+        if not cands or cands[0].score < 0.6:
+            continue
+        api = target.field_for(cands[0].concept) or (phone_field if cands[0].concept in PHONES else None)
+        if api:
+            claimants.setdefault(api, []).append(cands[0].score)
+    out = {}
+    for col, api in winners.items():
+        scores = sorted(claimants.get(api, []), reverse=True)
+        if len(scores) >= 2:
+            mine = next(c[0].score for n, _p, c in decided if n == col)
+            rival = scores[1] if mine >= scores[0] else scores[0]
+            out[col] = max(0.0, min(1.0, 1.0 - (mine - rival) / 0.3))
+    return out
+
+
 def propose_fields(df: pd.DataFrame, target: DestinationObject, *, key: str | None = None,
                    skip: dict[str, str] | None = None, taken_keys: set[str] | None = None,
-                   profiles: dict[str, ValueProfile] | None = None) -> tuple[list[FieldMap], dict[str, dict]]:
+                   profiles: dict[str, ValueProfile] | None = None,
+                   evidence_out: dict[str, dict[str, float]] | None = None) -> tuple[list[FieldMap], dict[str, dict]]:
     """Propose a FieldMap for every column of ``df`` going to ``target``.
 
     Args:
@@ -202,6 +262,8 @@ def propose_fields(df: pd.DataFrame, target: DestinationObject, *, key: str | No
         skip: column -> reason for columns already decided (links, owner).
         taken_keys: custom-field keys in use on this object.
         profiles: profiles already computed, by column.
+        evidence_out: when given, filled with column -> the evidence its confidence rests on
+            (:func:`evidence`; used to fit :data:`CALIBRATION`).
 
     Returns:
         (fields, value maps by column).
@@ -241,10 +303,12 @@ def propose_fields(df: pd.DataFrame, target: DestinationObject, *, key: str | No
             claims[free_phone] = (0.0, col)
         free_phone = None
 
+    contest = _contests(decided, target, winners)
     fields: list[FieldMap] = []
     values: dict[str, dict] = {}
     compose: dict[str, str] = {}
     concept_of: dict[str, str | None] = {}
+    concept_evidence: dict[str, dict[str, float]] = {} if evidence_out is None else evidence_out
     for col, prof, cands in decided:
         best = cands[0] if cands else None
         if col == key:
@@ -261,16 +325,21 @@ def propose_fields(df: pd.DataFrame, target: DestinationObject, *, key: str | No
             why = best.reason(prof) if concept else prof.describe()
             kinds = CONCEPTS[concept].kinds if concept else frozenset()
             doubt = kinds and prof.kind in DISTINCTIVE | {"country"} and prof.kind not in kinds and prof.share >= 0.8
-            # the name says secret but the values say otherwise ("CC" holding country codes): still
-            # left out, but shown first so a person can tell
-            fields.append(FieldMap(col, None, confidence=0.6 if doubt else 0.95,
+            # the name says secret but the values say otherwise ("CC" holding country codes), or only
+            # the values say it (nine digits are also ZIP+4 codes): still left out, but shown first
+            value_only = not concept or best.how == "value profile"
+            conf = 0.6 if doubt else (CONFIRM_THRESHOLD - 0.05 if value_only else 0.95)
+            fields.append(FieldMap(col, None, confidence=conf,
                                    reason=f"sensitive ({why}): {what} are not migrated"
-                                   + (f"; but {prof.describe()}: check" if doubt else "")))
+                                   + (f"; but {prof.describe()}: check" if doubt else "")
+                                   + ("; read from the values alone: check" if value_only and not doubt else "")))
             continue
         if prof.kind == "empty":
             fields.append(FieldMap(col, None, confidence=0.9, reason="the column is empty in this export: nothing to migrate"))
             continue
-        conf = _confidence(cands) if concept else 0.0
+        conf = _confidence(cands, contest.get(col, 0.0)) if concept else 0.0
+        if concept:  # what the confidence rests on, for the reviewer and the calibration
+            concept_evidence[col] = evidence(cands, contest.get(col, 0.0))
         api = winners.get(col)
         if concept and api and target.fields[api].get("via") == "pipeline":
             fields.append(FieldMap(col, None, confidence=conf, reason=f"{best.reason(prof)}; sets the {concept} through "
