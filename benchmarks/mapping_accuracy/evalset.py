@@ -15,14 +15,19 @@ LAYOUTS = HERE / "layouts"
 #: layouts written after the last change to the proposer and scored before any change made
 #: from reading them (see README.md, "History, honestly")
 HELDOUT = HERE / "layouts_heldout"
-SETS = {"dev": (LAYOUTS,), "heldout": (HELDOUT,), "all": (LAYOUTS, HELDOUT)}
+#: a second held-out set, written before the proposer changes that read the first one's errors
+HELDOUT2 = HERE / "layouts_heldout2"
+SETS = {"dev": (LAYOUTS,), "heldout": (HELDOUT,), "heldout2": (HELDOUT2,), "all": (LAYOUTS, HELDOUT),
+        "tuning": (LAYOUTS, HELDOUT)}
 
 
 def layouts(which: str = "dev") -> list[dict]:
     """Every layout of one set, with its table (strings, ``<NA>`` for empty) and gold label per column.
 
     Args:
-        which: ``dev`` (the ten layouts the proposer has been tuned on), ``heldout`` or ``all``.
+        which: ``dev`` (``layouts/``), ``heldout`` (``layouts_heldout/``), ``heldout2``
+            (``layouts_heldout2/``), or ``all``/``tuning`` (``layouts/`` and ``layouts_heldout/``,
+            the layouts the proposer is now tuned on).
     """
     out = []
     for path in sorted(p for folder in SETS[which] for p in folder.glob("*.yaml")):

@@ -2,8 +2,9 @@
 
 A regression guard, not the measurement: the figures and their history are in BENCHMARKS.md and
 the benchmark's README. The development layouts (``layouts/``, tuned on) must meet the targets;
-the held-out layouts (``layouts_heldout/``) missed the calibration target when they were scored,
-so for them the guard is the figures recorded then, not the targets.
+the first held-out layouts (``layouts_heldout/``) have since been tuned on and must meet the
+calibration target too; the second held-out set (``layouts_heldout2/``) was scored once, and its
+guard is the figures recorded then.
 """
 
 import sys
@@ -38,8 +39,16 @@ def test_the_held_out_set_does_not_fall_below_its_recorded_figures(bench):
     run, score = bench
     figures = score(run.ours("heldout"), 0.8)
     assert figures["standard_columns"] >= 100 and figures["columns"] >= 300
-    assert figures["top1_standard"] >= 0.89, figures  # 89.8% when scored after the calibration
-    assert figures["wrong_below_threshold"] >= 0.68, figures  # 68.2% then; the target is 95%
+    assert figures["top1_standard"] >= 0.90, figures  # 89.8% when held out; 90.7% once tuned on
+    assert figures["wrong_below_threshold"] >= 0.95, figures  # 68.2% when held out; 100% once tuned on
+
+
+def test_the_second_held_out_set_does_not_fall_below_its_recorded_figures(bench):
+    run, score = bench
+    figures = score(run.ours("heldout2"), 0.8)
+    assert figures["standard_columns"] >= 80 and figures["columns"] >= 200
+    assert figures["top1_standard"] >= 0.94, figures  # 94.1% (80/85) when scored once
+    assert figures["wrong_below_threshold"] >= 0.90, figures  # 90.9% (10/11) then; the target is 95%
 
 
 def test_the_calibration_weights_cover_the_evidence(bench):

