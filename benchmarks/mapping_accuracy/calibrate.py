@@ -1,10 +1,10 @@
-"""Fit the proposer's confidence calibration (``CALIBRATION`` in toolkit/mapping/_proposer.py).
+"""Fit the proposer's confidence calibration (``CALIBRATION`` in toolkit/mapping/_confidence.py).
 
     .venv/bin/python benchmarks/mapping_accuracy/calibrate.py [--set dev]
 
 Runs the proposer on a set of layouts (the development set, ``layouts/``, unless told
 otherwise; never fit on the held-out set), takes every proposal whose confidence rests on a
-concept's evidence (:func:`toolkit.mapping._proposer.evidence`) and whether it was right, and fits
+concept's evidence (:func:`toolkit.mapping._confidence.evidence`) and whether it was right, and fits
 a logistic regression of being right on that evidence (Newton's method, L2 penalty, no
 dependency beyond numpy), a wrong proposal weighing five right ones (``--wrong-weight``). Prints the weights to paste into ``CALIBRATION`` and the figures the
 fitted weights would give.
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from evalset import settle_shared_golds  # noqa: E402
 from run import ours  # noqa: E402
 
-from toolkit.mapping._proposer import CALIBRATION, CONFIRM_THRESHOLD  # noqa: E402
+from toolkit.mapping._confidence import CALIBRATION, CONFIRM_THRESHOLD  # noqa: E402
 
 FEATURES = [k for k in CALIBRATION if k != "bias"]
 
@@ -49,7 +49,7 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iters: int = 50, wrong_we
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--set", dest="which", default="tuning", choices=["dev", "tuning"],
-                    help="the layouts to fit on (tuning: layouts/ and layouts_heldout/; never heldout2)")
+                    help="the layouts to fit on (tuning: layouts/, layouts_heldout/ and layouts_heldout2/; never heldout3)")
     ap.add_argument("--l2", type=float, default=1.0, help="L2 penalty on the weights")
     # a wrong field accepted unseen costs a correction after the migration, a right one shown for
     # review costs a glance: a wrong proposal counts as five right ones

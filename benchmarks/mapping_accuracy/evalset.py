@@ -17,8 +17,10 @@ LAYOUTS = HERE / "layouts"
 HELDOUT = HERE / "layouts_heldout"
 #: a second held-out set, written before the proposer changes that read the first one's errors
 HELDOUT2 = HERE / "layouts_heldout2"
-SETS = {"dev": (LAYOUTS,), "heldout": (HELDOUT,), "heldout2": (HELDOUT2,), "all": (LAYOUTS, HELDOUT),
-        "tuning": (LAYOUTS, HELDOUT)}
+#: a fourth set, written and labelled before the proposer changes that read the second one's errors
+HELDOUT3 = HERE / "layouts_heldout3"
+SETS = {"dev": (LAYOUTS,), "heldout": (HELDOUT,), "heldout2": (HELDOUT2,), "heldout3": (HELDOUT3,),
+        "all": (LAYOUTS, HELDOUT, HELDOUT2), "tuning": (LAYOUTS, HELDOUT, HELDOUT2)}
 
 
 def layouts(which: str = "dev") -> list[dict]:
@@ -26,8 +28,9 @@ def layouts(which: str = "dev") -> list[dict]:
 
     Args:
         which: ``dev`` (``layouts/``), ``heldout`` (``layouts_heldout/``), ``heldout2``
-            (``layouts_heldout2/``), or ``all``/``tuning`` (``layouts/`` and ``layouts_heldout/``,
-            the layouts the proposer is now tuned on).
+            (``layouts_heldout2/``), ``heldout3`` (``layouts_heldout3/``, the set not tuned on), or
+            ``all``/``tuning`` (``layouts/``, ``layouts_heldout/`` and ``layouts_heldout2/``, the
+            layouts the proposer is now tuned on).
     """
     out = []
     for path in sorted(p for folder in SETS[which] for p in folder.glob("*.yaml")):

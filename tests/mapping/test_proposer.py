@@ -196,3 +196,36 @@ def test_a_deals_title_names_the_deal():
     df = pd.DataFrame({"title": ["Jones - Invisalign", "Miller - Implant", "Kerr - Crowns", "Lu - Whitening"]})
     fm = propose_fields(df, destination_object("highlevel", "opportunity"))[0][0]
     assert fm.target == "name"
+
+
+def test_an_ambiguous_name_is_never_confident_on_its_own():
+    # "employer" beside a patient names the employer, not the patient's own business
+    df = pd.DataFrame({"employer": ["Intel", "Kaiser Permanente", "Fred Meyer"]})
+    [fm], _ = propose_fields(df, destination_object("highlevel", "contact"))
+    assert fm.confidence < CONFIRM_THRESHOLD
+    # a phrase the vocabulary gives to two concepts ("position": job title or marital status)
+    df = pd.DataFrame({"Position": ["Married", "Single", "Married"]})
+    [fm], _ = propose_fields(df, destination_object("highlevel", "contact"))
+    assert fm.confidence < CONFIRM_THRESHOLD
+
+
+def test_the_mobile_preference_settles_whole_named_phones():
+    df = pd.DataFrame({"home_phone": ["(503) 555-0151", "(503) 555-0152"],
+                       "cell_phone": ["(503) 555-0141", "(503) 555-0142"]})
+    fields, _ = propose_fields(df, destination_object("highlevel", "contact"))
+    by = {f.source: f for f in fields}
+    assert by["cell_phone"].target == "phone" and by["cell_phone"].confidence >= CONFIRM_THRESHOLD
+    assert by["home_phone"].target.startswith("custom:") and by["home_phone"].confidence >= CONFIRM_THRESHOLD
+    # a close name ("phone_mobile") leaves the choice to a person
+    df = pd.DataFrame({"phone": ["(503) 555-0151", "(503) 555-0152"],
+                       "phone_mobile": ["(503) 555-0141", "(503) 555-0142"]})
+    fields, _ = propose_fields(df, destination_object("highlevel", "contact"))
+    assert all(f.confidence < CONFIRM_THRESHOLD for f in fields)
+
+
+def test_another_partys_detail_beside_the_records_own_is_kept_apart_confidently():
+    df = pd.DataFrame({"city": ["Portland", "Salem"], "employer_city": ["Hillsboro", "Portland"]})
+    fields, _ = propose_fields(df, destination_object("highlevel", "contact"))
+    by = {f.source: f for f in fields}
+    assert by["city"].target == "city"
+    assert by["employer_city"].target.startswith("custom:") and by["employer_city"].confidence >= CONFIRM_THRESHOLD

@@ -20,7 +20,6 @@ ambiguous column falls below :data:`CONFIRM_THRESHOLD` and is shown first for re
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,11 +32,9 @@ from ._profiling import ValueProfile, profile
 from ._spec import FieldMap
 from ._catalog import standard_concepts
 from ._vocabulary import CONCEPTS, OTHER_PARTY, OTHER_PLACE, SENSITIVE_WORDS, phrase, synonym_phrases, word_weights, words
+from ._confidence import CALIBRATION, CONFIRM_THRESHOLD, confidence as _confidence, evidence, trusted  # noqa: F401
 
 __all__ = ["CONFIRM_THRESHOLD", "Candidate", "rank_concepts", "propose_fields", "custom_key"]
-
-#: proposals below this confidence are marked for a person's attention first
-CONFIRM_THRESHOLD = 0.8
 
 #: value kinds specific enough that a name contradicting them is probably wrong
 DISTINCTIVE = {"email", "phone", "date", "datetime", "ssn", "card", "url", "money", "state", "zip", "gender", "flag", "npi",
@@ -203,49 +200,6 @@ def _label(column: str) -> str:
     return " ".join(w.capitalize() for w in re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", column).replace("_", " ").split())
 
 
-#: weights of the logistic map from a proposal's evidence (:func:`evidence`) to its confidence,
-#: fitted on the tuning layouts (benchmarks/mapping_accuracy layouts/ and layouts_heldout/) by
-#: benchmarks/mapping_accuracy/calibrate.py; refit there whenever the evidence or the reading of
-#: names and values changes. Being right was regressed on the evidence with a wrong proposal
-#: weighing five right ones, so the confidence ranks doubt first rather than estimating a
-#: probability. :func:`trusted` caps whatever these give for anything short of a trusted reading
-CALIBRATION = {"bias": 1.027, "exact": 0.681, "close": -0.944, "name_score": 0.442, "coverage": -0.086, "fit": 0.097,
-               "conflict": 0.0, "margin": 3.21, "contest": -1.653}
-
-
-def evidence(cands: list[Candidate], contest: float = 0.0) -> dict[str, float]:
-    """What a proposal rests on, as numbers in 0..1 (the calibration's inputs).
-
-    Args:
-        cands: the column's candidates, best first.
-        contest: how closely another column competes for the same standard field (0 = none,
-            1 = as well as this one).
-    """
-    best = cands[0]
-    second = next((c.score for c in cands[1:] if c.concept != best.concept), 0.0)
-    return {"exact": float(best.how in ("name match", "synonym")), "close": float(best.how == "close name"),
-            "name_score": best.name_score, "coverage": best.coverage, "fit": best.fit,
-            "conflict": float(best.fit == 0.0), "margin": min(0.5, best.score - second), "contest": contest}
-
-
-def trusted(cands: list[Candidate], contest: float = 0.0, qualified: bool = False) -> bool:
-    """Whether a proposal may be taken without a look: the whole name is a known name of the
-    concept, the values do not contradict it, no other column competes closely for the same
-    field, and no word of the name points at another party or place."""
-    best = cands[0]
-    return best.how in ("name match", "synonym") and best.fit >= 0.5 and contest < 0.5 and not qualified
-
-
-def _confidence(cands: list[Candidate], contest: float = 0.0, qualified: bool = False) -> float:
-    x = evidence(cands, contest)
-    z = CALIBRATION["bias"] + sum(CALIBRATION[k] * v for k, v in x.items())
-    conf = 1.0 / (1.0 + math.exp(-z))
-    # whatever the fitted weights say, anything short of a trusted reading is reviewed first
-    if not trusted(cands, contest, qualified):
-        conf = min(conf, CONFIRM_THRESHOLD - 0.02)
-    return round(conf, 2)
-
-
 def _contests(decided: list[tuple[str, ValueProfile, list[Candidate]]], target: DestinationObject,
               winners: dict[str, str]) -> dict[str, float]:
     """column -> how closely another column competes for the standard field it won (0..1).
@@ -269,6 +223,25 @@ def _contests(decided: list[tuple[str, ValueProfile, list[Candidate]]], target: 
             rival = scores[1] if mine >= scores[0] else scores[0]
             out[col] = max(0.0, min(1.0, 1.0 - (mine - rival) / 0.3))
     return out
+
+
+def _phone_order(decided: list[tuple[str, ValueProfile, list[Candidate]]], holder: str | None,
+                 qualified: dict[str, bool]) -> set[str]:
+    """Phone columns whose place the preference order settles: when the one phone field went to
+    a column whose whole name says the most preferred kind of phone (mobile before main, home,
+    work) and every other phone column's whole name says a later kind, neither the winner nor the
+    losers hang on a margin. Returns those columns (the holder included); empty when the holder
+    points at another party or any of the record's own phone columns is read from a close name.
+    """
+    # another party's phone ("emergency_contact_phone") yields to the record's own anyway
+    phones = [(col, c[0]) for col, _p, c in decided if c and c[0].score >= 0.6 and c[0].concept in PHONES
+              and not qualified.get(col)]
+    if not holder or len(phones) < 2 or any(best.how not in ("name match", "synonym") for col, best in phones):
+        return set()
+    rank = {col: PHONES.index(best.concept) for col, best in phones}
+    if holder not in rank or any(r <= rank[holder] for col, r in rank.items() if col != holder):
+        return set()
+    return set(rank)
 
 
 def propose_fields(df: pd.DataFrame, target: DestinationObject, *, key: str | None = None,
@@ -342,6 +315,9 @@ def propose_fields(df: pd.DataFrame, target: DestinationObject, *, key: str | No
             claims[phone_field] = (0.0, col)
 
     contest = _contests(decided, target, winners)
+    settled = _phone_order(decided, claims.get(phone_field, (0.0, None))[1] if phone_field else None, qualified)
+    for col in settled:
+        contest[col] = 0.0
     fields: list[FieldMap] = []
     values: dict[str, dict] = {}
     compose: dict[str, str] = {}
@@ -381,7 +357,7 @@ def propose_fields(df: pd.DataFrame, target: DestinationObject, *, key: str | No
             fields.append(FieldMap(col, None, confidence=CONFIRM_THRESHOLD - 0.05,
                                    reason="the column is empty in this export: nothing to migrate; check the export"))
             continue
-        conf = _confidence(cands, contest.get(col, 0.0), qualified[col]) if concept else 0.0
+        conf = _confidence(cands, contest.get(col, 0.0), qualified[col], target.kind) if concept else 0.0
         if concept:  # what the confidence rests on, for the reviewer and the calibration
             concept_evidence[col] = evidence(cands, contest.get(col, 0.0))
         api = winners.get(col)
@@ -424,12 +400,24 @@ def propose_fields(df: pd.DataFrame, target: DestinationObject, *, key: str | No
         if concept and target.field_for(concept):
             why = f"{best.reason(prof)}; {target.field_for(concept)} already carries a better column"
             conf = min(conf, 0.7)
+            holder = claims.get(target.field_for(concept), (0.0, None))[1]
+            others = qualifiers(col, best, target.kind) & OTHER_PARTY
+            hd = next((c for n, _p, c in decided if n == holder), None)
+            if others and hd and trusted(hd, contest.get(holder, 0.0), qualified[holder], target.kind):
+                # another party's detail ("Employer City") beside the record's own, read from its
+                # whole known name: keeping it apart is what the name says, not a close call
+                why = f"{best.reason(prof)}; {' '.join(sorted(others))}: another party's, kept apart from {holder}"
+                conf = 0.85
         elif concept in PHONES and phone_field and claims.get(phone_field, (0.0, None))[1] not in (None, col):
             # lost the one phone field to another phone column: which number it should hold is a
-            # choice a person confirms
+            # choice a person confirms, unless both names say which kind of phone they are and
+            # the preference order (mobile first) decided it
             why = (f"{best.reason(prof)}; {phone_field}, the only phone field, went to "
                    f"{claims[phone_field][1]}: custom {kind} field")
-            conf = min(conf, 0.7)
+            if col in settled:
+                why += " (a mobile number is preferred)"
+            else:
+                conf = min(conf, 0.7)
         elif concept:
             why = f"{best.reason(prof)}; no standard {target.destination} field: custom {kind} field"
             if concept in ("created_at", "updated_at"):

@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-__all__ = ["Concept", "CONCEPTS", "SENSITIVE", "SENSITIVE_WORDS", "OTHER_PARTY", "OTHER_PLACE", "words", "phrase",
-           "word_weights"]
+__all__ = ["Concept", "CONCEPTS", "SENSITIVE", "SENSITIVE_WORDS", "OTHER_PARTY", "OTHER_PLACE", "AMBIGUOUS_ON_PERSON",
+           "ambiguous_phrases", "words", "phrase", "word_weights"]
 
 
 @dataclass(frozen=True)
@@ -293,6 +293,10 @@ SENSITIVE_WORDS = {"ssn", "password", "passwd", "passport", "cvv", "cvc", "iban"
 OTHER_PARTY = {"emergency", "guarantor", "responsible", "spouse", "spouses", "parent", "guardian", "mother", "father",
                "employer", "referring", "referrer", "subscriber", "insured", "assistant", "kin", "relative",
                "previous", "former", "prior", "alternate", "alt", "secondary", "other", "provider", "contact"}
+#: names of the company field that, on a person's record, as often name another party's company as
+#: the person's own ("employer" beside a patient: the employer's name, not the patient's business)
+AMBIGUOUS_ON_PERSON = {"employer", "company", "organization", "organisation"}
+
 #: words that put an address or a phone on another place than the person's own (harmless on a
 #: company, whose billing or office address is its own)
 OTHER_PLACE = {"billing", "shipping", "mailing", "business", "work", "office", "practice"}
@@ -320,3 +324,13 @@ def synonym_phrases() -> list[tuple[str, str, bool]]:
             ws = [w for w in p.split() if w not in NOISE or len(p.split()) == 1]
             out.append((" ".join(ws), c.name, p == own))
     return out
+
+
+@lru_cache(maxsize=1)
+def ambiguous_phrases() -> frozenset[str]:
+    """Phrases the vocabulary lists under more than one concept ("status", "position", "title",
+    "number"): a whole-name match on one of them does not say which concept the column carries."""
+    seen: dict[str, set[str]] = {}
+    for ph, concept, _own in synonym_phrases():
+        seen.setdefault(ph, set()).add(concept)
+    return frozenset(ph for ph, concepts in seen.items() if len(concepts) > 1)
