@@ -8,6 +8,10 @@ A file over the limit is not uploaded: its path is written into a text custom fi
 record it belongs to (:data:`LINK_FIELD`) and listed in the run's report, so nothing is lost
 and nobody has to guess where it went.
 
+Pictures embedded in notes travel the same way (:mod:`toolkit.inline_images`): build_plan
+writes each to a folder and plans a file record keyed ``<note id>#image-<n>`` whose ``path`` is
+absolute, linked to the note's own parent.
+
 The size that counts is the larger of the file on disk and the size the export declares:
 a file smaller on disk than the export says is likely truncated, and uploading a truncated
 X-ray would be worse than linking to the original.

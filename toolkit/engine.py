@@ -163,7 +163,19 @@ class Engine(Provisioning):
                 if not isinstance(exc, RateLimitedError):  # a 429 was refused before any work
                     found = self.call(self.dest.find_by_source_id, record.object, source_key)
                     if found:
+                        self._complete(record, found)
                         return found
+
+    def _complete(self, record: Record, found: str) -> None:
+        """Write the planned record over one found by Source ID after a failed or interrupted create.
+
+        Some creates take more than one call (a HighLevel custom-object record, then its relation
+        to the contact); the record may exist while a later step never ran. Writing the planned
+        values and links once more is harmless when they all landed, and completes it when not.
+        Files are uploaded whole or not at all, and have nothing to complete.
+        """
+        if record.object != FILE_OBJECT:
+            self.call(self.dest.update, dataclasses.replace(record, id=found))
 
     # --- before loading -----------------------------------------------------------------
     def settle_pending(self, run_id: str) -> int:
@@ -174,6 +186,8 @@ class Engine(Provisioning):
             if entry.op == "create" and entry.source_key:
                 found = self.call(self.dest.find_by_source_id, obj, entry.source_key)
                 if found:
+                    if isinstance(entry.after, dict):  # the record as it was to be created
+                        self._complete(Record(**entry.after), found)
                     self.ledger.outcome(entry.seq, dest_id=found, content_hash=entry.content_hash,
                                         reason="settled on resume: found by Source ID")
                 else:
@@ -199,19 +213,6 @@ class Engine(Provisioning):
         return settled
 
     # --- the run --------------------------------------------------------------------------
-    def ensure_custom_objects(self, schemas: dict[str, dict], run_id: str) -> None:
-        """Make sure each custom object the plan loads exists (``Destination.ensure_custom_object``).
-
-        Args:
-            schemas: custom object key -> ``{singular, plural, primary_field}``.
-        """
-        for key, schema in schemas.items():
-            seq = self.ledger.intent(run_id, "provision", dest_object=f"custom_object_schema:{key}", source_key=key,
-                                     after=dict(schema))
-            made = self.call(self.dest.ensure_custom_object, key, schema["singular"], schema["plural"],
-                             schema["primary_field"])
-            self.ledger.outcome(seq, dest_id=str(made), after={**schema, "key": made})
-
     def run(self, plan: Plan, owners: OwnerResolution | None, *, mode: str = "full",
             watermark: str | None = None, info: dict | None = None,
             custom_objects: dict[str, dict] | None = None) -> RunResult:
@@ -222,11 +223,13 @@ class Engine(Provisioning):
                 primary_field}``), made to exist before their fields and records.
 
         Raises:
-            ConfigError: owners cannot be resolved (checked before anything is journaled), or a
+            ConfigError: owners cannot be resolved, or the plan routes records to custom objects
+                the destination does not have (both checked before anything is journaled), or a
                 pipeline the plan needs is missing.
         """
         if owners is not None and self.dest.has_owners:
             owners.check()
+        self.check_custom_objects(plan)
         t0 = time.monotonic()
         run_id = self.ledger.start_run(mode, {"counts": plan.counts(), **(info or {})})
         result = RunResult(run_id, mode, "running")

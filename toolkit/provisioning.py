@@ -11,15 +11,72 @@ from __future__ import annotations
 
 import dataclasses
 
-from .destinations import CustomField, Pipeline
+from .destinations import CustomField, Destination, Pipeline
 from .errors import ConfigError
 from .mapping import UNMAPPED_STAGE, Plan
+
+#: how a custom object's schema is named in the journal (``custom_object_schema:<key>``); the
+#: adapter's ``undeletable`` lists ``custom_object_schema`` where schemas cannot be deleted
+SCHEMA_OBJECT = "custom_object_schema"
+CUSTOM_OBJECT_PREFIX = "custom_object:"
 
 __all__ = ["Provisioning"]
 
 
 class Provisioning:
     """Mixed into :class:`~toolkit.engine.Engine`; uses its ``dest``, ``ledger`` and ``call``."""
+
+    def check_custom_objects(self, plan: Plan) -> None:
+        """Refuse a plan that routes records to custom objects the destination cannot hold.
+
+        Checked before the run is journaled, so nothing is written. A destination has custom
+        objects when its adapter implements ``Destination.ensure_custom_object``.
+
+        Raises:
+            ConfigError: naming each route to a ``custom_object:<name>`` target.
+        """
+        routes = [f"{o.source_object} -> {o.target}" for o in plan.objects
+                  if o.target.startswith(CUSTOM_OBJECT_PREFIX)]
+        if routes and type(self.dest).ensure_custom_object is Destination.ensure_custom_object:
+            raise ConfigError(f"{self.dest.name} has no custom objects, so the mapping's route"
+                              f"{'s' if len(routes) > 1 else ''} {', '.join(routes)} cannot load; route "
+                              f"{'them' if len(routes) > 1 else 'it'} to a standard object or set the route's "
+                              "`status: excluded` with a reason")
+
+    def ensure_custom_objects(self, schemas: dict[str, dict], run_id: str) -> None:
+        """Make sure each custom object the plan loads exists, before its fields and records.
+
+        ``Destination.ensure_custom_object`` finds a schema or creates it; it is called on every
+        run (the adapter then knows the schema's primary property). The schema is journaled as
+        a ``provision`` only the first time this workspace ensures it: a rerun or resumed run
+        finds it and journals nothing, so only the run that made it lists it on rollback (as
+        left in place where the adapter's ``undeletable`` names ``custom_object_schema``).
+
+        Args:
+            schemas: custom object key -> ``{singular, plural, primary_field}``.
+            run_id: the run the provisions are journaled under.
+        """
+        if not schemas:
+            return
+        known = self._provisioned(SCHEMA_OBJECT)
+        for key, schema in schemas.items():
+            args = (key, schema["singular"], schema["plural"], schema["primary_field"])
+            if key in known:
+                self.call(self.dest.ensure_custom_object, *args)
+                continue
+            seq = self.ledger.intent(run_id, "provision", dest_object=f"{SCHEMA_OBJECT}:{key}", source_key=key,
+                                     after=dict(schema))
+            made = self.call(self.dest.ensure_custom_object, *args)
+            self.ledger.outcome(seq, dest_id=str(made), after={**schema, "key": made})
+
+    def _provisioned(self, kind: str) -> set[str]:
+        """Keys of the ``<kind>:<key>`` provisions earlier runs of this workspace completed."""
+        out = set()
+        for run in self.ledger.runs():
+            for entry in self.ledger.done_intents(run["run_id"], ("provision",)):
+                if (entry.dest_object or "").startswith(kind + ":") and entry.source_key:
+                    out.add(entry.source_key)
+        return out
 
     def provision(self, plan: Plan, run_id: str, extra: list[CustomField] = ()) -> list[CustomField]:
         """Create the custom fields the plan needs and the destination lacks."""

@@ -12,6 +12,13 @@ without repeating what it already did. Once complete, the reversed run is marked
 ``rolled back``: its operations no longer count for fates or for the delta watermark, so rolling
 back a delta leaves the full run as the baseline and a new delta can run.
 
+Where the destination deletes many records in one call (``destroy_many`` for the objects in its
+``bulk_objects``, e.g. Freshsales' bulk delete), records created back to back are deleted in
+chunks of :data:`~toolkit.engine.BULK_BATCH`: each record still gets its own intent before the
+call and its own outcome after it, so resume and reconciliation see nothing different. A chunk
+the bulk call fails on is deleted one record at a time (the call does not say which of its
+records it could not delete, and deleting a record already gone is not an error).
+
 Only the newest run still in effect can be rolled back; a run with later runs on top of it needs
 those rolled back first (otherwise "before" would no longer mean anything).
 """
@@ -26,7 +33,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .destinations import CustomField, Destination, Record
-from .engine import Engine
+from .engine import BULK_BATCH, Engine
 from .errors import ConfigError, FatalError, MappingError, QuotaExhaustedError, RetriableError
 from .ledger import ROLLED_BACK, JournalEntry, Ledger
 
@@ -113,6 +120,8 @@ def restore_record(entry: JournalEntry) -> Record:
         setattr(rec, part, {k: old.get(k) for k, v in new.items() if old.get(k) != v})
     if after.get("tags") and sorted(after["tags"]) != sorted(before.get("tags") or []):
         rec.tags = list(before.get("tags") or [])
+        # tags=[] cannot say "no tags": name the ones the update added so the adapter removes them
+        rec.remove_tags = [t for t in after["tags"] if t not in rec.tags]
     if after.get("owner_id") is not None and after["owner_id"] != before.get("owner_id"):
         rec.owner_id = before.get("owner_id")
     return rec
@@ -135,9 +144,18 @@ def rollback(destination: Destination, ledger: Ledger, run_id: str | None = None
         done = ledger.reversed_seqs()
         entries = [e for e in ledger.done_intents(target["run_id"], ("create", "update", "provision"))
                    if e.seq not in done]
-        for entry in tqdm(list(reversed(entries)), desc=f"rollback {target['run_id']}", unit="op",
-                          disable=not progress, mininterval=0.5):
-            _reverse(engine, destination, ledger, rb, entry, result)
+        todo = list(reversed(entries))
+        with tqdm(total=len(todo), desc=f"rollback {target['run_id']}", unit="op", disable=not progress,
+                  mininterval=0.5) as bar:
+            at = 0
+            while at < len(todo):
+                batch = _bulk_batch(destination, todo, at)
+                if batch:
+                    _delete_many(engine, destination, ledger, rb, batch, result)
+                else:
+                    _reverse(engine, destination, ledger, rb, todo[at], result)
+                at += len(batch) or 1
+                bar.update(len(batch) or 1)
         result.status = "finished" if not result.errors else "incomplete"
         if not result.errors:
             ledger.set_run_status(target["run_id"], ROLLED_BACK)
@@ -206,3 +224,50 @@ def _reverse(engine: Engine, dest: Destination, ledger: Ledger, rb: str, entry: 
         return
     ledger.outcome(seq, reason=f"rollback of run {entry.run_id}")
     result.add(what)
+
+
+def _bulk_batch(dest: Destination, todo: list[JournalEntry], start: int) -> list[JournalEntry]:
+    """The creates from ``todo[start]`` on that one bulk delete can undo; empty when there are none.
+
+    Only consecutive creates of one object are taken, so the newest-first order (a deal before
+    its contact) holds. A lone record goes one by one: a bulk job costs a submit and a poll.
+    """
+    first = todo[start]
+    obj = first.dest_object or ""
+    if (first.op != "create" or not first.dest_id or obj in dest.undeletable
+            or obj not in getattr(dest, "bulk_objects", ()) or not callable(getattr(dest, "destroy_many", None))):
+        return []
+    batch = []
+    for entry in todo[start:start + BULK_BATCH]:
+        if entry.op != "create" or entry.dest_object != obj or not entry.dest_id:
+            break
+        batch.append(entry)
+    return batch if len(batch) > 1 else []
+
+
+def _delete_many(engine: Engine, dest: Destination, ledger: Ledger, rb: str, batch: list[JournalEntry],
+                 result: RollbackResult) -> None:
+    """Delete ``batch`` (creates of one object) in one bulk call, journaled record by record."""
+    obj = batch[0].dest_object or ""
+    seqs = [ledger.intent(rb, "delete", source_object=e.source_object, source_key=e.source_key, dest_object=obj,
+                          dest_id=e.dest_id, reverses=e.seq) for e in batch]
+    try:
+        engine.call(dest.destroy_many, obj, [e.dest_id for e in batch])
+    except QuotaExhaustedError:
+        for seq in seqs:  # refused before any work: the next rollback deletes them
+            ledger.outcome(seq, state="abandoned", reason="daily quota spent; deleted by the resumed rollback")
+        raise
+    except (FatalError, RetriableError, MappingError) as exc:
+        for entry, seq in zip(batch, seqs):
+            try:
+                engine.call(dest.delete, obj, entry.dest_id)
+            except (FatalError, RetriableError, MappingError) as one:
+                ledger.outcome(seq, state="failed", reason=str(one))
+                result.errors.append({"seq": entry.seq, "object": obj, "id": entry.dest_id, "error": str(one)})
+                continue
+            ledger.outcome(seq, reason=f"rollback of run {entry.run_id} (one by one: the bulk delete failed: {exc})")
+            result.add("deleted")
+        return
+    for entry, seq in zip(batch, seqs):
+        ledger.outcome(seq, reason=f"rollback of run {entry.run_id} (bulk delete)")
+        result.add("deleted")

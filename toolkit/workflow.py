@@ -310,7 +310,7 @@ def plan(ws: Workspace, spec: MappingSpec | None = None, *, accept_proposals: bo
         raise MappingError(f"{len(pending)} mapping fields are not confirmed: {shown}. Confirm them in 02_mapping "
                            "or run with --accept-proposals")
     snapshot = ws.read_source()
-    return snapshot, build_plan(snapshot, spec)
+    return snapshot, build_plan(snapshot, spec, inline_dir=ws.inline_images_dir)
 
 
 def migrate(ws: Workspace, *, accept_proposals: bool = False, progress: bool = True, client=None) -> MigrationOutcome:
@@ -406,7 +406,7 @@ def reconcile(ws: Workspace, client=None) -> Reconciliation:
     Counts and field totals source vs destination, field population, relationship integrity.
     """
     snapshot = ws.read_source()
-    the_plan = build_plan(snapshot, MappingSpec.load(ws.mapping_path))
+    the_plan = build_plan(snapshot, MappingSpec.load(ws.mapping_path), inline_dir=ws.inline_images_dir)
     dest = ws.connect(client)
     with Ledger(ws.ledger_path) as ledger:
         rec = reconcile_run(snapshot, the_plan, ledger, dest, read_all=_engine(ws, dest, ledger, progress=False).read_all)

@@ -91,6 +91,14 @@ class Workspace:
         return path
 
     @property
+    def inline_images_dir(self) -> Path:
+        """Where pictures taken out of note text are written before upload (owner-only: clinical)."""
+        path = self.root / "attachments" / "inline"
+        _private_dir(path.parent)
+        _private_dir(path)
+        return path
+
+    @property
     def runs_dir(self) -> Path:
         path = self.root / "runs"
         _private_dir(path)

@@ -36,7 +36,9 @@ def test_the_sample_is_stratified_dependency_closed_and_within_size(export, tmp_
         ws = make_workspace(tmp_path / "ws", export, box, monkeypatch)
     plan = build_plan(ws.read_source(), MappingSpec.load(ws.mapping_path))
     targets = {(op.source_object, op.target) for op in plan.objects if any(not pr.skip_reason for pr in op.records)}
-    for size in (15, 120):
+    # a small sample still holds every source object and target: a dependent brings its parents,
+    # so twice the number of pairs leaves room for them
+    for size in (2 * len(targets) + 3, 120):
         picked = select_sample(plan, size=size, seed=1)
         idents = _idents(picked)
         assert len(idents) == size
@@ -82,9 +84,12 @@ def test_sample_loads_into_staging_only_and_the_diff_catches_what_staging_change
         assert r.status_code == 200, r.text
         spec = MappingSpec.load(ws.mapping_path)
         snapshot = ws.read_source()
-        plan = select_sample(build_plan(snapshot, spec), size=40, seed=0).plan
+        staged = wf.staging_destination(ws)
+        # the same sample the run took: the plan in the destination's load order, the same seed
+        plan = select_sample(build_plan(snapshot, spec, staged.objects, inline_dir=ws.inline_images_dir),
+                             size=40, seed=0).plan
         with Ledger(ws.root / "staging" / "ledger.sqlite") as ledger:
-            diff = diff_sample(plan, spec, snapshot, ledger, wf.staging_destination(ws))
+            diff = diff_sample(plan, spec, snapshot, ledger, staged)
         mine = diff[diff["actual"].astype(str).str.contains("Tampered") | (diff["field"] == "custom.chart_number")]
         sid = next(c["value"] for c in contact["customFields"]
                    if c["id"] == next(f["id"] for f in staging.state()["customFields"] if f["fieldKey"] == "contact.source_id"))

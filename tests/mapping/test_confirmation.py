@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from toolkit.errors import MappingError
-from toolkit.mapping import MappingSpec, export_mapping, import_mapping, review_grid
+from toolkit.mapping import MappingSpec, build_plan, export_mapping, import_mapping, review_grid
 from toolkit.workflow import plan
 from toolkit.workspace import Workspace, init_workspace
 
@@ -137,3 +137,123 @@ def test_cli_exports_and_imports_the_sheet(workspace, tmp_path, capsys):
     assert main(["mapping", "import", str(workspace.root), str(sheet), "--by", "Ann"]) == 0
     assert MappingSpec.load(workspace.mapping_path).unconfirmed() == []
     assert "0 fields awaiting confirmation" in capsys.readouterr().out
+
+
+# --- routes: where rule and include/exclude ---------------------------------------------------
+def test_the_grid_edits_a_routes_rule_and_excludes_a_route(tmp_path, dos_snapshot):
+    spec = _spec()
+    path = tmp_path / "mapping.yaml"
+    grid = review_grid(spec, path, snapshot=dos_snapshot, who="Dr. Reviewer")
+    patients = grid.route("patients", "contact")
+    assert patients.where.value == "" and patients.status.value == "included"
+    patients.set_where("Status == ")
+    assert "not a valid expression" in patients.problem and patients.om.where is None
+    with pytest.raises(MappingError, match="patients -> contact: rule `Status ==` is not a valid expression"):
+        grid.save()
+    assert not path.exists()
+    patients.set_where("Nickname == 'x'")
+    assert "Nickname" in patients.problem  # the export is at hand: its columns are checked too
+    patients.set_where("Status != 'Inactive'")
+    assert patients.problem is None and spec.objects[0].where == "Status != 'Inactive'"
+    grid.route("claims").exclude("claims are tracked in the clearing house")
+    assert "claims → custom_object:insurance_claim (excluded)" in grid.tabs.get_title(
+        next(i for i, o in enumerate(spec.objects) if o.source == "claims"))
+    grid.save()
+    saved = MappingSpec.load(path)
+    assert saved.object("patients").where == "Status != 'Inactive'"
+    claims = saved.object("claims")
+    assert not claims.included and claims.extra["reason"] == "claims are tracked in the clearing house"
+    saved.accept_proposals()
+    the_plan = build_plan(dos_snapshot, saved)
+    assert all(o.source_object != "claims" for o in the_plan.objects)
+    left = [why for o, _, why in the_plan.unrouted if o == "claims"]
+    assert len(left) == len(dos_snapshot["claims"]) and "clearing house" in left[0]
+    inactive = set(dos_snapshot["patients"].query("Status == 'Inactive'").PatientID)
+    assert inactive and not inactive & {r.source_key for o in the_plan.objects if o.source_object == "patients"
+                                        for r in o.records}
+    grid.route("claims").include()
+    assert spec.object("claims").included and "reason" not in spec.object("claims").extra
+
+
+def _route_rows(sheet, suffix):
+    if suffix == ".xlsx":
+        sheets = pd.read_excel(sheet, sheet_name=None, dtype=str, keep_default_na=False)
+        return sheets, sheets["routes"]
+    both = pd.read_csv(sheet, dtype=str, keep_default_na=False)
+    return both, both[both.section == "route"]
+
+
+def _write_back(sheet, suffix, whole, routes):
+    if suffix == ".xlsx":
+        whole["routes"] = routes
+        with pd.ExcelWriter(sheet, engine="openpyxl") as xl:
+            for name, table in whole.items():
+                table.to_excel(xl, sheet_name=name, index=False)
+    else:
+        whole.loc[routes.index, routes.columns] = routes
+        whole.to_csv(sheet, index=False)
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_spreadsheet_round_trip_edits_route_rules_and_status(tmp_path, suffix, dos_snapshot):
+    spec = _spec()
+    sheet = export_mapping(spec, tmp_path / f"signoff{suffix}")
+    whole, routes = _route_rows(sheet, suffix)
+    assert list(routes.source) == [o.source for o in spec.objects] and set(routes.status) == {"included"}
+    routes = routes.copy()
+    first = routes.index[0]
+    routes.loc[first, "where"] = "Status != 'Inactive'"
+    ledger = routes.index[routes.source == "ledger"][0]
+    routes.loc[ledger, ["status", "reason", "confirmed_by"]] = ["excluded", "", "Office Manager"]
+    _write_back(sheet, suffix, whole, routes)
+    back = import_mapping(_spec(), sheet, confirmed_by="Practice Owner")
+    assert back.object("patients").where == "Status != 'Inactive'"
+    assert back.object("patients").extra["confirmed_by"] == "Practice Owner"
+    gone = back.object("ledger")
+    assert not gone.included and gone.extra["reason"] == "excluded by Office Manager"
+    assert back.object("claims").included and "confirmed_by" not in back.object("claims").extra  # untouched
+    back.save(tmp_path / "mapping.yaml")
+    again = MappingSpec.load(tmp_path / "mapping.yaml")
+    again.accept_proposals()
+    assert all(o.source_object != "ledger" for o in build_plan(dos_snapshot, again).objects)
+
+
+@pytest.mark.parametrize("suffix,cell", [(".xlsx", "sheet routes, row 2, column where"), (".csv", r"row \d+, column where")])
+def test_an_invalid_route_rule_is_named_by_sheet_row_and_column(tmp_path, suffix, cell):
+    sheet = export_mapping(_spec(), tmp_path / f"signoff{suffix}")
+    whole, routes = _route_rows(sheet, suffix)
+    routes = routes.copy()
+    routes.loc[routes.index[0], "where"] = "Status = 'Active'"
+    _write_back(sheet, suffix, whole, routes)
+    with pytest.raises(MappingError, match=rf"signoff{suffix}: {cell}: route patients -> contact: rule `Status = 'Active'` "
+                                           r"is not a valid expression"):
+        import_mapping(_spec(), sheet)
+    routes.loc[routes.index[0], "where"] = "months_since_visit > @recency"
+    _write_back(sheet, suffix, whole, routes)
+    with pytest.raises(MappingError, match=r"column where: .* uses @recency, not among the mapping's params"):
+        import_mapping(_spec(), sheet)
+    routes.loc[routes.index[0], ["where", "status"]] = ["", "dropped"]
+    _write_back(sheet, suffix, whole, routes)
+    with pytest.raises(MappingError, match=r"column status: route status 'dropped'"):
+        import_mapping(_spec(), sheet)
+    routes.loc[routes.index[0], ["status", "target"]] = ["included", "opportunity"]
+    _write_back(sheet, suffix, whole, routes)
+    with pytest.raises(MappingError, match=r"column target: route 0 is patients -> contact; its target cannot be changed"):
+        import_mapping(_spec(), sheet)
+
+
+def test_a_sheet_without_routes_leaves_the_routes_alone(tmp_path):
+    spec = _spec()
+    spec.object("claims").set_included(False, "not yet")
+    spec.objects[0].where = "Status != 'Inactive'"
+    sheet = export_mapping(spec, tmp_path / "old.xlsx")
+    sheets = pd.read_excel(sheet, sheet_name=None, dtype=str, keep_default_na=False)
+    with pd.ExcelWriter(sheet, engine="openpyxl") as xl:  # a workbook from before routes were editable
+        for name in ("fields", "values"):
+            sheets[name].to_excel(xl, sheet_name=name, index=False)
+    back = import_mapping(spec, sheet)
+    assert back.objects[0].where == "Status != 'Inactive'" and not back.object("claims").included
+    csv = export_mapping(spec, tmp_path / "old.csv")
+    both = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    both[both.section != "route"].drop(columns=["where"]).to_csv(csv, index=False)
+    assert import_mapping(spec, csv).object("claims").extra["reason"] == "not yet"

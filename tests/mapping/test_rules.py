@@ -407,7 +407,25 @@ def test_appointments_become_an_opportunity_and_a_calendar_event(dos_snapshot):
 
 
 def test_an_excluded_route_accounts_for_its_records_with_the_reason(dos_snapshot):
-    plan = build_plan(dos_snapshot, _template())
+    spec = _template()
+    spec.object("insurance").extra.update(status="excluded", reason="carrier list not agreed yet")
+    plan = build_plan(dos_snapshot, spec)
     left = [(o, k, why) for o, k, why in plan.unrouted if o == "insurance"]
-    assert len(left) == len(dos_snapshot["insurance"]) and "is excluded" in left[0][2]
+    assert len(left) == len(dos_snapshot["insurance"]) and "is excluded: carrier list not agreed yet" in left[0][2]
     assert all(o.source_object != "insurance" for o in plan.objects)
+
+
+def test_the_template_loads_every_custom_object_route_with_typed_fields(dos_snapshot):
+    plan = build_plan(dos_snapshot, _template())
+    routes = {o.target: o for o in plan.objects if o.target.startswith("custom_object:")}
+    assert set(routes) == {f"custom_object:{n}" for n in
+                           ("insurance_record", "treatment_plan", "clinical_note", "patient_ledger", "insurance_claim")}
+    for target, op in routes.items():
+        table = dos_snapshot[op.source_object]
+        assert len(op.records) == len(table), target
+        assert all(set(r.links) == {"contactId"} and r.links["contactId"][0] == "patients" for r in op.records)
+        fields = {cf.key: cf for cf in plan.custom_fields if cf.object == target}
+        assert "source_id" in fields and all(cf.type for cf in fields.values())
+    claims = {r.source_key: r for r in routes["custom_object:insurance_claim"].records}
+    row = dos_snapshot["claims"].iloc[0]
+    assert claims[str(row.ClaimID)].record.fields == {"claim_id": str(row.ClaimID)}

@@ -11,12 +11,14 @@ import hashlib
 import json
 import string
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ..destinations._base import SOURCE_ID_FIELD, CustomField, Record
 from ..errors import MappingError
+from ..inline_images import default_folder, extract_inline_images, has_inline_images, is_note_object
 from ..snapshot import Snapshot
 from ._catalog import destination_object
 from ._dedupe import find_duplicates
@@ -383,14 +385,21 @@ def _pipeline_fields(destination: str, om: ObjectMap) -> tuple[str, str]:
     return om.pipeline.get("id_field", ids[0]), om.pipeline.get("stage_field", ids[1])
 
 
-def build_plan(snapshot: Snapshot, spec: MappingSpec, load_order: tuple[str, ...] = ()) -> Plan:
+def build_plan(snapshot: Snapshot, spec: MappingSpec, load_order: tuple[str, ...] = (), *,
+               inline_dir: str | Path | None = None) -> Plan:
     """Turn a Snapshot into a Plan according to ``spec``.
+
+    Pictures embedded in notes (HTML data URIs, RTF ``\\pict`` groups) are written to
+    ``inline_dir`` and planned as file records of the note's parent; the note keeps a marker
+    where each picture was (:mod:`toolkit.inline_images`).
 
     Args:
         snapshot: the source data.
         spec: the confirmed mapping.
         load_order: destination objects in the order the destination needs them (the
             adapter's ``objects``); targets not listed load last, in mapping order.
+        inline_dir: where pictures taken out of notes are written (a workspace's
+            ``attachments/inline``); default a private folder named for the export.
 
     Raises:
         MappingError: the mapping names a column or object the export does not have.
@@ -411,6 +420,9 @@ def build_plan(snapshot: Snapshot, spec: MappingSpec, load_order: tuple[str, ...
         op, left = _object_plan(snapshot, om, custom, pipelines, aliases, params, spec.destination)
         plans.append(op)
         unrouted.extend(left)
+        images = _inline_images(op, Path(inline_dir) if inline_dir else default_folder(snapshot.location))
+        if images is not None:
+            plans.append(images)
     rank = {name: i for i, name in enumerate(load_order)}
     plans.sort(key=lambda p: rank.get(p.target, len(rank)))
 
@@ -441,6 +453,49 @@ def build_plan(snapshot: Snapshot, spec: MappingSpec, load_order: tuple[str, ...
                 seen.add((cf.object, cf.key))
                 fields.append(cf)
     return Plan(spec.source, spec.destination, plans, unrouted, fields, pipelines, aliases, notes)
+
+
+def _inline_images(op: ObjectPlan, folder: Path) -> ObjectPlan | None:
+    """The pictures inside ``op``'s notes as file records; each note's text keeps a marker instead.
+
+    Every picture is linked to whatever the note is linked to (its contact, deal, ...) and keyed
+    ``<note id>#image-<n>``, so the engine uploads it (or keeps it as a link when too large),
+    journals it, resumes and rolls it back like any other file. A picture that cannot be read
+    is planned skipped, with the note and the reason, so the run reports it.
+    """
+    from ..attachments import FILE_OBJECT  # attachments imports this package: import when used
+
+    if op.target == FILE_OBJECT or not is_note_object(op.target):
+        return None
+    files: list[PlannedRecord] = []
+    for pr in op.records:
+        if pr.skip_reason:  # a note left out takes its pictures with it
+            continue
+        found = []
+        for values in (pr.record.fields, pr.record.custom):
+            for name, value in values.items():
+                if isinstance(value, str) and has_inline_images(value):
+                    got = extract_inline_images(pr.source_key, value, folder, start=len(found) + 1)
+                    values[name] = got.text
+                    found.extend(got.images)
+        if not found:
+            continue
+        r = pr.record
+        pr.content_hash = _hash({"f": r.fields, "c": r.custom, "t": r.tags, "o": pr.owner_email, "l": pr.links,
+                                 "p": pr.pipeline})
+        broken = [img.problem for img in found if img.problem]
+        pr.flags.extend(broken)
+        for img in found:
+            key = f"{pr.source_key}#image-{img.n}"
+            fields = {"path": str(img.path), "name": img.name} if img.path else {}
+            # its bytes, not where the workspace keeps them, decide whether it is sent again
+            digest = hashlib.sha1(img.path.read_bytes()).hexdigest() if img.path else ""
+            rec = PlannedRecord(op.source_object, key, Record(object=FILE_OBJECT, fields=fields,
+                                                               custom={SOURCE_ID_FIELD: key}),
+                                links=dict(pr.links), skip_reason=img.problem)
+            rec.content_hash = _hash({"n": img.name, "l": rec.links, "d": digest})
+            files.append(rec)
+    return ObjectPlan(op.source_object, FILE_OBJECT, files) if files else None
 
 
 def _add_tags(acc: list, v) -> list:

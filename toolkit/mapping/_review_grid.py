@@ -1,9 +1,13 @@
 """The review grid: confirming a proposed mapping in JupyterLab with ipywidgets.
 
-One row per field: the source column with a few of its values, the proposed target with its
-confidence and reason, and the person's choice — accept, override (any field of the destination
-object, or a new custom field of a chosen type and key), or exclude. Value maps (pick-lists,
-stages, carrier spellings) are edited value by value below the fields. Proposals under the
+Each route (source object → destination object) opens with its own row: its target, its
+``where`` rule (which records take this route; checked as it is typed, and kept only once it
+parses) and whether the route loads at all — excluding one asks for a reason, and its records
+are reported as skipped with it. Then one row per field: the source column with a few of its
+values, the proposed target with its confidence and reason, and the person's choice — accept,
+override (any field of the destination object, or a new custom field of a chosen type and
+key), or exclude. Value maps (pick-lists, stages, carrier spellings) are edited value by value
+below the fields. Proposals under the
 confirmation threshold are marked and listed first when ``low_first`` is set.
 
 The widgets only change the mapping in memory; **Save** writes the confirmed mapping file, and
@@ -18,9 +22,11 @@ from pathlib import Path
 import ipywidgets as w
 import pandas as pd
 
+from ..errors import MappingError
 from ._catalog import destination_object
 from ._proposer import CONFIRM_THRESHOLD
-from ._spec import CUSTOM_TYPES, FieldMap, MappingSpec
+from ._rules import rule_problem
+from ._spec import CUSTOM_TYPES, FieldMap, MappingSpec, ObjectMap
 
 __all__ = ["ReviewGrid", "review_grid"]
 
@@ -104,6 +110,62 @@ class FieldRow:
         self.status.value = "confirmed"
 
 
+class RouteRow:
+    """The widgets of one route: its ``where`` rule and include/exclude; changes go into its ObjectMap.
+
+    A rule that does not parse (or names a column the export lacks, when the export is at hand)
+    is shown with the problem and not written into the mapping; **Save** refuses while one is.
+    """
+
+    def __init__(self, om: ObjectMap, params: dict, columns: list[str] | None, on_change):
+        self.om, self.params, self.columns = om, params, columns
+        self._on_change = on_change
+        self.problem: str | None = None
+        self.label = w.HTML(f"<b>Route</b> {om.source} → <b>{om.target}</b> <small>(key {om.key})</small>",
+                            layout=w.Layout(width="30%"))
+        self.where = w.Text(value=om.where or "", placeholder="every record (no routing rule)",
+                            description="where", layout=w.Layout(width="60%"))
+        self.status = w.ToggleButtons(options=[("include", "included"), ("exclude", "excluded")],
+                                      value="included" if om.included else "excluded", style={"button_width": "70px"})
+        self.reason = w.Text(value="" if om.included else om.extra.get("reason", ""),
+                             placeholder="why this route is left out", layout=w.Layout(width="60%"))
+        self.message = w.HTML()
+        self._sync()
+        self.where.observe(self._where_changed, "value")
+        self.status.observe(self._status_changed, "value")
+        self.reason.observe(self._status_changed, "value")
+        self.box = w.VBox([w.HBox([self.label, self.where]), w.HBox([self.status, self.reason]), self.message],
+                          layout=w.Layout(border="2px solid #bbb", padding="4px", margin="2px 0 8px 0"))
+
+    def _sync(self) -> None:
+        self.reason.layout.visibility = "hidden" if self.status.value == "included" else "visible"
+        self.message.value = f"<span style='color:#b00'>⚠ {self.problem}</span>" if self.problem else ""
+
+    def _where_changed(self, change) -> None:
+        text = change["new"].strip()
+        self.problem = rule_problem(text, self.params, self.columns) if text else None
+        if self.problem is None:
+            self.om.where = text or None
+        self._sync()
+        self._on_change()
+
+    def _status_changed(self, _change) -> None:
+        self.om.set_included(self.status.value == "included", self.reason.value)
+        self._sync()
+        self._on_change()
+
+    # the same actions typing and clicking make, for scripts and tests
+    def set_where(self, text: str) -> None:
+        self.where.value = text
+
+    def include(self) -> None:
+        self.status.value = "included"
+
+    def exclude(self, reason: str) -> None:
+        self.reason.value = reason
+        self.status.value = "excluded"
+
+
 class ReviewGrid:
     """The grid for one mapping; ``widget`` is what a notebook displays.
 
@@ -119,22 +181,25 @@ class ReviewGrid:
                  low_first: bool = True):
         self.spec, self.path, self.who = spec, Path(path), who
         self.rows: list[FieldRow] = []
+        self.routes: list[RouteRow] = []
         self.value_boxes: dict[tuple[int, str], dict[str, w.Text]] = {}
         self.status = w.HTML()
         sections = []
         for i, om in enumerate(spec.objects):
             options = self._targets(spec.destination, om.target)
             df = snapshot.tables.get(om.source) if snapshot is not None else None
+            columns = list(df.columns) + list(om.extra.get("derive") or {}) if df is not None else None
+            route = RouteRow(om, {**spec.params, "as_of": None}, columns, self._refresh)
+            self.routes.append(route)
             fields = sorted(om.fields, key=lambda f: f.confidence) if low_first else om.fields
             rows = [FieldRow(fm, options, self._samples(df, fm), self._refresh) for fm in fields]
             for r in rows:
                 r.object = om.source
             self.rows.extend(rows)
-            parts = [r.box for r in rows] + [self._value_editor(i, om)]
+            parts = [route.box] + [r.box for r in rows] + [self._value_editor(i, om)]
             sections.append(w.VBox(parts))
         self.tabs = w.Accordion(children=sections)
-        for i, om in enumerate(spec.objects):
-            self.tabs.set_title(i, f"{om.source} → {om.target}")
+        self._titles()
         self.accept_sure = w.Button(description=f"Accept all ≥ {CONFIRM_THRESHOLD:.2f}", button_style="info")
         self.accept_sure.on_click(lambda _b: self.accept_confident())
         self.save_button = w.Button(description="Save mapping", button_style="success", icon="check")
@@ -178,9 +243,22 @@ class ReviewGrid:
         self.spec.objects[i].values[column][src] = new
         self._refresh()
 
+    def _titles(self) -> None:
+        for i, om in enumerate(self.spec.objects):
+            self.tabs.set_title(i, f"{om.source} → {om.target}" + ("" if om.included else " (excluded)"))
+
     def _refresh(self) -> None:
         pending = len(self.spec.unconfirmed())
         self.status.value = f"&nbsp;{pending} field(s) still undecided" if pending else "&nbsp;every field decided"
+        if hasattr(self, "tabs"):
+            self._titles()
+
+    def route(self, object_source: str, target: str | None = None) -> RouteRow:
+        """The route row of ``object_source`` (the one to ``target``, when it has several)."""
+        for r in self.routes:
+            if r.om.source == object_source and (target is None or r.om.target == target):
+                return r
+        raise KeyError(f"no route from {object_source!r}" + (f" to {target!r}" if target else ""))
 
     def row(self, object_source: str, column: str, target: str | None = None) -> FieldRow:
         """The row of ``column`` in ``object_source`` (its first, or the one pointing at ``target``)."""
@@ -199,7 +277,15 @@ class ReviewGrid:
         return n
 
     def save(self) -> Path:
-        """Write the mapping as the person left it, stamping who confirmed what and when."""
+        """Write the mapping as the person left it, stamping who confirmed what and when.
+
+        Raises:
+            MappingError: a route's ``where`` rule, as typed, is not valid (nothing is written).
+        """
+        bad = [f"{r.om.label}: {r.problem}" for r in self.routes if r.problem]
+        if bad:
+            self.status.value = f"&nbsp;not saved: fix the routing rule of {len(bad)} route(s)"
+            raise MappingError(f"{self.path.name} not saved: " + "; ".join(bad))
         now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         for r in self.rows:
             if r.fm.status == "confirmed" and "confirmed_at" not in r.fm.extra:

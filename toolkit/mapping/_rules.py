@@ -30,8 +30,9 @@ Each is a key in ``mapping.yaml`` and a vectorised function here:
 
 from __future__ import annotations
 
+import ast
 import re
-from typing import Any
+from typing import Any, Iterable
 
 import pandas as pd
 
@@ -56,6 +57,43 @@ def query(df: pd.DataFrame, expr: str, params: dict, where: str) -> pd.Index:
         raise MappingError(f"{where}: rule `{expr}` names something the export or params do not have ({exc})") from None
     except SyntaxError as exc:
         raise MappingError(f"{where}: rule `{expr}` is not a valid expression ({exc.msg})") from None
+
+
+def rule_problem(expr: str, params: dict, columns: Iterable[str] | None = None) -> str | None:
+    """Why ``expr`` cannot serve as a ``where`` rule, or None when it can — without the data.
+
+    Checks what can be checked before the export is read: the expression parses (pandas
+    query syntax: Python comparisons, ``and``/``or``/``not``, ``in``, method calls such as
+    ``Email.isna()``, `` `Odd Name` `` in backticks), every ``@name`` is a param (or
+    ``as_of``), and, when ``columns`` is given, every column it names exists.
+    """
+    text = str(expr).strip()
+    if not text:
+        return "the rule is empty"
+    quoted: list[str] = []
+
+    def unquote(m: re.Match) -> str:
+        quoted.append(m.group(1))
+        return f"__quoted_{len(quoted) - 1}"
+
+    plain = re.sub(r"`([^`]*)`", unquote, text)
+    wanted = re.findall(r"@([A-Za-z_]\w*)", plain)
+    unknown = sorted({p for p in wanted if p not in params and p != "as_of"})
+    if unknown:
+        return f"rule `{text}` uses @{', @'.join(unknown)}, not among the mapping's params ({', '.join(sorted(params)) or 'none'})"
+    try:
+        tree = ast.parse(re.sub(r"@(?=[A-Za-z_])", "__param_", plain), mode="eval")
+    except SyntaxError as exc:
+        return f"rule `{text}` is not a valid expression ({exc.msg})"
+    if columns is None:
+        return None
+    known = set(columns)
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not n.id.startswith("__param_")}
+    named = {quoted[int(n[len("__quoted_"):])] if n.startswith("__quoted_") else n for n in names}
+    missing = sorted(named - known)
+    if missing:
+        return f"rule `{text}` names column(s) {', '.join(missing)}, which the export does not have"
+    return None
 
 
 def collect(snapshot, df: pd.DataFrame, spec: dict, on: str, params: dict, where: str) -> pd.Series:

@@ -10,6 +10,8 @@ Shape (keys beyond these are kept on load and save)::
         target: contact             # destination object
         key: PatientID              # source id column
         where: "Status != 'Deleted'"   # optional routing rule (pandas query)
+        status: excluded            # optional: leave the whole route out...
+        reason: "..."               # ...saying why (its records are reported as skipped)
         skip: [{where: ..., reason: ...}]  # records to leave out, each with its reason
         owner: {column: PrimaryProviderID, lookup: {object: providers, key: ProviderID, value: Email}}
         links: {contactId: {column: PatientID, object: patients}}
@@ -47,11 +49,14 @@ import yaml
 
 from ..errors import MappingError
 
-__all__ = ["MappingSpec", "ObjectMap", "FieldMap", "CUSTOM_TYPES"]
+__all__ = ["MappingSpec", "ObjectMap", "FieldMap", "CUSTOM_TYPES", "ROUTE_STATUSES"]
 
 CUSTOM_TYPES = {"text", "large_text", "number", "monetary", "date", "datetime", "checkbox",
                 "single_option", "multiple_options", "phone", "email"}
 STATUSES = {"proposed", "confirmed", "excluded"}
+#: a whole route is loaded or left out; a left-out route carries its ``reason`` and its records
+#: are reported as skipped with it
+ROUTE_STATUSES = ("included", "excluded")
 
 
 @dataclass
@@ -108,6 +113,24 @@ class ObjectMap:
     flags: list[dict] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
 
+    @property
+    def label(self) -> str:
+        return f"{self.source} -> {self.target}"
+
+    @property
+    def included(self) -> bool:
+        """False when the whole route is left out (``status: excluded``)."""
+        return self.extra.get("status") != "excluded"
+
+    def set_included(self, included: bool, reason: str | None = None) -> None:
+        """Include the route, or leave it out with ``reason`` (kept if none is given)."""
+        if included:
+            self.extra.pop("status", None)
+            self.extra.pop("reason", None)
+        else:
+            self.extra["status"] = "excluded"
+            self.extra["reason"] = (reason or "").strip() or self.extra.get("reason") or "left out at review"
+
     def to_dict(self) -> dict:
         out: dict[str, Any] = {"source": self.source, "target": self.target, "key": self.key}
         if self.where:
@@ -158,6 +181,10 @@ class MappingSpec:
                     _check_field(fm, f"{origin}: objects[{i}] ({od.get('source')}) fields[{j}]")
                     fields.append(fm)
                 known = {k: od.pop(k) for k in list(od) if k in ObjectMap.__dataclass_fields__ and k != "extra"}
+                status = od.get("status", "included")
+                if status not in ROUTE_STATUSES:
+                    raise MappingError(f"{origin}: objects[{i}] ({known.get('source')}): route status {status!r} "
+                                       f"is not one of {list(ROUTE_STATUSES)}")
                 objects.append(ObjectMap(**known, fields=fields, extra=od))
             rest = {k: v for k, v in data.items() if k not in {"source", "destination", "objects"}}
             return cls(source=data["source"], destination=data["destination"], objects=objects, extra=rest)

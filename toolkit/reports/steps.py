@@ -44,7 +44,7 @@ def estimate(ws, **options) -> Estimate:
     """
     snapshot = ws.read_source()
     spec, which = _mapping(ws)
-    plan = build_plan(snapshot, spec) if spec is not None else None
+    plan = build_plan(snapshot, spec, inline_dir=ws.inline_images_dir) if spec is not None else None
     quota = quota_for(ws.destination, {**ws.destination_config.options, **options})
     est = estimate_plan(plan, snapshot, spec, quota, assumptions=[f"records routed by {which}"])
     write_figures(ws, "estimate", est.to_dict())

@@ -31,13 +31,24 @@ Planted defects (rates are of patients unless stated; counts are exact, ``max(1,
   ``BROKEN_CLAIM_REFS`` (1) claim whose InsuranceID does not exist (``broken_reference``).
 * 1-2 documents whose SizeBytes declares more than 25 MB (``oversized_document``); the files on
   disk are small.
+* ``INLINE_IMAGE_RATE`` 5% of clinical notes (at least 2) carry a picture inline, the way
+  charting software stores them: alternately an HTML note with a ``data:image/png;base64`` image
+  and an RTF note with a ``\\jpegblip`` picture; one more note carries a deliberately broken
+  image (its base64 cut short). Not an audit defect (the text is valid); listed under
+  ``inline_images`` in the ground truth with the note, patient, line, markup, type and the
+  image's SHA-256 (``broken`` says why for the broken one).
 """
 
 from __future__ import annotations
 
+import base64
+import csv
 import datetime as dt
+import hashlib
 import json
 import random
+import struct
+import zlib
 from pathlib import Path
 
 from . import _activity
@@ -54,7 +65,7 @@ from .._synth_people import ACCENTED, FEMALE, LAST, MALE, NICKNAMES, ascii_fold,
 __all__ = ["generate", "MISSING_EMAIL_RATE", "DUPLICATE_RATE", "MIXED_DATE_RATE",
            "MALFORMED_PHONE_RATE", "INVALID_EMAIL_RATE", "MISSING_NAME_RATE",
            "CARRIER_VARIANT_RATE", "BROKEN_APPOINTMENT_REFS", "BROKEN_CLAIM_REFS",
-           "PROVIDERS_WITHOUT_EMAIL"]
+           "PROVIDERS_WITHOUT_EMAIL", "INLINE_IMAGE_RATE"]
 
 MISSING_EMAIL_RATE = 0.12
 DUPLICATE_RATE = 0.02
@@ -67,6 +78,15 @@ BROKEN_APPOINTMENT_REFS = 2
 BROKEN_CLAIM_REFS = 1
 PROVIDERS_WITHOUT_EMAIL = 1
 OVERSIZE_THRESHOLD = 25 * 1024 * 1024
+INLINE_IMAGE_RATE = 0.05
+#: an 8x8 grey baseline JPEG, as charting software embeds a thumbnail; each note's copy gets its
+#: own comment segment so no two pictures are the same file
+_JPEG = base64.b64decode(
+    "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDABALDA4MChAODQ4SERATGCgaGBYWGDEjJR0oOjM9PDkzODdASFxOQERXRTc4UG1RV19iZ2hn"
+    "Pk1xeXBkeFxlZ2P/wAALCAAIAAgBAREA/8QAHwAAAQUBAQEBAQEAAAAAAAAAAAECAwQFBgcICQoL/8QAtRAAAgEDAwIEAwUFBAQAAAF9"
+    "AQIDAAQRBRIhMUEGE1FhByJxFDKBkaEII0KxwRVS0fAkM2JyggkKFhcYGRolJicoKSo0NTY3ODk6Q0RFRkdISUpTVFVWV1hZWmNkZWZn"
+    "aGlqc3R1dnd4eXqDhIWGh4iJipKTlJWWl5iZmqKjpKWmp6ipqrKztLW2t7i5usLDxMXGx8jJytLT1NXW19jZ2uHi4+Tl5ufo6erx8vP0"
+    "9fb3+Pn6/9oACAEBAAA/ACv/2Q==")
 
 PRACTICES = ("brightsmiles", "harborview", "maplewood", "riverside", "summitfamily", "elmstreet")
 HOUSEHOLD_SIZES = {"1": 45, "2": 25, "3": 15, "4": 11, "5": 4}
@@ -391,6 +411,7 @@ def generate(out: str | Path, *, patients: int, seed: int) -> Path:
     # Added after the files above existed: own random streams, so their bytes did not change.
     truth.counts.update(generate_extras(random.Random(f"{seed}/extras"), out, cols, people,
                                         prov_rows, last_names))
+    inline = _plant_inline_images(random.Random(f"{seed}/inline-images"), out, cols["clinical_notes"], people)
     definitions = write_definitions(out)
     (out / "crm_users.json").write_text(json.dumps(users, indent=2, ensure_ascii=False) + "\n",
                                         encoding="utf-8", newline="\n")
@@ -416,7 +437,66 @@ def generate(out: str | Path, *, patients: int, seed: int) -> Path:
         "oversized_documents": act["oversized"], "unmatched_provider_ids": unmatched,
         "providers_without_email": no_email, "encoding_samples": samples,
         "crm_users_file": "crm_users.json", "definition_files": definitions,
+        "inline_images": {"rate": INLINE_IMAGE_RATE, "notes": inline},
     }
     (out / "ground_truth.json").write_text(json.dumps(ground, indent=1, ensure_ascii=False) + "\n",
                                            encoding="utf-8", newline="\n")
     return out
+
+
+def _png(rng: random.Random) -> bytes:
+    """A small valid PNG (8x8 RGB, a two-colour pattern from ``rng``)."""
+    a, b = bytes(rng.randrange(256) for _ in range(3)), bytes(rng.randrange(256) for _ in range(3))
+    raw = b"".join(b"\x00" + b"".join(a if (x + y) % 2 else b for x in range(8)) for y in range(8))
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+
+
+def _jpeg(label: str) -> bytes:
+    """The stock JPEG with a comment segment naming ``label`` (still a valid JPEG)."""
+    text = label.encode("ascii")
+    return _JPEG[:2] + b"\xff\xfe" + struct.pack(">H", len(text) + 2) + text + _JPEG[2:]
+
+
+def _plant_inline_images(rng: random.Random, out: Path, columns: tuple[str, ...], people: list[Person]) -> list[dict]:
+    """Put pictures inline in some clinical notes (``INLINE_IMAGE_RATE``, plus one broken one).
+
+    The notes file is rewritten with the same rows; only the chosen notes' text changes and every
+    value stays on one line, so no other row moves. Patients who are deceased or part of a
+    duplicate pair are passed over, so every picture belongs to a contact that migrates.
+    """
+    path = out / "clinical_notes.csv"
+    with open(path, encoding="cp1252", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    live = {p.pid for p in people if p.status != "Deceased" and not p.protected}
+    eligible = [i for i, r in enumerate(rows) if r["PatientID"] in live]
+    k = min(len(eligible), max(2, round(INLINE_IMAGE_RATE * len(rows))) + 1)
+    chosen = sorted(rng.sample(eligible, k))
+    broken_at = chosen[rng.randrange(k)]
+    planted = []
+    for j, i in enumerate(i for i in chosen if i != broken_at):
+        row = rows[i]
+        html = j % 2 == 0
+        data = _png(rng) if html else _jpeg(f"{row['NoteID']} intraoral photo")
+        if html:
+            encoded = base64.b64encode(data).decode("ascii")
+            row["NoteText"] = (f'<p>{row["NoteText"]}</p><p><img alt="intraoral photo" '
+                               f'src="data:image/png;base64,{encoded}"></p><p>Reviewed with patient.</p>')
+        else:
+            row["NoteText"] = ("{\\rtf1\\ansi\\deff0{\\fonttbl{\\f0 Arial;}}\\f0\\fs20 " + row["NoteText"]
+                               + "\\par {\\*\\shppict{\\pict\\picw8\\pich8\\jpegblip " + data.hex()
+                               + "}}\\par Reviewed with patient.\\par}")
+        planted.append({"index": i, "markup": "html" if html else "rtf", "type": "png" if html else "jpeg",
+                        "size": len(data), "sha256": hashlib.sha256(data).hexdigest(), "broken": None})
+    row = rows[broken_at]
+    cut = base64.b64encode(_png(rng)).decode("ascii")[:-7]  # the field was cut short mid-image
+    row["NoteText"] = f'<p>{row["NoteText"]}</p><p><img src="data:image/png;base64,{cut}"></p>'
+    planted.append({"index": broken_at, "markup": "html", "type": "png", "size": 0, "sha256": None,
+                    "broken": "base64 data cut short"})
+    lines = write_csv(path, columns, rows)
+    return [{"note_id": rows[i]["NoteID"], "patient_id": rows[i]["PatientID"], "row": lines[i], "column": "NoteText",
+             **entry} for entry in sorted(planted, key=lambda e: e["index"]) if (i := entry.pop("index")) is not None]
