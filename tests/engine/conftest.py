@@ -109,3 +109,22 @@ def rewrite_csv(path: Path, edit) -> None:
         writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\r\n")
         writer.writeheader()
         writer.writerows(rows)
+
+
+#: what a HighLevel rollback leaves: a custom object's definition cannot be deleted through the API
+DEFINITIONS = ("objects", "customFieldsV2", "customFieldFolders", "associations")
+
+
+def assert_rolled_back(before: dict, after: dict) -> set[str]:
+    """Assert ``after`` (a HighLevel sandbox state) equals ``before`` but for the custom-object
+    definitions a run made - each schema with the primary property, folder and contact
+    association that came with it - and return those schema keys."""
+    schemas = {o["key"] for o in after["objects"]}
+    assert all(before[k] == [] for k in DEFINITIONS)
+    assert sorted(f["objectKey"] for f in after["customFieldsV2"]) == sorted(schemas)  # one primary each
+    assert {f["objectKey"] for f in after["customFieldFolders"]} <= schemas
+    assert all({a["firstObjectKey"], a["secondObjectKey"]} & schemas for a in after["associations"])
+    assert {k: v for k, v in after.items() if k not in DEFINITIONS} == \
+        {k: v for k, v in before.items() if k not in DEFINITIONS}
+    return schemas
+

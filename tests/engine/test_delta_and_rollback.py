@@ -7,7 +7,7 @@ import re
 
 import pandas as pd
 import pytest
-from conftest import by_source_id, make_workspace, rewrite_csv, start_box, without_stamps
+from conftest import assert_rolled_back, by_source_id, make_workspace, rewrite_csv, start_box, without_stamps
 
 from toolkit import Ledger
 from toolkit import workflow as wf
@@ -23,19 +23,10 @@ def test_rollback_after_a_full_run_restores_the_state_before_it(export, tmp_path
         rb = wf.rollback(ws, progress=False)
         assert rb.status == "finished" and rb.of_run == out.result.run_id
         assert rb.counts["deleted"] == out.result.counts["created"]
-        after = box.state()
-        # HighLevel's API cannot delete a custom object's definition: the rollback leaves each
-        # schema the run made - with the primary property, folder and contact association that
-        # came with it - lists it, and removes everything else
-        schemas = {x["id"] for x in rb.left if x["object"] == "custom_object_schema"}
-        assert schemas and {o["key"] for o in after["objects"]} == schemas and before["objects"] == []
-        assert sorted(f["objectKey"] for f in after["customFieldsV2"]) == sorted(schemas)  # one primary each
-        assert {f["objectKey"] for f in after["customFieldFolders"]} <= schemas
-        assert all({a["firstObjectKey"], a["secondObjectKey"]} & schemas for a in after["associations"])
-        definitions = {"objects", "customFieldsV2", "customFieldFolders", "associations"}
-        assert {k: v for k, v in after.items() if k not in definitions} == \
-            {k: v for k, v in before.items() if k not in definitions}
-        assert all(before[k] == [] for k in definitions)
+        # HighLevel's API cannot delete a custom object's definition: the rollback leaves and lists
+        # each schema the run made, and removes everything else
+        left = assert_rolled_back(before, box.state())
+        assert left and left == {x["id"] for x in rb.left if x["object"] == "custom_object_schema"}
         rec = wf.reconcile(ws)
         s = rec.summary()
         assert s["unaccounted"] == 0 and s["rolled_back"] == s["source_records"]
