@@ -49,7 +49,7 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iters: int = 50, wrong_we
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--set", dest="which", default="tuning", choices=["dev", "tuning"],
-                    help="the layouts to fit on (tuning: layouts/, layouts_heldout/ and layouts_heldout2/; never heldout3)")
+                    help="the layouts to fit on (tuning: the first four folders; never heldout4)")
     ap.add_argument("--l2", type=float, default=1.0, help="L2 penalty on the weights")
     # a wrong field accepted unseen costs a correction after the migration, a right one shown for
     # review costs a glance: a wrong proposal counts as five right ones

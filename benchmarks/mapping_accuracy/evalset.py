@@ -17,10 +17,14 @@ LAYOUTS = HERE / "layouts"
 HELDOUT = HERE / "layouts_heldout"
 #: a second held-out set, written before the proposer changes that read the first one's errors
 HELDOUT2 = HERE / "layouts_heldout2"
-#: a fourth set, written and labelled before the proposer changes that read the second one's errors
+#: a third held-out set, written and labelled before the proposer changes that read the second one's errors
 HELDOUT3 = HERE / "layouts_heldout3"
+#: a fourth held-out set, written and labelled before the proposer changes that read the third one's errors
+HELDOUT4 = HERE / "layouts_heldout4"
+#: the layouts the proposer is tuned on: every folder but the newest held-out one
+TUNING = (LAYOUTS, HELDOUT, HELDOUT2, HELDOUT3)
 SETS = {"dev": (LAYOUTS,), "heldout": (HELDOUT,), "heldout2": (HELDOUT2,), "heldout3": (HELDOUT3,),
-        "all": (LAYOUTS, HELDOUT, HELDOUT2), "tuning": (LAYOUTS, HELDOUT, HELDOUT2)}
+        "heldout4": (HELDOUT4,), "all": TUNING, "tuning": TUNING}
 
 
 def layouts(which: str = "dev") -> list[dict]:

@@ -1,11 +1,11 @@
 """Measured accuracy of the mapping proposer, and of `valentine` on the same set.
 
-    .venv/bin/python benchmarks/mapping_accuracy/run.py [--set dev|heldout|heldout2|heldout3|all] [--out NAME] [--valentine PYTHON]
+    .venv/bin/python benchmarks/mapping_accuracy/run.py [--set dev|heldout|heldout2|heldout3|heldout4|all] [--out NAME] [--valentine PYTHON]
 
 ``--set`` picks the layouts scored: ``dev`` (``layouts/``; the default), ``heldout``
-(``layouts_heldout/``), ``heldout2`` (``layouts_heldout2/``), ``heldout3`` (``layouts_heldout3/``, the
-set not tuned on) or ``all`` (``tuning`` is the same: ``layouts/``, ``layouts_heldout/`` and
-``layouts_heldout2/``, the layouts tuned on). PYTHON is an interpreter that has
+(``layouts_heldout/``), ``heldout2`` (``layouts_heldout2/``), ``heldout3`` (``layouts_heldout3/``),
+``heldout4`` (``layouts_heldout4/``, the set not tuned on) or ``all`` (``tuning`` is the same: the
+first four folders, the layouts tuned on). PYTHON is an interpreter that has
 `valentine` installed (it is not a dependency of the toolkit; see README.md); valentine is run on
 the dev set only. Writes results.json (dev), results_heldout.json or results_all.json beside this
 file, or NAME when given, and prints a summary.

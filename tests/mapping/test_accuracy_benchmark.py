@@ -3,8 +3,9 @@
 A regression guard, not the measurement: the figures and their history are in BENCHMARKS.md and
 the benchmark's README. The development layouts (``layouts/``, tuned on) must meet the targets;
 the first and second held-out layouts (``layouts_heldout/``, ``layouts_heldout2/``) have since been
-tuned on and must meet the calibration target too; the third held-out set (``layouts_heldout3/``)
-was scored once, and its guard is the figures recorded then.
+tuned on and must meet the calibration target too; so must the third (``layouts_heldout3/``), tuned
+on since; the fourth held-out set (``layouts_heldout4/``) was scored once, and its guard is the
+figures recorded then.
 """
 
 import sys
@@ -55,8 +56,16 @@ def test_the_third_held_out_set_does_not_fall_below_its_recorded_figures(bench):
     run, score = bench
     figures = score(run.ours("heldout3"), 0.8)
     assert figures["standard_columns"] >= 90 and figures["columns"] >= 300
-    assert figures["top1_standard"] >= 0.944, figures  # 94.4% (85/90) when scored once
-    assert figures["wrong_below_threshold"] >= 0.947, figures  # 94.7% (18/19) then; the target is 95%
+    assert figures["top1_standard"] >= 0.944, figures  # 94.4% (85/90) when scored once; 96.7% once tuned on
+    assert figures["wrong_below_threshold"] >= 0.95, figures  # 94.7% (18/19) when held out; 100% once tuned on
+
+
+def test_the_fourth_held_out_set_does_not_fall_below_its_recorded_figures(bench):
+    run, score = bench
+    figures = score(run.ours("heldout4"), 0.8)
+    assert figures["standard_columns"] >= 120 and figures["columns"] >= 350
+    assert figures["top1_standard"] >= 0.92, figures  # 92.1% (117/127) when scored once
+    assert figures["wrong_below_threshold"] >= 0.95, figures  # 100% (21/21) when scored once
 
 
 def test_the_calibration_weights_cover_the_evidence(bench):

@@ -189,7 +189,9 @@ def test_another_partys_phone_gives_way_to_the_records_own():
                                                                "971-555-0104"]})
     fields = {f.source: f for f in propose_fields(df, destination_object("highlevel", "contact"))[0]}
     assert fields["phone_cell"].target == "phone"
-    assert fields["phone_contact"].target != "phone" and fields["phone_contact"].confidence < CONFIRM_THRESHOLD
+    # another person's number, read from its whole name: kept apart, and the reason says whose it is
+    assert fields["phone_contact"].target.startswith("custom:")
+    assert "another person's" in fields["phone_contact"].reason
 
 
 def test_a_deals_title_names_the_deal():
@@ -229,3 +231,36 @@ def test_another_partys_detail_beside_the_records_own_is_kept_apart_confidently(
     by = {f.source: f for f in fields}
     assert by["city"].target == "city"
     assert by["employer_city"].target.startswith("custom:") and by["employer_city"].confidence >= CONFIRM_THRESHOLD
+
+
+def test_a_leading_role_word_makes_it_another_persons_field():
+    df = pd.DataFrame({"firstname": ["Ana", "Ben", "Cy", "Di"], "lastname": ["Ruiz", "Lee", "Oh", "Fox"],
+                       "contactname": ["Luis Ruiz", "Kim Lee", "Jo Oh", "Al Fox"],
+                       "guarantorphone": ["503-555-0101", "503-555-0102", "503-555-0103", "503-555-0104"]})
+    fields = {f.source: f for f in propose_fields(df, destination_object("highlevel", "contact"))[0]}
+    assert fields["contactname"].target.startswith("custom:")
+    assert fields["guarantorphone"].target.startswith("custom:")
+    assert fields["firstname"].target == "firstName"
+
+
+def test_card_and_bank_details_are_sensitive_but_record_numbers_are_not():
+    df = pd.DataFrame({"card.exp_month": ["9", "12", "3", "7"], "card.exp_year": ["2027", "2026", "2028", "2027"],
+                       "RoutingNumber": ["121000358", "026009593", "121000358", "011000138"],
+                       "card.id": ["card_1", "card_2", "card_3", "card_4"], "PatNum": ["11", "12", "13", "14"]})
+    fields = {f.source: f for f in propose_fields(df, destination_object("highlevel", "contact"))[0]}
+    for col in ("card.exp_month", "card.exp_year", "RoutingNumber"):
+        assert fields[col].target is None and fields[col].reason.startswith("sensitive"), fields[col]
+    for col in ("card.id", "PatNum"):
+        assert not fields[col].reason.startswith("sensitive"), fields[col]
+
+
+def test_competing_address_blocks_stay_whole():
+    df = pd.DataFrame({"BillAddr.Line1": ["1 A St", "2 B St", "3 C St", "4 D St"],
+                       "BillAddr.City": ["Salem", "Bend", "Eugene", "Hood River"],
+                       "BillAddr.PostalCode": ["97301", "97701", "97401", "97031"],
+                       "ShipAddr.Line1": ["9 Z St", "", "8 Y St", ""],
+                       "ShipAddr.City": ["Portland", "", "Gresham", ""],
+                       "ShipAddr.PostalCode": ["97201", "", "97030", ""]})
+    fields = {f.source: f for f in propose_fields(df, destination_object("highlevel", "contact"))[0]}
+    assert fields["BillAddr.City"].target == "city" and fields["BillAddr.PostalCode"].target == "postalCode"
+    assert all(fields[c].target.startswith("custom:") for c in ("ShipAddr.Line1", "ShipAddr.City", "ShipAddr.PostalCode"))

@@ -142,8 +142,14 @@ def _shares(values: list[str], s: pd.Series) -> dict[str, float]:
     else:
         sh["phone"] = 0.0
     datey = ser.str.contains(r"\d") & ser.str.contains(r"[/\-.]") & ~ser.str.match(r"^-?\d+(\.\d+)?$")
+    # a birthday kept without its year ("0000-09-30") is a month and day, not a parseable date
+    datey &= ~ser.str.match(r"^0000\D")
     if datey.any():
-        parsed, used = parse_dates(ser[datey])
+        try:
+            parsed, used = parse_dates(ser[datey])
+        except (pd.errors.OutOfBoundsDatetime, OverflowError):  # a year no timestamp can hold
+            parsed = pd.Series(pd.NaT, index=ser[datey].index)
+            used = pd.Series(pd.NA, index=ser[datey].index, dtype="object")
         ok = parsed.notna()
         timed = used[ok].astype("string").str.contains("%H", regex=False).fillna(False)
         sh["datetime"] = float(timed.sum()) / n

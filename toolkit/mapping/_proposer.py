@@ -31,7 +31,8 @@ from ._catalog import DestinationObject
 from ._profiling import ValueProfile, profile
 from ._spec import FieldMap
 from ._catalog import standard_concepts
-from ._vocabulary import CONCEPTS, OTHER_PARTY, OTHER_PLACE, SENSITIVE_WORDS, phrase, synonym_phrases, word_weights, words
+from ._vocabulary import (BANK_WORDS, CARD_WORDS, CONCEPTS, OTHER_PARTY, OTHER_PERSON, OTHER_PLACE, PERSONAL,
+                          SENSITIVE_WORDS, address_blocks, phrase, synonym_phrases, word_weights, words)
 from ._confidence import CALIBRATION, CONFIRM_THRESHOLD, confidence as _confidence, evidence, trusted  # noqa: F401
 
 __all__ = ["CONFIRM_THRESHOLD", "Candidate", "rank_concepts", "propose_fields", "custom_key"]
@@ -49,6 +50,12 @@ CUSTOM_CONCEPTS = set(CONCEPTS) - standard_concepts()
 GENERIC_CONCEPTS = {"full_name", "record_id", "description", "phone", "email", "amount", "subject", "note_body", "owner",
                     "deal_status", "patient_status", "activity_type", "provider", "location", "due_date", "start_time",
                     "end_time", "company_name", "tags", "lead_source", "stage", "pipeline"}
+
+
+#: a standard field's best name score under which a column has no standard field to miss
+_RIVAL_SCORE = 0.45
+#: words too common in names to tie a column to a secret on their own
+_GENERIC_WORDS = {"number", "id", "code", "no", "key"}
 
 
 @dataclass
@@ -103,7 +110,11 @@ def qualifiers(column: str, cand: Candidate | None, kind: str) -> set[str]:
     # a work or office phone is still the person's own number; a work address is not their home
     place = OTHER_PLACE if kind == "person" and not (cand and cand.concept in PHONES) else set()
     words_that_count = OTHER_PARTY | place
-    return {w for i, w in enumerate(ws) if w in words_that_count and w not in own and not (w == "contact" and i == 0)}
+    # a leading "contact" is the record's own word ("Contact Owner"), except before a person's
+    # name or phone: "contactname" beside a patient's own name is the emergency contact's
+    own_contact = not (cand and cand.concept in PERSONAL)
+    return {w for i, w in enumerate(ws) if w in words_that_count and w not in own
+            and not (w == "contact" and i == 0 and own_contact)}
 
 
 @lru_cache(maxsize=4096)
@@ -142,12 +153,22 @@ def _name_scores(col_phrase: str) -> dict[str, tuple[float, str, str, float]]:
 
 def rank_concepts(column: str, prof: ValueProfile) -> list[Candidate]:
     """Every concept the column might carry, best first."""
-    hit = next((w for w in words(column) if w in SENSITIVE_WORDS), None)
+    ws = words(column)
+    hit = next((w for w in ws if w in SENSITIVE_WORDS), None)
+    if not hit and "card" in ws and set(ws) & CARD_WORDS:  # a card's number, expiry or code: card data
+        hit = "card"
+    if not hit and set(ws) & BANK_WORDS and set(ws) & {"number", "routing", "iban"} and "card" not in ws:
+        hit = "bank"
     if hit:  # one telling word is enough: a secret is never worth the risk of a guess
-        concept = "ssn" if hit == "ssn" else ("drivers_license" if hit in {"drivers", "license", "passport"} else "password")
+        concept = {"ssn": "ssn", "drivers": "drivers_license", "passport": "drivers_license", "cvv": "card_number",
+                   "cvc": "card_number", "card": "card_number", "iban": "bank_account", "routing": "bank_account",
+                   "swift": "bank_account", "bic": "bank_account", "bank": "bank_account"}.get(hit, "password")
         return [Candidate(concept, 0.95, 0.95, 1.0, "synonym", hit)]
     cands = []
     for concept, (ns, how, ph, cover) in _name_scores(phrase(column)).items():
+        if how == "close name" and CONCEPTS[concept].sensitive and not (set(ws) & set(ph.split()) - _GENERIC_WORDS):
+            # "PatNum" shares only "number" with "dl number": a record's own number, not a secret
+            continue
         fit = _fit(concept, prof)
         score = 0.75 * ns + 0.25 * fit
         if fit == 0.0:
@@ -244,6 +265,23 @@ def _phone_order(decided: list[tuple[str, ValueProfile, list[Candidate]]], holde
     return set(rank)
 
 
+def _no_standard_rival(cands: list[Candidate], prof: ValueProfile, target: DestinationObject) -> bool:
+    """Whether no reading of the column comes near a standard field of ``target``: every
+    candidate with a standard field scores low and the values are of no kind a standard field
+    takes (emails, phones, addresses, dates of birth ...)."""
+    standard = [c.score for c in cands if target.field_for(c.concept) or c.concept in PHONES]
+    taken_by_values = {c.concept for c in cands if c.fit >= 0.75 and target.field_for(c.concept)}
+    # values that are a standard pick-list's options ("Open", "Won", "Lost") point at that field
+    opts = [str(v).strip().lower() for v in (prof.options or prof.samples or [])]
+    for spec in target.fields.values():
+        allowed = {o.lower() for o in spec.get("options") or []}
+        allowed |= {v for o in allowed for v in _OUTCOMES.get(o, set())}
+        if opts and allowed and sum(v in allowed for v in opts) >= 0.6 * len(opts):
+            return False
+    return (max(standard, default=0.0) < _RIVAL_SCORE and not taken_by_values and prof.kind not in BY_VALUE
+            and prof.kind not in {"empty", "zip", "country", "date", "url"})
+
+
 def propose_fields(df: pd.DataFrame, target: DestinationObject, *, key: str | None = None,
                    skip: dict[str, str] | None = None, taken_keys: set[str] | None = None,
                    profiles: dict[str, ValueProfile] | None = None,
@@ -281,9 +319,15 @@ def propose_fields(df: pd.DataFrame, target: DestinationObject, *, key: str | No
     # the standard field goes to the column that fits it best, not to the first one in the file
     # a column about another party ("phone_contact", "Employer City") yields to the record's own
     qualified = {col: bool(qualifiers(col, cands[0] if cands else None, target.kind)) for col, _p, cands in decided}
+    # another person's detail ("contactname", "guarantor_phone") is never the record's own field
+    # on a person; neither is a second address block beside the record's own
+    # (only words written out in the name: "SubDivision" is not a subscriber)
+    others_of = {col: {w for w in qualifiers(col, cands[0] if cands else None, target.kind) & OTHER_PERSON
+                       if w in col.lower()} if target.kind == "person" else set() for col, _p, cands in decided}
+    apart, kept_block = address_blocks(decided, target.kind, set(skip) | {key})
     claims: dict[str, tuple[float, str]] = {}
     for col, prof, cands in decided:
-        if col in skip or col == key or not cands or cands[0].score < 0.6:
+        if col in skip or col == key or not cands or cands[0].score < 0.6 or others_of[col] or col in apart:
             continue
         api = target.field_for(cands[0].concept)
         claim = cands[0].score - (0.15 if qualified[col] else 0.0)
@@ -295,7 +339,7 @@ def propose_fields(df: pd.DataFrame, target: DestinationObject, *, key: str | No
     if free_phone:
         phone_cols = [(qualified[col], PHONES.index(c[0].concept), i, col) for i, (col, _p, c) in enumerate(decided)
                       if c and c[0].score >= 0.6 and c[0].concept in PHONES and col not in winners and col != key
-                      and col not in skip]
+                      and col not in skip and not others_of[col]]
         if phone_cols:
             col = min(phone_cols)[3]
             winners[col] = free_phone
@@ -314,7 +358,9 @@ def propose_fields(df: pd.DataFrame, target: DestinationObject, *, key: str | No
             winners[col] = phone_field
             claims[phone_field] = (0.0, col)
 
-    contest = _contests(decided, target, winners)
+    contest = _contests([d for d in decided if not (kept_block and d[0] in apart)], target, winners)
+    for col in kept_block:  # the block choice settles these fields: no margin to hang on
+        contest[col] = 0.0
     settled = _phone_order(decided, claims.get(phone_field, (0.0, None))[1] if phone_field else None, qualified)
     for col in settled:
         contest[col] = 0.0
@@ -397,7 +443,19 @@ def propose_fields(df: pd.DataFrame, target: DestinationObject, *, key: str | No
             base = col
         ckey = custom_key(base, taken_keys)
         phone_field = next((target.field_for(p) for p in PHONES if target.field_for(p)), None)
-        if concept and target.field_for(concept):
+        if concept and (target.field_for(concept) or concept in PHONES) and (others_of.get(col) or col in apart):
+            # set apart by whose or which address it is, not by a close call on its name
+            whose = (f"{' '.join(sorted(others_of[col]))}: another person's, not the record's own" if others_of.get(col)
+                     else f"a second address block: the block of {apart[col]} keeps the standard address fields")
+            why = f"{best.reason(prof)}; {whose}: custom {kind} field"
+            holder = claims.get(target.field_for(concept) or "", (0.0, None))[1]
+            hd = next((c for n, _p, c in decided if n == holder), None)
+            # sure when the name is whole and known, or the record's own column beside it is trusted
+            sure = col in apart and bool(kept_block) or bool(others_of.get(col)) and (
+                best.how in ("name match", "synonym") or bool(hd) and trusted(hd, contest.get(holder, 0.0),
+                                                                              qualified[holder], target.kind))
+            conf = 0.85 if sure else min(conf, 0.7)
+        elif concept and target.field_for(concept):
             why = f"{best.reason(prof)}; {target.field_for(concept)} already carries a better column"
             conf = min(conf, 0.7)
             holder = claims.get(target.field_for(concept), (0.0, None))[1]
@@ -426,6 +484,10 @@ def propose_fields(df: pd.DataFrame, target: DestinationObject, *, key: str | No
             top = f" (nearest: {best.concept}, {best.score:.2f})" if best and best.score >= 0.4 else ""
             why = f"no standard field matches{top}; {prof.describe()}: custom {kind} field"
             conf = round(0.9 - 0.5 * (best.score if best else 0.0), 2)
+        if not (concept and target.field_for(concept)) and concept not in PHONES and _no_standard_rival(cands, prof, target):
+            # nothing in the name or the values points at a standard field: a custom field is the
+            # only place it can go, whichever custom concept it is
+            conf = max(conf, CONFIRM_THRESHOLD + 0.02)
         fm = FieldMap(col, f"custom:{ckey}", type=kind, transform=transform, name=_label(col),
                       confidence=conf, reason=why)
         if kind == "single_option":

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 __all__ = ["Concept", "CONCEPTS", "SENSITIVE", "SENSITIVE_WORDS", "OTHER_PARTY", "OTHER_PLACE", "AMBIGUOUS_ON_PERSON",
-           "ambiguous_phrases", "words", "phrase", "word_weights"]
+           "OTHER_PERSON", "PERSONAL", "CARD_WORDS", "BANK_WORDS", "ADDRESS_PARTS", "ambiguous_phrases", "words",
+           "phrase", "word_weights", "block_rank", "address_blocks"]
 
 
 @dataclass(frozen=True)
@@ -286,13 +287,28 @@ def phrase(column: str) -> str:
 #: single words that make a column sensitive wherever they appear in its name ("license" is not
 #: one: a dentist's state licence number is public, a driver's licence is not)
 SENSITIVE_WORDS = {"ssn", "password", "passwd", "passport", "cvv", "cvc", "iban", "drivers", "pin",
-                   "secret", "passcode"}
+                   "secret", "passcode", "routing", "swift", "bic"}
+#: words that, beside "card", make a column payment-card data (its number, expiry or security code);
+#: "card id" or "card brand" alone are not secrets
+CARD_WORDS = {"number", "exp", "expiry", "expiration", "expires", "month", "year", "cvv", "cvc", "security", "pan",
+              "last4", "last", "4", "digits"}
+#: words that, before "number"/"no", make a column a bank account or card number (not a patient's
+#: "account number", which is a chart number)
+BANK_WORDS = {"bank", "iban", "routing", "card", "credit", "debit"}
 
 #: words that put a column on another party or another role than the record's own person:
 #: "Emergency Contact Phone", "Guarantor Address", "Employer City", "Alt Address Street"
 OTHER_PARTY = {"emergency", "guarantor", "responsible", "spouse", "spouses", "parent", "guardian", "mother", "father",
                "employer", "referring", "referrer", "subscriber", "insured", "assistant", "kin", "relative",
                "previous", "former", "prior", "alternate", "alt", "secondary", "other", "provider", "contact"}
+#: the other-party words that name another *person* (not another place or an earlier value): a
+#: column they qualify is that person's detail and never the record's own standard field
+OTHER_PERSON = OTHER_PARTY - {"previous", "former", "prior", "alternate", "alt", "secondary", "other", "provider"}
+#: concepts a leading "contact" turns into another person's ("contactname", "contact_mobile_phone"
+#: beside a patient's own name and phones: the emergency contact's); "Contact Owner" or
+#: "Contact ID" stay the record's own
+PERSONAL = {"full_name", "first_name", "last_name", "middle_name", "preferred_name", "phone", "mobile_phone",
+            "home_phone", "work_phone"}
 #: names of the company field that, on a person's record, as often name another party's company as
 #: the person's own ("employer" beside a patient: the employer's name, not the patient's business)
 AMBIGUOUS_ON_PERSON = {"employer", "company", "organization", "organisation"}
@@ -334,3 +350,66 @@ def ambiguous_phrases() -> frozenset[str]:
     for ph, concept, _own in synonym_phrases():
         seen.setdefault(ph, set()).add(concept)
     return frozenset(ph for ph, concepts in seen.items() if len(concepts) > 1)
+
+
+#: concepts that make up one postal address: a block of them ("BillAddr.*", "address1_*") is one address
+ADDRESS_PARTS = {"address_line1", "address_line2", "city", "state", "postal_code", "country"}
+#: words that mark an address block as the record's first or own address ...
+FIRST_BLOCK = {"1", "one", "primary", "main", "p", "mailing", "mail", "home", "residence", "residential", "bill",
+               "billing", "po", "postal", "physical", "default"}
+#: ... and words that mark it as a second one (another place, a later or another party's address)
+SECOND_BLOCK = {"2", "3", "two", "secondary", "other", "alternate", "alt", "ship", "shipping", "s", "sa", "delivery",
+                "previous", "former", "prior", "work", "business", "office", "visiting"}
+
+
+def block_rank(prefix: tuple[str, ...], kind: str) -> int:
+    """How much an address block, named by the words its columns share beside the address part
+    ("bill", "address 1"), reads as the record's own address: 0 for an unqualified block, 1 for
+    a first/primary/mailing/billing one, 2 for one that says neither, 4 for a second, shipping
+    or other one, 5 for another party's. On a company, work/office/business is its own address.
+    """
+    ws = set(prefix)
+    second = SECOND_BLOCK - ({"work", "business", "office"} if kind != "person" else set())
+    if not ws:
+        return 0
+    if ws & OTHER_PERSON:
+        return 5
+    if ws & second:
+        return 4
+    if ws & FIRST_BLOCK:
+        return 1
+    return 2
+
+
+def address_blocks(decided: list, kind: str, skip: set) -> tuple[dict[str, str], set[str]]:
+    """Competing address blocks ("BillAddr.*" and "ShipAddr.*", "address1_*" and "address2_*"):
+    the block that reads most as the record's own address keeps the standard fields as a whole,
+    the others go to custom fields, so a city never comes from one block and a street from another.
+
+    A block is the address-part columns sharing the words beside the part ("bill", "address 1");
+    blocks of a single column are not blocks. Returns (column -> the kept block's first column,
+    for the columns set apart; the kept block's columns when the choice is decisive: a first,
+    primary, mailing or billing block against a second, shipping or other one).
+
+    Args:
+        decided: the proposer's (column, value profile, candidates best first) per column.
+        kind: the destination object's kind (``person``, ``company``, ...).
+        skip: columns already decided (the key, links).
+    """
+    blocks: dict[tuple[str, ...], list[str]] = {}
+    for col, _prof, cands in decided:
+        if col in skip or not cands or cands[0].score < 0.6 or cands[0].concept not in ADDRESS_PARTS:
+            continue
+        part = set(cands[0].phrase.split())
+        prefix = tuple(sorted({w for w in words(col) if w not in part} - {"address", "addresses", "addr", "line"}
+                              - {"patient", "patients", "person", "customer", "client", "c"}))
+        blocks.setdefault(prefix, []).append(col)
+    blocks = {p: cols for p, cols in blocks.items() if len(cols) >= 2}
+    if len(blocks) < 2:
+        return {}, set()
+    ranked = sorted(blocks, key=lambda p: (block_rank(p, kind), min(i for i, (c, _p, _c) in enumerate(decided)
+                                                                      if c in blocks[p])))
+    kept = ranked[0]
+    apart = {col: blocks[kept][0] for p in ranked[1:] for col in blocks[p]}
+    decisive = block_rank(kept, kind) <= 1 and all(block_rank(p, kind) >= 4 for p in ranked[1:])
+    return apart, set(blocks[kept]) if decisive else set()
