@@ -13,7 +13,8 @@ Retry and resume logic branches on these types, never on message text::
     │   ├── QuotaExhaustedError    the daily quota is (nearly) spent: stop cleanly, resume later
     │   └── FatalError         the request itself is wrong (4xx): retrying cannot help
     │       ├── AuthError      401/403
-    │       └── NotFoundError  404
+    │       ├── NotFoundError  404
+    │       └── FileTooLargeError  a file over the destination's upload limit (413, or refused before sending)
     └── ReconciliationError    source and destination disagree after a run
 
 Every error carries a one-line message meant for a person; ``DestinationError`` also carries the
@@ -35,6 +36,7 @@ __all__ = [
     "FatalError",
     "AuthError",
     "NotFoundError",
+    "FileTooLargeError",
     "ReconciliationError",
 ]
 
@@ -120,6 +122,23 @@ class AuthError(FatalError):
 
 class NotFoundError(FatalError):
     """The record or endpoint does not exist."""
+
+
+class FileTooLargeError(FatalError):
+    """A file is over the destination's upload limit; nothing was uploaded.
+
+    The caller can keep the file where it is and store a link to it instead.
+
+    Attributes:
+        path: the local file.
+        size: its size in bytes.
+        limit: the largest size the destination accepts, in bytes.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, size: int | None = None,
+                 limit: int | None = None, **kw):
+        self.path, self.size, self.limit = path, size, limit
+        super().__init__(message, **kw)
 
 
 class ReconciliationError(MigrationError):

@@ -316,6 +316,52 @@ def test_bulk_upsert_polls_the_job_and_reports_each_record(fs, sb):
     assert sb.state()["contacts"] == []
 
 
+def test_bulk_create_against_the_sandbox_reads_back_what_was_written(fs, sb):
+    """create_many over two batches of every bulk object, with custom values, owners and links:
+    each record read back equals the one written, and a second call upserts instead of adding."""
+    for spec in (CustomField("balance", "Balance", "monetary", "contact"),
+                 CustomField("last_visit", "Last Visit", "date", "contact"),
+                 CustomField("insurance", "Insurance", "single_option", "contact", options=["Delta", "Cigna"]),
+                 CustomField("recall_due", "Recall Due", "checkbox", "contact"),
+                 CustomField("procedure", "Procedure", "text", "deal")):
+        fs.create_custom_field(spec)
+    accounts = [Record("sales_account", fields={"name": f"Practice {i}", "city": "Tulsa"}, custom={"source_id": f"A{i}"},
+                       owner_id=ADMIN) for i in range(3)]
+    acc_ids = fs.create_many(accounts)
+    assert all(isinstance(i, str) for i in acc_ids), acc_ids
+    contacts = [Record("contact", fields={"first_name": f"Pat{i}", "last_name": "Bulk", "email": f"pat{i}@example.com",
+                                          "zipcode": "74101"},
+                       custom={"source_id": f"P{i}", "balance": 10.5 * i, "last_visit": "2024-03-01",
+                               "insurance": "Delta" if i % 2 else "Cigna", "recall_due": i % 3 == 0},
+                       owner_id=DENTIST if i % 2 else HYGIENIST, links={"sales_account_id": acc_ids[i % 3]})
+                for i in range(130)]  # two bulk batches (100 + 30)
+    leads = [Record("lead", fields={"first_name": f"Lead{i}", "email": f"lead{i}@example.com"},
+                    custom={"source_id": f"L{i}"}, owner_id=HYGIENIST) for i in range(3)]
+    out = fs.create_many(contacts + leads)
+    assert all(isinstance(i, str) for i in out), [x for x in out if not isinstance(x, str)][:3]
+    assert len(set(out)) == len(out)
+    pipe = next(p for p in fs.list_pipelines() if p.name == "Treatment")
+    deals = [Record("deal", fields={"name": f"Crown {i}", "amount": 1130.0, "expected_close": "2024-12-11",
+                                    "deal_pipeline_id": pipe.id, "deal_stage_id": pipe.stage("Accepted").id},
+                    custom={"source_id": f"D{i}", "procedure": "D2740"}, owner_id=DENTIST,
+                    links={"contacts_added_list": out[i], "sales_account_id": acc_ids[0]}) for i in range(4)]
+    deal_ids = fs.create_many(deals)
+    assert all(isinstance(i, str) for i in deal_ids), deal_ids
+
+    for rec, rid in zip(accounts + contacts + leads + deals, acc_ids + out + deal_ids):
+        back = fs.get(rec.object, rid)
+        assert back is not None, (rec.object, rid)
+        assert (back.fields, back.custom, back.owner_id, back.links) == (rec.fields, rec.custom, rec.owner_id, rec.links), rec
+        assert fs.find_by_source_id(rec.object, rec.custom["source_id"]) == rid
+    state = sb.state()
+    assert (len(state["contacts"]), len(state["sales_accounts"]), len(state["deals"])) == (133, 3, 4)
+    assert {r.id for r in fs.iter_records("lead")} == set(out[130:])
+
+    changed = [Record("contact", fields={**c.fields, "last_name": "Rebulk"}, custom=c.custom, owner_id=c.owner_id,
+                      links=c.links) for c in contacts[:5]]
+    assert fs.create_many(changed) == out[:5] and len(sb.state()["contacts"]) == 133
+    assert fs.get("contact", out[0]).fields["last_name"] == "Rebulk"
+
 def test_single_upsert_by_email(fs):
     first = fs.upsert(Record("contact", fields={"email": "u@example.com", "first_name": "U"}, custom={"source_id": "U1"}))
     second = fs.upsert(Record("contact", fields={"email": "u@example.com", "last_name": "V"}, custom={"source_id": "U1"}))

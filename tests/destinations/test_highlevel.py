@@ -169,6 +169,54 @@ def test_custom_values_map_between_keys_and_ids():
     assert rec.fields == {"firstName": "Ana", "dateOfBirth": "1990-01-02"} and rec.owner_id == "User1"
 
 
+def test_clearing_sends_the_empty_form_and_removes_tags_through_the_tags_endpoint():
+    """null is refused (422: field_value is string / string[] in every typed schema), so a None
+    value goes out as "" or [] by type; tags come off with DELETE /contacts/{id}/tags."""
+    fields = FIELDS + [{"id": "FieldVisits000000004", "name": "Visits", "fieldKey": "contact.visits",
+                        "dataType": "NUMERICAL", "model": "contact", "picklistOptions": []},
+                       {"id": "FieldLangs0000000005", "name": "Languages", "fieldKey": "contact.languages",
+                        "dataType": "MULTIPLE_OPTIONS", "model": "contact", "picklistOptions": ["en", "es"]}]
+    calls = []
+    contact = {"id": "Contact0000000000001", "tags": ["vip"],
+               "customFields": [{"id": "FieldSourceId0000001", "value": "PT-9"},
+                                {"id": "FieldInsurance000002", "value": ""},
+                                {"id": "FieldConsent00000003", "value": []},
+                                {"id": "FieldLangs0000000005", "value": []},
+                                {"id": "FieldVisits000000004", "value": None}]}
+
+    def handler(req: httpx.Request):
+        if req.url.path.endswith("/customFields"):
+            return httpx.Response(200, json={"customFields": fields})
+        calls.append((req.method, req.url.path, json.loads(req.content) if req.content else None))
+        if req.method == "DELETE":
+            return httpx.Response(200, json={"tags": ["vip"]})
+        return httpx.Response(200, json={"contact": contact, "succeded": True})
+
+    a = mock_adapter(handler)
+    a.update(Record("contact", id="Contact0000000000001", tags=["vip"], remove_tags=["new-patient", "vip"],
+                    custom={"insurance": None, "consent": None, "visits": None, "languages": None}))
+    (put, path, body), (delete, tag_path, tag_body) = calls
+    assert (put, path) == ("PUT", "/contacts/Contact0000000000001")
+    assert body["customFields"] == [{"id": "FieldInsurance000002", "field_value": ""},
+                                    {"id": "FieldConsent00000003", "field_value": []},
+                                    {"id": "FieldVisits000000004", "field_value": ""},
+                                    {"id": "FieldLangs0000000005", "field_value": []}]
+    assert body["tags"] == ["vip"] and "null" not in json.dumps(body)
+    # only what tags does not keep is removed
+    assert (delete, tag_path, tag_body) == ("DELETE", "/contacts/Contact0000000000001/tags", {"tags": ["new-patient"]})
+
+    # read-back: a cleared value ("" or []) is no value, an unticked checkbox False
+    rec = a.get("contact", "Contact0000000000001")
+    assert rec.custom == {"source_id": "PT-9", "consent": False}
+    assert rec.custom.get("insurance") is None and rec.custom.get("languages") is None
+
+    calls.clear()
+    a.update(Record("contact", id="Contact0000000000001", fields={"city": "Tulsa"}))
+    assert [c[0] for c in calls] == ["PUT"]  # nothing to remove: no tags call
+    with pytest.raises(MappingError, match="no tags"):
+        a.update(Record("opportunity", id="Opp1", remove_tags=["x"]))
+
+
 def test_unknown_custom_key_is_a_mapping_error():
     a = mock_adapter(lambda req: httpx.Response(200, json={"customFields": FIELDS}))
     with pytest.raises(MappingError, match="provision"):
@@ -214,6 +262,32 @@ def test_sandbox_contact_round_trip(hl, sb):
     hl.delete("contact", cid)  # again: not an error
 
 
+def test_sandbox_clears_custom_values_and_tags(hl, sb):
+    for spec in (CustomField("insurance", "Insurance", "single_option", "contact", ["Delta", "Cigna"]),
+                 CustomField("visits", "Visits", "number", "contact"),
+                 CustomField("langs", "Languages", "multiple_options", "contact", ["en", "es"]),
+                 CustomField("consent", "Consent", "checkbox", "contact"),
+                 CustomField("note", "Note", "text", "opportunity")):
+        hl.create_custom_field(spec)
+    cid = hl.create(Record("contact", fields={"email": "clear@example.com"}, tags=["a", "b"],
+                           custom={"source_id": "PC-1", "insurance": "Delta", "visits": 3, "langs": ["en"],
+                                   "consent": True}))
+    hl.update(Record("contact", id=cid, tags=["a"], remove_tags=["b"],
+                     custom={"insurance": None, "visits": None, "langs": None, "consent": None}))
+    back = hl.get("contact", cid)
+    assert back.custom == {"source_id": "PC-1", "consent": False} and back.tags == ["a"]
+    stored = sb.state()["contacts"][0]
+    assert [cf["value"] for cf in stored["customFields"]] == ["PC-1"] and stored["tags"] == ["a"]
+    hl.update(Record("contact", id=cid, remove_tags=["a"]))
+    assert hl.get("contact", cid).tags == [] and sb.state()["contacts"][0]["tags"] == []
+
+    pipe = hl.list_pipelines()[0]
+    oid = hl.create(Record("opportunity", fields={"name": "O", "pipelineId": pipe.id}, links={"contactId": cid},
+                           custom={"source_id": "PO-1", "note": "call"}))
+    hl.update(Record("opportunity", id=oid, custom={"note": None}))
+    assert hl.get("opportunity", oid).custom == {"source_id": "PO-1"}
+
+
 def test_sandbox_vendor_errors_are_typed(hl, sb, monkeypatch):
     with pytest.raises(FatalError, match="assignedTo must be the id of a user"):
         hl.create(Record("contact", owner_id="NoSuchUser0000000000"))
@@ -253,6 +327,51 @@ def test_sandbox_faults_surface_as_retriable(monkeypatch):
         with pytest.raises(RetriableError) as ei:
             a.list_users()
         assert ei.value.status == 503
+
+
+def test_a_create_whose_response_is_lost_ends_as_one_record(tmp_path, monkeypatch):
+    """``lost``: the sandbox creates the record, then drops the connection before answering.
+    The engine's look-before-retry must find it - also in an opportunity index built earlier."""
+    from toolkit import Ledger
+    from toolkit.engine import Engine
+
+    with sandbox.start("highlevel", faults="lost=1.0", time_scale=100) as sb:
+        st = sb._state  # set up behind the fault: every create over HTTP loses its answer
+        for model in ("contact", "opportunity"):
+            st.create_custom_field({"name": "Source ID", "dataType": "TEXT", "model": model,
+                                    "fieldKey": f"{model}.source_id"})
+        monkeypatch.setenv("HL_LOST", sb.token)
+        hl = HighLevel(DestinationConfig(sb.url, "HL_LOST", {"location_id": sb.location_id}), limiter=RateLimiter())
+        with pytest.raises(RetriableError, match="connection failed"):  # the fault as a client sees it
+            hl.create(Record("contact", fields={"firstName": "Seen"}))
+        assert len(sb.state()["contacts"]) == 1  # ... although the server acted
+
+        pipe = hl.list_pipelines()[0]
+        assert hl.find_by_source_id("opportunity", "R1") is None  # the index is built now, empty
+        with Ledger(tmp_path / "ledger.db") as ledger:
+            engine = Engine(hl, ledger, progress=False, sleep=lambda s: None)
+            cid = engine._create(Record("contact", fields={"firstName": "Ana"}, custom={"source_id": "P1"}), "P1")
+            oid = engine._create(Record("opportunity", fields={"name": "Recall", "pipelineId": pipe.id},
+                                        custom={"source_id": "R1"}, links={"contactId": cid}), "R1")
+            assert hl.find_by_source_id("task", "T0") is None  # tasks indexed before: looked up under the contact
+            tid = engine._create(Record("task", fields={"title": "Call", "dueDate": "2025-01-01T10:00:00Z"},
+                                        custom={"source_id": "T1"}, links={"contactId": cid}), "T1")
+        state = sb.state()
+        assert [c["id"] for c in state["contacts"] if c.get("firstName") == "Ana"] == [cid]
+        assert [o["id"] for o in state["opportunities"]] == [oid]
+        assert [f"{t['contactId']}/{t['id']}" for t in state["tasks"]] == [tid]
+        hl.close()
+
+
+def test_lost_fault_spares_reads_and_searches():
+    with sandbox.start("highlevel", faults="lost=1.0") as sb:
+        with httpx.Client(base_url=sb.url, headers={"Authorization": f"Bearer {sb.token}", "Version": "2021-07-28"}) as c:
+            assert c.get("/opportunities/pipelines", params={"locationId": sb.location_id}).status_code == 200
+            r = c.post("/contacts/search", json={"locationId": sb.location_id, "pageLimit": 10, "page": 1})
+            assert r.status_code == 200 and r.json()["contacts"] == []
+            with pytest.raises(httpx.TransportError):
+                c.post("/contacts/", json={"locationId": sb.location_id, "firstName": "X"})
+        assert len(sb.state()["contacts"]) == 1
 
 
 # --- pieces without a server -------------------------------------------------------------------

@@ -139,6 +139,30 @@ def test_custom_field_id_must_exist_and_owner_must_be_a_user(api, sb):
     assert r.status_code == 422 and "assignedTo" in r.json()["message"][0]
 
 
+def test_custom_value_clears_on_its_empty_form_but_null_is_422(api, sb):
+    text = _field(api, sb, "Allergy", "TEXT")["id"]
+    number = _field(api, sb, "Visits", "NUMERICAL")["id"]
+    multi = _field(api, sb, "Langs", "MULTIPLE_OPTIONS", options=["en", "es"])["id"]
+    r = api.post("/contacts/", json={"locationId": sb.location_id, "firstName": "C", "tags": ["x", "y"],
+                                     "customFields": [{"id": text, "field_value": "nuts"},
+                                                      {"id": number, "field_value": 2},
+                                                      {"id": multi, "field_value": ["en"]}]})
+    assert r.status_code == 201, r.text
+    cid = r.json()["contact"]["id"]
+    for fid in (text, number, multi):  # null matches none of the typed field_value schemas
+        r = api.put(f"/contacts/{cid}", json={"customFields": [{"id": fid, "field_value": None}]})
+        assert r.status_code == 422 and r.json()["error"] == "Unprocessable Entity"
+    assert len(api.get(f"/contacts/{cid}").json()["contact"]["customFields"]) == 3
+    r = api.put(f"/contacts/{cid}", json={"customFields": [{"id": text, "field_value": ""},
+                                                           {"id": number, "field_value": ""},
+                                                           {"id": multi, "fieldValue": []}]})
+    assert r.status_code == 200, r.text
+    assert r.json()["contact"]["customFields"] == []
+    r = api.request("DELETE", f"/contacts/{cid}/tags", json={"tags": ["y", "not-there"]})
+    assert r.status_code == 200 and r.json()["tags"] == ["x"]
+    assert api.get(f"/contacts/{cid}").json()["contact"]["tags"] == ["x"]
+
+
 def test_duplicate_contact_is_400_with_meta(api, sb):
     first = api.post("/contacts/", json={"locationId": sb.location_id, "email": "dup@example.com"}).json()["contact"]
     r = api.post("/contacts/", json={"locationId": sb.location_id, "email": "DUP@example.com", "firstName": "Again"})
@@ -335,6 +359,14 @@ def test_faults_are_seeded_and_repeatable():
                     for _ in range(12)]
     a, b = run(), run()
     assert a == b and set(a) == {200, 503}
+
+
+def test_lost_fault_parses_and_is_in_the_error_message():
+    from toolkit.sandbox._server import FaultPlan
+
+    assert FaultPlan.parse("lost=0.25,reset=0.1").p_lost == 0.25
+    with pytest.raises(ValueError, match="lost=P"):
+        FaultPlan.parse("gone=0.1")
 
 
 def test_fault_429_burst_refuses_below_advertised_burst():

@@ -108,6 +108,9 @@ class Record:
         owner_id: destination user id of the owner, if the object has owners.
         links: link field -> destination id of the linked record (``contactId``).
         id: the destination id, when known.
+        remove_tags: on an update, tags to take off the record. ``tags`` can only add or
+            overwrite (an empty list means "no tags given", not "no tags"), so a rollback that
+            undoes tags a run added names them here.
     """
 
     object: str
@@ -117,6 +120,7 @@ class Record:
     owner_id: str | None = None
     links: dict[str, str] = field(default_factory=dict)
     id: str | None = None
+    remove_tags: list[str] = field(default_factory=list)
 
 
 class Destination(abc.ABC):

@@ -173,7 +173,7 @@ class RateWindow:
             self._day_start, self._day_count = -math.inf, 0
 
 
-_FAULT_RE = re.compile(r"^\s*(5xx|latency|reset|429)\s*=\s*([^,]+?)\s*$")
+_FAULT_RE = re.compile(r"^\s*(5xx|latency|reset|lost|429)\s*=\s*([^,]+?)\s*$")
 
 
 @dataclass
@@ -181,7 +181,10 @@ class FaultPlan:
     """Faults injected on demand, parsed from ``"5xx=0.05,latency=50ms,reset=0.01,429=burst"``.
 
     Keys: ``5xx`` (probability of a 503), ``latency`` (added delay: ``50ms``, ``0.2s`` or a
-    range ``10-80ms``), ``reset`` (probability that the connection drops mid-response), ``429``
+    range ``10-80ms``), ``reset`` (probability that the connection drops mid-response, before
+    the server acts), ``lost`` (probability that a create - a POST the server answers 201 - is
+    applied and then its connection drops before the response arrives: the client sees a reset
+    although the record exists, the case look-before-retry exists for), ``429``
     (a probability of a spurious 429, or ``burst``: enforce half the advertised burst while the
     headers keep advertising the full one - the "429 below the documented burst" seen in the
     wild, research note highlevel.md section 2). All draws come from one RNG seeded with
@@ -191,6 +194,7 @@ class FaultPlan:
     p5xx: float = 0.0
     latency: tuple[float, float] = (0.0, 0.0)
     p_reset: float = 0.0
+    p_lost: float = 0.0
     p429: float = 0.0
     burst429: bool = False
     seed: int = 0
@@ -209,7 +213,7 @@ class FaultPlan:
                 continue
             m = _FAULT_RE.match(part)
             if not m:
-                raise ValueError(f"bad fault {part!r}: expected 5xx=P, latency=50ms, reset=P or 429=P|burst")
+                raise ValueError(f"bad fault {part!r}: expected 5xx=P, latency=50ms, reset=P, lost=P or 429=P|burst")
             key, val = m.groups()
             if key == "latency":
                 plan.latency = _parse_latency(val)
@@ -219,7 +223,7 @@ class FaultPlan:
                 p = float(val)
                 if not 0.0 <= p <= 1.0:
                     raise ValueError(f"fault probability out of range in {part!r}")
-                setattr(plan, {"5xx": "p5xx", "reset": "p_reset", "429": "p429"}[key], p)
+                setattr(plan, {"5xx": "p5xx", "reset": "p_reset", "lost": "p_lost", "429": "p429"}[key], p)
         return plan
 
     def draw(self, p: float) -> bool:
@@ -317,7 +321,27 @@ class SandboxMiddleware:
                                         (b"content-length", str(len(payload)).encode())]})
                 await send({"type": "http.response.body", "body": payload})
                 return
+            if f.p_lost > 0 and scope["method"] == "POST":
+                return await self._lose_if_created(scope, receive, send)
         await self.app(scope, receive, send)
+
+    async def _lose_if_created(self, scope, receive, send):
+        """Run the request; when it created something (201), maybe drop the answer (``lost``)."""
+        held: list[dict] = []
+
+        async def hold(message):
+            held.append(message)
+
+        await self.app(scope, receive, hold)
+        status = next((m["status"] for m in held if m["type"] == "http.response.start"), None)
+        if status == 201 and self.faults.draw(self.faults.p_lost):
+            # the write is done; the client gets a connection dropped mid-response, as with reset
+            await send({"type": "http.response.start", "status": 201,
+                        "headers": [(b"content-type", b"application/json"), (b"content-length", b"1000")]})
+            await send({"type": "http.response.body", "body": b"{", "more_body": True})
+            raise ConnectionResetError("sandbox fault: response lost after the server acted")
+        for message in held:
+            await send(message)
 
 
 def _log_entry(scope, body: bytes, status: int | None) -> dict[str, Any]:

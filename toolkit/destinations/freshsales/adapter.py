@@ -20,10 +20,8 @@ Bulk paths (:meth:`create_many`, :meth:`destroy_many`) live in :mod:`._bulk`.
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import re
-import time
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit
@@ -31,9 +29,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from ...errors import (AuthError, ConfigError, DestinationError, FatalError, MappingError, NotFoundError,
-                       RateLimitedError, RetriableError)
+from ...errors import ConfigError, FatalError, MappingError, NotFoundError
 from .._base import SOURCE_ID_FIELD, CustomField, Destination, DestinationConfig, Record
+from .._http import decode, error_for, send
 from ._bulk import BulkOperations
 from ._pacing import PER_MINUTE, PLAN_HOURLY, Pacer
 from ._records import OBJECTS, TIMESTAMP_FIELDS, from_api_time, mark, plain, to_api_time, unmark
@@ -112,43 +110,12 @@ class Freshsales(SchemaOperations, BulkOperations, Destination):
         self.limiter.acquire()
         where = f"{method} /api{path}"
         headers = {"Authorization": f"Token token={self._token}", "Accept": "application/json"}
-        try:
-            resp = self.client.request(method, f"{self.base_url}/api{path}", params=params, json=json,
-                                       files=files, data=data, headers=headers)
-        except httpx.TimeoutException:
-            raise RetriableError(f"{where}: timed out") from None
-        except httpx.TransportError as e:  # refused, reset, dropped mid-body
-            raise RetriableError(f"{where}: connection failed ({type(e).__name__})") from None
+        resp = send(self.client, method, f"{self.base_url}/api{path}", where=where, params=params, json=json,
+                    files=files, data=data, headers=headers)
         self.limiter.update(resp.headers)
         if resp.status_code < 400:
-            try:
-                return resp.json() if resp.content else {}
-            except ValueError:
-                raise RetriableError(f"{where}: response is not JSON", status=resp.status_code) from None
-        raise self._error(where, resp)
-
-    def _error(self, where: str, resp: httpx.Response) -> DestinationError:
-        status = resp.status_code
-        try:
-            body: Any = resp.json()
-        except ValueError:
-            body = resp.text[:500]
-        # §9: {"errors": {"code", "message": [..] | ".."}}; some answers use a top-level message
-        errs = body.get("errors", body) if isinstance(body, dict) else body
-        msg = errs.get("message", errs) if isinstance(errs, dict) else errs
-        msg = "; ".join(map(str, msg)) if isinstance(msg, list) else str(msg)
-        text = f"{where}: {msg}"
-        if status == 429:
-            retry = _retry_after(resp.headers)
-            self.limiter.penalize(retry)
-            return RateLimitedError(text, retry_after=retry, status=status, body=body)
-        if status >= 500:
-            return RetriableError(text, status=status, body=body)
-        if status in (401, 403):
-            return AuthError(text, status=status, body=body)
-        if status == 404:
-            return NotFoundError(text, status=status, body=body)
-        return FatalError(text, status=status, body=body)
+            return decode(resp, where)
+        raise error_for(where, resp, message=_message, penalize=self.limiter.penalize)
 
     # --- lookups ------------------------------------------------------------------------
     def _info(self, object: str):
@@ -466,16 +433,9 @@ class Freshsales(SchemaOperations, BulkOperations, Destination):
         return self._index[object].get(str(source_id))
 
 
-def _retry_after(headers: httpx.Headers) -> float | None:
-    raw = headers.get("Retry-After")
-    if not raw:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        when = None
-        try:
-            when = email.utils.parsedate_to_datetime(raw)
-        except (TypeError, ValueError):
-            pass
-        return max(0.0, when.timestamp() - time.time()) if when is not None else None
+def _message(body: Any) -> str:
+    """Freshsales error bodies: ``{"errors": {"code", "message": [..] | ".."}}`` (§9); some
+    answers carry a top-level message instead."""
+    errs = body.get("errors", body) if isinstance(body, dict) else body
+    msg = errs.get("message", errs) if isinstance(errs, dict) else errs
+    return "; ".join(map(str, msg)) if isinstance(msg, list) else str(msg)

@@ -75,7 +75,9 @@ class _ContactChildren(Kind):
 
     def create(self, record: Record) -> str:
         cid = _contact_of(record, self.object)
-        data = self.api.request("POST", f"/contacts/{cid}/{self.collection}", json=self.payload(record, create=True))
+        body = self.payload(record, create=True)
+        tried(self, record, cid)
+        data = self.api.request("POST", f"/contacts/{cid}/{self.collection}", json=body)
         new_id = join_id(cid, data[self.object]["id"])
         self.remember(record, new_id)
         return new_id
@@ -114,6 +116,40 @@ class _ContactChildren(Kind):
         return Record(object=self.object, fields=fields, custom={SOURCE_ID_FIELD: sid} if sid else {},
                       owner_id=data.get(self.owner_field) or None, links={"contactId": cid},
                       id=join_id(cid, data["id"]))
+
+
+    def under(self, cid: str) -> Iterator[Record]:
+        """This kind's records under one contact (``GET /contacts/{id}/tasks|notes``, unpaged)."""
+        for item in self.api.request("GET", f"/contacts/{cid}/{self.collection}").get(self.collection, []):
+            if self.object == "note" and _ATTACHMENT.match(split_source(item.get("body"))[0] or ""):
+                continue  # file attachments are files
+            yield self.record(item, cid)
+
+    def recheck(self, source_id: str) -> str | None:
+        return recheck_under(self, source_id)
+
+
+def tried(kind: Kind, record: Record, cid: str) -> None:
+    """Note the contact a create is about to go under: if its answer is lost, that is the one
+    place to look (:func:`recheck_under`) instead of every contact's list."""
+    sid = record.custom.get(SOURCE_ID_FIELD)
+    if sid is not None:
+        with kind._index_lock:
+            kind._tried[str(sid)] = cid
+
+
+def recheck_under(kind: Kind, source_id: str) -> str | None:
+    """A miss after the index was built: the record can only be one whose create this process
+    tried and got no answer to, so look under the contact it went to (one call); a source id
+    never tried here gets a full rescan."""
+    cid = kind._tried.get(source_id)
+    if cid is None:
+        return Kind.recheck(kind, source_id)
+    for rec in kind.under(cid):
+        if str(rec.custom.get(SOURCE_ID_FIELD)) == source_id and rec.id:
+            kind.remember(rec, rec.id)
+            return rec.id
+    return None
 
 
 class Tasks(_ContactChildren):
@@ -184,6 +220,7 @@ class Files(Kind):
             raise FileTooLargeError(f"file {path} is {size:,} bytes; HighLevel uploads are limited to 25 MB "
                                     f"({MAX_UPLOAD_BYTES:,} bytes)", path=path, size=size, limit=MAX_UPLOAD_BYTES)
         ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        tried(self, record, cid)
         with open(path, "rb") as fh:
             up = self.api.request("POST", "/medias/upload-file", files={"file": (name, fh, ctype)}, data={"name": name})
         try:
@@ -240,6 +277,20 @@ class Files(Kind):
         return Record(object="file", fields={"name": m["name"], "url": m["url"]},
                       custom={SOURCE_ID_FIELD: sid} if sid else {}, links={"contactId": cid},
                       id=join_id(cid, note["id"], media_id))
+
+    def under(self, cid: str) -> Iterator[Record]:
+        """The files attached to one contact (its notes, then the media library for the ids)."""
+        media = None
+        for n in self.api.request("GET", f"/contacts/{cid}/notes").get("notes", []):
+            m = _ATTACHMENT.match(split_source(n.get("body"))[0] or "")
+            if m is None:
+                continue
+            media = self._media_ids_by_url() if media is None else media
+            if m["url"] in media:
+                yield self.record(n, cid, media[m["url"]])
+
+    def recheck(self, source_id: str) -> str | None:
+        return recheck_under(self, source_id)
 
     def _media_ids_by_url(self) -> dict[str, str]:
         """url -> media id for the whole library (``GET /medias/files``, offset/limit)."""

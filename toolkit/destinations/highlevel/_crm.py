@@ -105,6 +105,12 @@ class Contacts(_LocationRecords):
     def update(self, record: Record) -> None:
         self._check_links(record)
         self.api.request("PUT", f"/contacts/{record.id}", json=self.payload(record, create=False))
+        gone = [t for t in dict.fromkeys(record.remove_tags) if t not in record.tags]
+        if gone:
+            # UpdateContactDto.tags "will overwrite all current tags" but an empty list is not
+            # documented to clear them; the spec recommends "the Add Tag or Remove Tag API instead"
+            # (apps/contacts.json), which is DELETE /contacts/{id}/tags with body {tags} (research §4)
+            self.api.request("DELETE", f"/contacts/{record.id}/tags", json={"tags": gone})
         if "businessId" in record.links:  # present but empty unlinks
             self._link_business(record.id, record.links["businessId"] or None)
 
@@ -159,7 +165,7 @@ class Opportunities(_LocationRecords):
     object, path, read_fields = "opportunity", "/opportunities", OPPORTUNITY_FIELDS
 
     def payload(self, record: Record, *, create: bool) -> dict[str, Any]:
-        if record.tags:
+        if record.tags or record.remove_tags:
             raise MappingError("HighLevel opportunities have no tags (apps/opportunities.json CreateDto)")
         extra = sorted(set(record.links) - {"contactId"})
         if extra:
@@ -205,7 +211,7 @@ class Companies(Kind):
         extra = sorted(set(record.links) - {"parentId"})
         if extra:
             raise MappingError(f"HighLevel companies link only to a parent company (parentId); got {', '.join(extra)}")
-        if record.tags or record.owner_id:
+        if record.tags or record.remove_tags or record.owner_id:
             raise MappingError("HighLevel businesses have no tags or owner (apps/businesses.json)")
         unknown = sorted(set(record.fields) - set(COMPANY_FIELDS))
         if unknown:

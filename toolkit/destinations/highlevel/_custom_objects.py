@@ -11,6 +11,7 @@ record links to a contact through an association created once per object
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Iterator
 
 from ...errors import MappingError, NotFoundError
@@ -47,6 +48,9 @@ class CustomObjects(Kind):
         self.name, self.object, self.key = name, f"custom_object:{name}", PREFIX + name
         self._schema: dict | None = None
         self._association: str | None = None
+        # engine workers create records of one object in parallel; only one of them may create
+        # the association (a second POST is a 400 "already exists" after the record was made)
+        self._association_lock = threading.Lock()
 
     # --- schema and association ------------------------------------------------------------
     def schema(self) -> dict:
@@ -64,6 +68,12 @@ class CustomObjects(Kind):
 
     def association(self, *, create: bool) -> str | None:
         """The id of this object's association with contacts; created on first need."""
+        if self._association is not None:
+            return self._association
+        with self._association_lock:
+            return self._find_or_create_association(create)
+
+    def _find_or_create_association(self, create: bool) -> str | None:
         if self._association is None:
             try:
                 self._association = self.api.request("GET", f"/associations/key/{association_key(self.name)}",
@@ -98,7 +108,7 @@ class CustomObjects(Kind):
             raise MappingError(f"{self.object}: fields holds only the primary property {primary!r}; "
                                f"put {', '.join(stray)} in custom")
         extra = sorted(set(record.links) - {"contactId"})
-        if extra or record.tags:
+        if extra or record.tags or record.remove_tags:
             raise MappingError(f"{self.object} records link only to a contact (contactId) and have no tags")
         body: dict[str, Any] = {"properties": properties_of(self.ctx.fields, self.object,
                                                             {**record.custom, **record.fields})}
@@ -154,7 +164,9 @@ class CustomObjects(Kind):
             yield from items
             if len(items) < limit:
                 return
-            after = items[-1].get("searchAfter")
+            # the answer gives the cursor as [epoch ms, id]; the search body takes strings only
+            # (objects.json SearchRecordResponseDTO vs SearchRecordsBody)
+            after = [str(v) for v in items[-1].get("searchAfter") or []]
 
     def iter(self) -> Iterator[Record]:
         """Every record (records search, ``searchAfter`` cursor), each with its contact link -

@@ -8,6 +8,7 @@ the kind by the record's object name from a table, never by a chain of ifs.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -44,6 +45,10 @@ class Kind:
         self.ctx = ctx
         self.api = ctx.api
         self._index: dict[str, str] | None = None
+        # engine workers share the kind: a scan replaces the index while others remember creates
+        self._index_lock = threading.RLock()
+        #: source id -> the parent a create went to (kinds that file records under a contact)
+        self._tried: dict[str, str] = {}
 
     def create(self, record: Record) -> str:
         raise NotImplementedError
@@ -64,25 +69,51 @@ class Kind:
     def find(self, source_id: str) -> str | None:
         """The id of the record carrying ``source_id``.
 
-        Default: one full scan builds an index, kept current by this kind's own creates and
-        deletes (the kinds whose endpoints can filter on a value override this).
+        Default (the kinds whose endpoints cannot filter on a value): a full scan builds an
+        index, kept current by this kind's own creates and deletes. The engine asks after a
+        create failed in a way the server may have acted on (a 5xx, a dropped connection): the
+        record may then exist although no create of ours returned its id, so the index cannot
+        know it. A miss in an index built earlier is therefore checked by scanning again; a
+        fresh scan's answer stands.
         """
-        if self._index is None:
-            self._index = {}
-            for rec in self.iter():
-                sid = rec.custom.get(SOURCE_ID_FIELD)
-                if sid is not None and rec.id:
-                    self._index.setdefault(str(sid), rec.id)
-        return self._index.get(str(source_id))
+        sid = str(source_id)
+        with self._index_lock:
+            if sid in self._tried and (self._index is None or sid not in self._index):
+                # a create of ours went out and its answer did not come back: it can only be
+                # where that create went (see recheck), so no scan of everything is needed
+                return self.recheck(sid)
+            fresh = self._index is None
+            if fresh:
+                self._index = self._scan()
+            found = self._index.get(sid)
+            if found is None and not fresh:
+                found = self.recheck(sid)
+            return found
+
+    def recheck(self, source_id: str) -> str | None:
+        """After a miss in an index built earlier: scan again. Kinds that know where a create
+        they tried would have landed look only there (:class:`~._activities._ContactChildren`)."""
+        self._index = self._scan()
+        return self._index.get(source_id)
+
+    def _scan(self) -> dict[str, str]:
+        index: dict[str, str] = {}
+        for rec in self.iter():
+            sid = rec.custom.get(SOURCE_ID_FIELD)
+            if sid is not None and rec.id:
+                index.setdefault(str(sid), rec.id)
+        return index
 
     def remember(self, record: Record, new_id: str) -> None:
-        if self._index is not None and record.custom.get(SOURCE_ID_FIELD) is not None:
-            self._index[str(record.custom[SOURCE_ID_FIELD])] = new_id
+        with self._index_lock:
+            if self._index is not None and record.custom.get(SOURCE_ID_FIELD) is not None:
+                self._index[str(record.custom[SOURCE_ID_FIELD])] = new_id
 
     def forget(self, id: str) -> None:
-        if self._index:
-            for sid in [s for s, i in self._index.items() if i == id]:
-                del self._index[sid]
+        with self._index_lock:
+            if self._index:
+                for sid in [s for s, i in self._index.items() if i == id]:
+                    del self._index[sid]
 
     # --- small shared steps -------------------------------------------------------------
     def quiet_delete(self, path: str, **kw: Any) -> None:
@@ -103,7 +134,8 @@ class Kind:
 
 def location_custom(fields: FieldCatalog, object: str, custom: dict[str, Any]) -> list[dict]:
     """``customFields`` items for a contact/opportunity: always ``id`` (the typed schemas require
-    it) and ``field_value`` (research §4)."""
+    it) and ``field_value`` (research §4); a None value clears the field with its type's empty
+    form, since ``null`` is refused (see :func:`~._values.cleared_location_value`)."""
     items = []
     for key, value in custom.items():
         f = fields.require(object, key)
@@ -119,8 +151,10 @@ def read_location_custom(fields: FieldCatalog, object: str, items: list[dict] | 
         value = read_location_value(item)
         if f is None:
             out[f"id:{item.get('id')}"] = value
-        else:
-            out[f.key] = from_location_value(f, value)
+            continue
+        value = from_location_value(f, value)
+        if value is not None:  # cleared ("" or []) reads as no value, like a field never set
+            out[f.key] = value
     return _unticked(fields.by_key(object), out)
 
 

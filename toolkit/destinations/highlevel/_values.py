@@ -25,6 +25,7 @@ from ...errors import MappingError
 from .._base import CustomField
 
 __all__ = ["TYPE_TO_HL", "HL_TO_TYPE", "DATETIME_PLACEHOLDER", "CHECKBOX_OPTION", "plain", "to_location_value",
+           "cleared_location_value",
            "from_location_value", "read_location_value", "option_key", "to_property", "from_property",
            "field_type"]
 
@@ -61,10 +62,33 @@ def plain(v: Any) -> Any:
     return v
 
 
+#: dataTypes whose ``field_value`` is a list (CheckboxField / MultiSelectField in apps/contacts.json)
+LIST_TYPES = ("checkbox", "multiple_options")
+
+
+def cleared_location_value(f: CustomField) -> Any:
+    """The ``field_value`` that empties a location custom field.
+
+    HighLevel documents no "clear" operation. What the specs do fix is the value's type: every
+    typed item schema in apps/contacts.json (TextField, LargeTextField, SingleSelectField,
+    RadioField, NumericField, MonetoryField, CheckboxField, MultiSelectField, FileField) and
+    ``customFieldsInput{String,Array,Object}Schema`` in apps/opportunities.json declares
+    ``field_value`` as ``string``, ``string[]`` or ``object`` and none is ``nullable`` - so
+    ``field_value: null`` matches no schema and is the 422 "customFields.N has an invalid value"
+    (422 body: research §1). The empty form of each declared type does validate: ``[]`` for the
+    list types (CHECKBOX, MULTIPLE_OPTIONS), ``""`` (TextField) for every other type, numbers and
+    dates included. That the live API then stores "no value" rather than an empty string is not
+    documented (unverified); read-back treats ``""``/``[]`` as no value either way
+    (:func:`from_location_value`).
+    """
+    return [] if f.type in LIST_TYPES else ""
+
+
 def to_location_value(f: CustomField, value: Any) -> Any:
-    """Our value -> a location custom field's ``field_value`` (§4 value types)."""
+    """Our value -> a location custom field's ``field_value`` (§4 value types); None (no value)
+    becomes the type's empty form (:func:`cleared_location_value`), never ``null``."""
     if value is None:
-        return None
+        return cleared_location_value(f)
     t = f.type
     if t in ("number", "monetary"):
         return float(value) if isinstance(value, (Decimal, str)) else value
@@ -82,8 +106,9 @@ def to_location_value(f: CustomField, value: Any) -> Any:
 def from_location_value(f: CustomField, value: Any) -> Any:
     """A location custom field's value -> ours, so a read-back compares equal to what we wrote."""
     t = f.type
-    if value is None:
-        return None
+    if value is None or value == [] or (isinstance(value, str) and not value.strip()):
+        # a cleared field may come back empty instead of absent: it holds no value
+        return False if t == "checkbox" else None
     if t == "checkbox":
         return CHECKBOX_OPTION in (value if isinstance(value, list) else [value])
     if t == "date":

@@ -9,18 +9,15 @@ client never retries; it maps each outcome to a typed error and the engine retri
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
-import time
-from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 import httpx
 
-from ...errors import (AuthError, DestinationError, FatalError, NotFoundError, QuotaExhaustedError, RateLimitedError,
-                       RetriableError)
+from ...errors import DestinationError, RateLimitedError
 from ...ratelimit import RateLimiter, limiter_for
+from .._http import decode, error_for, retry_after, send
 
 __all__ = ["Api", "Pacer", "BURST_HEADERS", "SEARCH_BURST", "WINDOW_SECONDS"]
 
@@ -116,50 +113,28 @@ class Api:
         search = path.endswith("/search")
         self.pacer.acquire(search=search)
         where = f"{method} /api/{version}{path}"
-        try:
-            resp = self.client.request(method, f"{self.base_url}/api/{version}{path}", params=params, json=json,
-                                       data=data, files=files, headers=self._headers())
-        except httpx.TimeoutException:
-            raise RetriableError(f"{where}: timed out") from None
-        except httpx.TransportError as e:  # refused, reset, dropped mid-body
-            raise RetriableError(f"{where}: connection failed ({type(e).__name__})") from None
+        resp = send(self.client, method, f"{self.base_url}/api/{version}{path}", where=where, params=params,
+                    json=json, data=data, files=files, headers=self._headers())
         self.pacer.update(resp.headers, search=search)
         if resp.status_code < 400:
-            if raw:
-                return resp.content
-            try:
-                return resp.json() if resp.content else {}
-            except ValueError:
-                raise RetriableError(f"{where}: response is not JSON", status=resp.status_code) from None
+            return resp.content if raw else decode(resp, where)
         raise self._error(where, resp, search)
 
     def _error(self, where: str, resp: httpx.Response, search: bool) -> DestinationError:
-        status = resp.status_code
-        try:
-            body: Any = resp.json()
-        except ValueError:
-            body = resp.text[:500]
-        msg = str(body.get("error") or body.get("error_info") or body) if isinstance(body, dict) else str(body)
-        text = f"{where}: {msg}"
-        if status == 429:
-            if self.pacer.daily_exhausted() or resp.headers.get("x-daily-ratelimit-token-remaining") == "0":
-                return QuotaExhaustedError(text, status=status, body=body, resume_at=_next_utc_midnight())
-            retry = _retry_after(resp.headers)
-            self.pacer.penalize(retry, search=search)
-            return RateLimitedError(text, retry_after=retry, status=status, body=body)
-        if status == 403 and not isinstance(body, dict):
-            # an HTML block page after ignored 429s (§2.5, [3p]): back off well past the window
-            wait = 30.0
-            self.pacer.penalize(wait)
-            return RateLimitedError(f"{where}: blocked for ignoring rate limits (HTTP 403 page)", retry_after=wait,
-                                    status=status, body=body)
-        if status >= 500:
-            return RetriableError(text, status=status, body=body)
-        if status in (401, 403):
-            return AuthError(text, status=status, body=body)
-        if status == 404:
-            return NotFoundError(text, status=status, body=body)
-        return FatalError(text, status=status, body=body)
+        def special(status: int, body: Any, text: str) -> DestinationError | None:
+            if status == 403 and not isinstance(body, dict):
+                # an HTML block page after ignored 429s (§2.5, [3p]): back off well past the window
+                wait = 30.0
+                self.pacer.penalize(wait)
+                return RateLimitedError(f"{where}: blocked for ignoring rate limits (HTTP 403 page)",
+                                        retry_after=wait, status=status, body=body)
+            return None
+
+        return error_for(where, resp, message=_message, special=special,
+                         penalize=lambda wait: self.pacer.penalize(wait, search=search),
+                         wait=lambda headers: retry_after(headers, ("Retry-After", "x-ratelimit-reset")),
+                         quota_spent=lambda r: (self.pacer.daily_exhausted()
+                                                or r.headers.get("x-daily-ratelimit-token-remaining") == "0"))
 
     # --- pagination (§7) -----------------------------------------------------------------------
     def pages_v2(self, path: str, params: dict | None = None, *, limit: int = 500) -> Iterator[dict]:
@@ -191,26 +166,6 @@ class Api:
             start = int(pag.get("next_start", start + len(data)))
 
 
-def _retry_after(headers: httpx.Headers) -> float | None:
-    """Retry-After when sent (optional, §2.5), else ``x-ratelimit-reset`` (seconds to the window's end)."""
-    for name in ("Retry-After", "x-ratelimit-reset"):
-        raw = headers.get(name)
-        if not raw:
-            continue
-        try:
-            return max(0.0, float(raw))
-        except ValueError:
-            try:
-                when = email.utils.parsedate_to_datetime(raw)
-            except (TypeError, ValueError):
-                continue
-            return max(0.0, when.timestamp() - time.time())
-    return None
-
-
-def _next_utc_midnight() -> str:
-    # The budget resets at midnight in the server's time zone, which the API does not report
-    # (§2.2); UTC is the guess, and the message says when to try again.
-    now = datetime.now(timezone.utc)
-    nxt = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return nxt.isoformat().replace("+00:00", "Z")
+def _message(body: Any) -> str:
+    """Pipedrive error bodies: ``{"success": false, "error", "error_info", ...}`` (§7 "Envelope")."""
+    return str(body.get("error") or body.get("error_info") or body) if isinstance(body, dict) else str(body)

@@ -83,8 +83,13 @@ class FieldStore:
                 errors.append(f"customFields: no {model} custom field with id {fid}")
                 continue
             value = item["field_value"] if "field_value" in item else item.get("fieldValue")
-            if value is None or value == "" or value == []:
-                out.pop(fid, None)  # an empty value clears the field
+            if value is None:
+                # null matches none of the typed item schemas (TextField … MultiSelectField in
+                # apps/contacts.json declare string / string[] / object, none nullable): refused
+                errors.append(f"customFields: field_value of {fid} must be a string, a number or a list, not null")
+                continue
+            if value == "" or value == []:
+                out.pop(fid, None)  # the type's empty form clears the field (a value-less field)
                 continue
             try:
                 out[fid] = check_location_value(field, value)
