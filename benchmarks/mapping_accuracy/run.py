@@ -7,7 +7,7 @@
 ``heldout4`` (``layouts_heldout4/``, the set not tuned on) or ``all`` (``tuning`` is the same: the
 first four folders, the layouts tuned on). PYTHON is an interpreter that has
 `valentine` installed (it is not a dependency of the toolkit; see README.md); valentine is run on
-the dev set only. Writes results.json (dev), results_heldout.json or results_all.json beside this
+the same set. Writes results.json (dev), results_heldout.json or results_all.json beside this
 file, or NAME when given, and prints a summary.
 """
 
@@ -80,9 +80,10 @@ def main() -> None:
     rows = ours(args.which)
     results = {"set": args.which, "threshold": CONFIRM_THRESHOLD, "ours": score(rows, CONFIRM_THRESHOLD) | {
         "seconds": round(time.time() - started, 1)}, "ours_rows": rows}
-    if args.valentine and args.which == "dev":
+    if args.valentine:
         proc = subprocess.run([args.valentine, str(HERE / "run_valentine.py")], input=json.dumps(
-            {"standard": sorted(standard_concepts())}), capture_output=True, text=True, timeout=3600)
+            {"standard": sorted(standard_concepts()), "set": args.which}), capture_output=True, text=True,
+            timeout=3600)
         if proc.returncode:
             results["valentine"] = {"error": proc.stderr[-500:]}
         else:

@@ -1,6 +1,6 @@
 """Run the `valentine` schema matchers on the evaluation set (in an environment that has it).
 
-Reads {"standard": [...]} from stdin, prints JSON: matcher -> rows of {layout, column, concept,
+Reads {"standard": [...], "set": <layout set, default dev>} from stdin, prints JSON: matcher -> rows of {layout, column, concept,
 confidence}. Each source column's prediction is the target column (a concept) with its best
 score; a column with no match gets no concept. run.py turns concepts into targets and scores.
 """
@@ -23,7 +23,8 @@ def main() -> None:
     from valentine import valentine_match
     from valentine.algorithms import Coma, Cupid, DistributionBased, JaccardDistanceMatcher, SimilarityFlooding
 
-    standard = set(json.load(sys.stdin)["standard"])
+    asked = json.load(sys.stdin)
+    standard, which = set(asked["standard"]), asked.get("set", "dev")
     ref = yaml.safe_load((HERE / "reference_values.yaml").read_text(encoding="utf-8"))
     target = pd.DataFrame({k: [str(x) for x in v] for k, v in ref.items() if k in standard})
     matchers = {"Coma": lambda: Coma(use_instances=True), "Cupid": Cupid, "SimilarityFlooding": SimilarityFlooding,
@@ -32,8 +33,8 @@ def main() -> None:
     for name, make in matchers.items():
         rows, started = [], time.time()
         try:
-            for lay in layouts():
-                src = lay["table"].drop(columns=[lay["key"]]).fillna("")
+            for lay in layouts(which):
+                src = lay["table"].drop(columns=[k for k in [lay["key"]] if k]).fillna("")
                 matches = valentine_match([src, target], make(), df_names=["source", "target"])
                 best: dict[str, tuple[str, float]] = {}
                 for pair, s in matches.items():
