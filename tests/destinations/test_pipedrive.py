@@ -292,5 +292,17 @@ def test_demo_accounts_for_every_record_and_every_request_matches_the_vendor_spe
     persons = {p["id"] for p in state["persons"]}
     assert state["persons"] and state["deals"] + state["leads"] and state["activities"] and state["notes"]
     assert all(lead["person_id"] in persons for lead in state["leads"])          # §5 Leads
+    # and to the person made from the same patient: lead (a treatment plan) -> its patient's person
+    import pandas as pd
+    from toolkit import Ledger
+    with Ledger(out / "workspace" / "ledger.sqlite") as ledger:
+        ids = {(o, k, d): i for o, k, d, i in ledger.mapped()}
+    plans = pd.read_csv(out / "export" / "treatment_plans.csv", dtype=str, encoding="cp1252").set_index("PlanID")
+    leads = {lead["id"]: lead for lead in state["leads"]}
+    mine = [(k, i) for (o, k, d), i in ids.items() if (o, d) == ("treatment_plans", "lead")]
+    assert mine and len(mine) == len(state["leads"])
+    for plan_id, lead_id in mine:
+        patient = plans.loc[plan_id, "PatientID"]
+        assert str(leads[lead_id]["person_id"]) == ids[("patients", patient, "person")], plan_id
     assert all(a["person_id"] in persons for a in state["activities"])
     assert any(p["name"] == "Treatment" for p in state["pipelines"])            # created via the API
