@@ -12,9 +12,7 @@ adapter) surface them to people.
 
 from __future__ import annotations
 
-import copy
 import json
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
@@ -22,9 +20,10 @@ from urllib.parse import parse_qsl
 
 import httpx
 from openapi_core import Config, OpenAPI
-from openapi_core.datatypes import RequestParameters
 from openapi_core.templating.paths.exceptions import PathError
-from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+from .._openapi import Phrasebook, PlainRequest, PlainResponse, schema_errors, set_pointer
+from .._openapi import messages as render
 
 __all__ = ["request_errors", "response_errors", "unknown_properties", "spec_file_for", "version_for", "SERVER_URL",
            "DEFAULT_VERSION", "validate_request_log"]
@@ -173,14 +172,6 @@ _PATCHES: list[tuple[str, str, Any, str]] = [
      "files are typed string; the example is an object {altId, altType, name, parentId, url, path}"),
 ]
 
-def _set_pointer(doc: dict, pointer: str, value: Any) -> None:
-    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.lstrip("/").split("/")]
-    target = doc
-    for p in parts[:-1]:
-        target = target[p]
-    target[parts[-1]] = copy.deepcopy(value)
-
-
 @lru_cache(maxsize=None)
 def spec_dict(file: str) -> dict:
     """The parsed, patched spec ``file`` (relative to ``specs/``)."""
@@ -188,7 +179,7 @@ def spec_dict(file: str) -> dict:
         doc = json.load(fh)
     for f, pointer, value, _why in _PATCHES:
         if f == file:
-            _set_pointer(doc, pointer, value)
+            set_pointer(doc, pointer, value)
     return doc
 
 
@@ -211,28 +202,6 @@ def version_for(path: str) -> str:
     return _VERSIONS.get(spec_file_for(path) or "", DEFAULT_VERSION)
 
 
-class _Request:
-    """The request protocol openapi-core expects, built from plain values."""
-
-    def __init__(self, method: str, path: str, query: Iterable[tuple[str, str]], headers: dict[str, str],
-                 body: bytes | None, content_type: str = "application/json"):
-        self.host_url = SERVER_URL
-        self.path = path
-        self.method = method.lower()
-        self.body = body or None
-        self.content_type = content_type
-        self.parameters = RequestParameters(query=ImmutableMultiDict(list(query)), header=Headers(headers),
-                                            cookie=ImmutableMultiDict(), path={})
-
-
-class _Response:
-    def __init__(self, status: int, body: bytes, headers: dict[str, str] | None = None):
-        self.status_code = status
-        self.data = body
-        self.headers = Headers(headers or {})
-        self.content_type = "application/json"
-
-
 def request_errors(method: str, path: str, query: Iterable[tuple[str, str]], headers: dict[str, str],
                    body: bytes | None, content_type: str = "application/json") -> list[str] | None:
     """Validate one request against the vendor spec.
@@ -245,12 +214,12 @@ def request_errors(method: str, path: str, query: Iterable[tuple[str, str]], hea
     if file is None:
         return None
     api = _openapi(file)
-    req = _Request(method, path, query, headers, body, content_type)
+    req = PlainRequest(SERVER_URL, method, path, query, headers, body, content_type)
     messages: list[str] = []
     for err in api.iter_request_errors(req):
         if isinstance(err, PathError):
             return None
-        messages.extend(_messages(err))
+        messages.extend(render(err, _WORDS))
     return messages
 
 
@@ -261,50 +230,18 @@ def response_errors(method: str, path: str, query: Iterable[tuple[str, str]], he
     if file is None:
         return [f"no spec covers {path}"]
     api = _openapi(file)
-    req = _Request(method, path, query, headers, req_body)
-    return [str(e) + "".join(f"; {c}" for c in _schema_errors(e)) for e in
-            api.iter_response_errors(req, _Response(status, body))]
+    req = PlainRequest(SERVER_URL, method, path, query, headers, req_body)
+    return [str(e) + "".join(f"; {c}" for c in schema_errors(e)) for e in
+            api.iter_response_errors(req, PlainResponse(status, body))]
 
 
-def _schema_errors(err: Exception) -> list[str]:
-    cause = err.__cause__
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in getattr(cause, "schema_errors", ()) or ()]
-
-
-_REQUIRED = re.compile(r"'([^']+)' is a required property")
-
-
-def _messages(err: Exception) -> list[str]:
-    """Render an openapi-core error the way the vendor's class-validator does."""
-    cause = err.__cause__
-    schema_errors = getattr(cause, "schema_errors", None)
-    if not schema_errors:
-        name = getattr(err, "name", None)
-        if name is not None and "Missing" in type(err).__name__:
-            return [f"{name} should not be empty"]
-        if name is not None:
-            return [f"{name} is invalid"]
-        if "Missing" in type(err).__name__:
-            return ["request body should not be empty"]
-        return [str(err)]
-    out = []
-    for e in schema_errors:
-        field = ".".join(str(p) for p in e.absolute_path)
-        if e.validator == "required":
-            m = _REQUIRED.search(e.message)
-            prop = m.group(1) if m else "field"
-            out.append(f"{field + '.' if field else ''}{prop} should not be empty")
-        elif e.validator == "type":
-            out.append(f"{field} must be a {e.validator_value}")
-        elif e.validator == "enum":
-            out.append(f"{field} must be one of the following values: {', '.join(map(str, e.validator_value))}")
-        elif e.validator == "maximum":
-            out.append(f"{field} must not be greater than {e.validator_value}")
-        elif e.validator == "minimum":
-            out.append(f"{field} must not be less than {e.validator_value}")
-        else:
-            out.append(f"{field} has an invalid value")
-    return out
+#: how HighLevel's class-validator words a refused request (research §1: 422 bodies)
+_WORDS = Phrasebook(param_missing="{name} should not be empty", param_invalid="{name} is invalid",
+                    body_missing="request body should not be empty", required="{prefix}{prop} should not be empty",
+                    type="{field} must be a {value}",
+                    enum="{field} must be one of the following values: {values}",
+                    maximum="{field} must not be greater than {value}", minimum="{field} must not be less than {value}",
+                    other="{field} has an invalid value")
 
 
 @lru_cache(maxsize=None)

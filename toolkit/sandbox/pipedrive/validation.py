@@ -23,9 +23,10 @@ from typing import Any, Iterable
 from urllib.parse import parse_qsl
 
 from openapi_core import Config, OpenAPI
-from openapi_core.datatypes import RequestParameters
 from openapi_core.templating.paths.exceptions import PathError
-from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+from .._openapi import Phrasebook, PlainRequest, PlainResponse, pointer, schema_errors, set_pointer
+from .._openapi import messages as render
 
 __all__ = ["split_version", "request_errors", "response_errors", "unknown_properties", "operation",
            "token_cost", "spec_dict", "log_entry_errors", "HOST"]
@@ -96,25 +97,17 @@ def _replace_property(node: Any, name: str, value: dict) -> None:
             _replace_property(v, name, value)
 
 
-def _pointer(doc: dict, pointer: str) -> Any:
-    node: Any = doc
-    for part in pointer.lstrip("/").split("/"):
-        key = part.replace("~1", "/").replace("~0", "~")
-        node = node[int(key)] if isinstance(node, list) else node[key]
-    return node
-
-
 def _apply(version: str, doc: dict) -> None:
-    for v, pointer, name, value, _why in _PATCHES:
+    for v, where, name, value, _why in _PATCHES:
         if v == version:
-            _replace_property(_pointer(doc, pointer), name, value)
-    for v, pointer, value, _why in _REPLACE:
+            _replace_property(pointer(doc, where), name, value)
+    for v, where, value, _why in _REPLACE:
         if v == version:
-            parent, _, last = pointer.rpartition("/")
-            if "/parameters/" in pointer:  # check the index still names the parameter we mean
-                if _pointer(doc, parent).get("name") != "fields":
-                    raise KeyError(f"{pointer}: the vendor spec moved the `fields` parameter")
-            _pointer(doc, parent)[last.replace("~1", "/").replace("~0", "~")] = copy.deepcopy(value)
+            parent = where.rpartition("/")[0]
+            if "/parameters/" in where:  # check the index still names the parameter we mean
+                if pointer(doc, parent).get("name") != "fields":
+                    raise KeyError(f"{where}: the vendor spec moved the `fields` parameter")
+            set_pointer(doc, where, value)
 
 
 @lru_cache(maxsize=None)
@@ -170,26 +163,10 @@ def token_cost(version: str, method: str, inner_path: str) -> int | None:
     return int(found[1].get("x-token-cost", 0)) if found else None
 
 
-class _Request:
-    """The request protocol openapi-core expects, built from plain values."""
-
-    def __init__(self, version: str, method: str, inner_path: str, query: Iterable[tuple[str, str]],
-                 headers: dict[str, str], body: bytes | None):
-        self.host_url = HOST
-        self.path = _SERVER_PREFIX[version] + inner_path
-        self.method = method.lower()
-        self.body = body or None
-        self.content_type = headers.get("content-type") or headers.get("Content-Type") or "application/json"
-        self.parameters = RequestParameters(query=ImmutableMultiDict(list(query)), header=Headers(headers),
-                                            cookie=ImmutableMultiDict(), path={})
-
-
-class _Response:
-    def __init__(self, status: int, body: bytes, content_type: str):
-        self.status_code = status
-        self.data = body
-        self.headers = Headers({"Content-Type": content_type})
-        self.content_type = content_type
+def _request(version: str, method: str, inner_path: str, query: Iterable[tuple[str, str]], headers: dict[str, str],
+             body: bytes | None) -> PlainRequest:
+    return PlainRequest(HOST, method, _SERVER_PREFIX[version] + inner_path, query, headers, body,
+                        headers.get("content-type") or headers.get("Content-Type") or "application/json")
 
 
 def request_errors(version: str, method: str, inner_path: str, query: Iterable[tuple[str, str]],
@@ -202,7 +179,7 @@ def request_errors(version: str, method: str, inner_path: str, query: Iterable[t
     """
     if operation(version, method, inner_path) is None:
         return None
-    req = _Request(version, method, inner_path, query, headers, body)
+    req = _request(version, method, inner_path, query, headers, body)
     messages: list[str] = []
     with warnings.catch_warnings():
         # openapi-core warns that it cannot check the oauth2 scheme; the app checks credentials
@@ -213,7 +190,7 @@ def request_errors(version: str, method: str, inner_path: str, query: Iterable[t
             return None
         if "Security" in type(err).__name__:
             continue  # credentials are the app's business (401 comes before validation)
-        messages.extend(_messages(err))
+        messages.extend(render(err, _WORDS))
     return messages
 
 
@@ -221,47 +198,18 @@ def response_errors(version: str, method: str, inner_path: str, query: Iterable[
                     headers: dict[str, str], req_body: bytes | None, status: int, body: bytes,
                     content_type: str = "application/json") -> list[str]:
     """Validate a response against the vendor spec (the tests use it to check the sandbox)."""
-    req = _Request(version, method, inner_path, query, headers, req_body)
+    req = _request(version, method, inner_path, query, headers, req_body)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        errors = list(_openapi(version).iter_response_errors(req, _Response(status, body, content_type)))
-    return [str(e) + "".join(f"; {c}" for c in _schema_errors(e)) for e in errors]
+        errors = list(_openapi(version).iter_response_errors(req, PlainResponse(status, body, content_type)))
+    return [str(e) + "".join(f"; {c}" for c in schema_errors(e)) for e in errors]
 
 
-def _schema_errors(err: Exception) -> list[str]:
-    cause = err.__cause__
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in getattr(cause, "schema_errors", ()) or ()]
-
-
-def _messages(err: Exception) -> list[str]:
-    """One readable line per problem, naming the parameter or body field."""
-    cause = err.__cause__
-    schema_errors = getattr(cause, "schema_errors", None)
-    if not schema_errors:
-        name = getattr(err, "name", None)
-        if name is not None and "Missing" in type(err).__name__:
-            return [f"Parameter '{name}' is required"]
-        if name is not None:
-            detail = str(cause) if cause is not None else str(err)
-            return [f"Parameter '{name}' is invalid: {detail}"]
-        if "Missing" in type(err).__name__:
-            return ["Request body is required"]
-        return [str(err)]
-    out = []
-    param = getattr(err, "name", None)
-    for e in schema_errors:
-        field = ".".join(str(p) for p in e.absolute_path) or (f"Parameter '{param}'" if param else "")
-        if e.validator == "required":
-            m = re.search(r"'([^']+)' is a required property", e.message)
-            prop = m.group(1) if m else "field"
-            out.append(f"{field + '.' if field else ''}{prop} is required")
-        elif e.validator == "type":
-            out.append(f"{field} must be of type {e.validator_value}")
-        elif e.validator == "enum":
-            out.append(f"{field} must be one of: {', '.join(map(str, e.validator_value))}")
-        else:
-            out.append(f"{field or 'body'}: {e.message}")
-    return out
+#: one readable line per problem, naming the parameter or body field
+_WORDS = Phrasebook(param_missing="Parameter '{name}' is required", param_invalid="Parameter '{name}' is invalid: {detail}",
+                    body_missing="Request body is required", required="{prefix}{prop} is required",
+                    type="{field} must be of type {value}", enum="{field} must be one of: {values}",
+                    other="{field_or_body}: {message}", param_field="Parameter '{name}'")
 
 
 @lru_cache(maxsize=None)
@@ -275,7 +223,7 @@ def _allowed_properties(version: str, template: str, method: str) -> tuple[froze
     open_ = False
     for part in [schema, *schema.get("allOf", [])]:
         while "$ref" in part:
-            part = _pointer(spec_dict(version), part["$ref"][1:])
+            part = pointer(spec_dict(version), part["$ref"][1:])
         props |= set(part.get("properties", {}))
         open_ = open_ or part.get("additionalProperties") is True
     return frozenset(props), open_
