@@ -10,7 +10,8 @@ child process so that peak memory (``ru_maxrss``) belongs to that measurement al
 * ``pandas-text``: the same with every cell as text (``dtype=str, keep_default_na=False``), the
   job our reader does;
 * ``read+audit``: ``DentOSoftSource().read_for_audit`` then ``run_audit`` with the packaged
-  suites — what the 01_audit notebook runs;
+  suites — what the 01_audit notebook runs (``read_seconds``, ``audit_seconds`` — which includes
+  importing Great Expectations — and ``read_peak_gb`` split it);
 * ``sparse-2gb``: a 2 GB file with no data written (a pre-allocated, never-filled copy) handed to
   the strict reader, which must refuse it with a clear error in bounded memory.
 
@@ -47,7 +48,11 @@ def _child(kind: str, folder: str) -> dict:
 
         snap = DentOSoftSource().read_for_audit(folder)
         extra["read_seconds"] = round(time.perf_counter() - t, 1)
+        read_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        extra["read_peak_gb"] = round(read_peak / 2**30, 2)
+        a = time.perf_counter()
         report = run_audit(snap, _paths.EXPECTATIONS)
+        extra["audit_seconds"] = round(time.perf_counter() - a, 1)
         s = report.summary()
         extra.update(rows=s["records"], expectations_run=s["expectations_run"], findings=len(report.findings()))
     elif kind == "sparse-2gb":

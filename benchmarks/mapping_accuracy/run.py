@@ -51,9 +51,9 @@ def ours(which: str = "dev") -> list[dict]:
     return rows
 
 
-def valentine_rows(raw: list[dict]) -> list[dict]:
+def valentine_rows(raw: list[dict], which: str = "dev") -> list[dict]:
     """Valentine's concept per column as a target on the same object (the same rule as the gold)."""
-    lays = {lay["layout"]: lay for lay in layouts()}
+    lays = {lay["layout"]: lay for lay in layouts(which)}
     rows = []
     for r in raw:
         lay = lays[r["layout"]]
@@ -87,7 +87,7 @@ def main() -> None:
         if proc.returncode:
             results["valentine"] = {"error": proc.stderr[-500:]}
         else:
-            results["valentine"] = {name: (score(valentine_rows(r["rows"]), CONFIRM_THRESHOLD) | {"seconds": r["seconds"]}
+            results["valentine"] = {name: (score(valentine_rows(r["rows"], args.which), CONFIRM_THRESHOLD) | {"seconds": r["seconds"]}
                                            if "rows" in r else r) for name, r in json.loads(proc.stdout).items()}
     out = args.out or {"dev": "results.json"}.get(args.which, f"results_{args.which}.json")
     (HERE / out).write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")

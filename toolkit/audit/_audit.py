@@ -102,6 +102,13 @@ class AuditReport:
                 "drift": self.drift, "read_errors": self.read_errors, "integrity": self.integrity}
 
 
+def _release() -> None:
+    """Return per-object working memory (Arrow's pool keeps freed blocks) before the next."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
 def run_audit(snapshot: Snapshot, expectations_dir: str | Path) -> AuditReport:
     """Profile ``snapshot`` and run every suite in ``expectations_dir/<source>/``.
 
@@ -124,6 +131,7 @@ def run_audit(snapshot: Snapshot, expectations_dir: str | Path) -> AuditReport:
             if all(cols.values()):
                 dedupe[obj] = cols
     prof = profile(snapshot, dedupe=dedupe or None)
+    _release()
     results: dict[str, list[dict]] = {}
     suites = snapshot.meta.get("suites") or {}
     for obj, df in snapshot.tables.items():
@@ -135,6 +143,7 @@ def run_audit(snapshot: Snapshot, expectations_dir: str | Path) -> AuditReport:
         results[obj] = run_suite(df, suite, key=schema.key if schema else df.columns[0],
                                  file=schema.file if schema else obj, lines=line_numbers(snapshot, obj),
                                  roles=roles)
+        _release()
     integrity = {}
     for obj, parent in ((hints or {}).get("hierarchies") or {}).items():
         if obj in snapshot.tables and obj in snapshot.schema:

@@ -26,7 +26,9 @@ import pyarrow.compute as pc
 from ..mapping import apply_transform, parse_dates
 from ..mapping._transforms import DATE_FORMATS
 
-__all__ = ["problems", "date_layouts"]
+__all__ = ["problems", "date_layouts", "column_checks", "unique_problems", "unique_date_layouts"]
+
+_KINDS = {"email", "phone", "date", "datetime", "money", "number"}
 
 _PHONE_OK = r"^\(?[2-9]\d{2}\)?[-. ]?\d{3}[-. ]?\d{4}$"
 _NUMBER_OK = r"^-?\d+(\.\d+)?$"
@@ -34,8 +36,28 @@ _EMAIL_SHAPE = re.compile(r"^[A-Za-z0-9]+([._+-][A-Za-z0-9]+)*@(([A-Za-z0-9]+(-[
 
 
 def _uniques(s: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    codes, uniq = pd.factorize(s, use_na_sentinel=True)
-    return codes, pd.Series(pd.array(uniq, dtype="string[pyarrow]"))
+    """Codes and distinct values of ``s.astype("string").str.strip()`` (NA: code -1), in order of
+    first appearance — factorizing the raw column first and stripping only its distinct
+    values, so no stripped copy of a million-row column is made."""
+    codes, raw = pd.factorize(s.array, use_na_sentinel=True)
+    codes = np.asarray(codes)
+    raw = pd.Series(raw).astype("string")
+    if not len(raw) or not _may_strip(raw):
+        # nothing to strip (ASCII, no control or space at either end): already distinct
+        return codes, pd.Series(pd.array(raw.array, dtype="string[pyarrow]"))
+    stripped = raw.str.strip()
+    inner, uniq = pd.factorize(stripped, use_na_sentinel=True)
+    inner = np.asarray(inner)
+    out = np.where(codes >= 0, inner[np.maximum(codes, 0)] if len(inner) else -1, -1)
+    return out, pd.Series(pd.array(uniq, dtype="string[pyarrow]"))
+
+
+def _may_strip(values: pd.Series) -> bool:
+    """Whether stripping could change any value: one starts or ends with a control character
+    or space, or holds a non-ASCII character (Unicode spaces). RE2 over the values."""
+    arr = pa.array(values.array)
+    hit = pc.match_substring_regex(arr, r"^[\x00-\x20]|[\x00-\x20]$|[^\x00-\x7f]")
+    return bool(pc.any(pc.fill_null(hit, False)).as_py())
 
 
 def _spread(codes: np.ndarray, per_unique: pd.Series, index: pd.Index) -> pd.Series:
@@ -64,22 +86,27 @@ def problems(s: pd.Series, typ: str, declared_format: str | None = None) -> pd.S
         typ: the layout type (email, phone, date, datetime, money, number).
         declared_format: the strftime layout the export declares for a date column.
     """
+    codes, u = _uniques(s)
+    return _spread(codes, unique_problems(u, typ, declared_format), s.index)
+
+
+def unique_problems(u: pd.Series, typ: str, declared_format: str | None = None,
+                    declared_ok: np.ndarray | None = None) -> pd.Series:
+    """:func:`problems` for distinct (stripped) values ``u``: one entry per value."""
     kind = {"email": "email", "phone": "phone_e164", "date": "date", "datetime": "datetime",
             "money": "money", "number": "number"}[typ]
-    codes, u = _uniques(s.astype("string").str.strip())
     result = pd.Series(None, index=u.index, dtype="object")
     if len(u) == 0:
-        return _spread(codes, result, s.index)
+        return result
     todo = np.ones(len(u), dtype=bool)
     if kind == "phone_e164":
         todo &= ~_matches(u, _PHONE_OK)
     elif kind in {"money", "number"}:
         todo &= ~_matches(u, _NUMBER_OK)
     elif kind in {"date", "datetime"} and declared_format in DATE_FORMATS:
-        todo &= ~_declared_ok(u, declared_format)
+        todo &= ~(declared_ok if declared_ok is not None else _declared_ok(u, declared_format))
     elif kind == "email":
-        plain = u.map(lambda v: _EMAIL_SHAPE.match(v) if isinstance(v, str) and len(v) <= 254 else None)
-        domains = plain.map(lambda m: m.group(2).lower() if m is not None and len(m.string.split("@")[0]) <= 64 else None)
+        domains = _plain_email_domains(u)
         cand = domains.dropna()
         if len(cand):
             uniq_domains = pd.Series(pd.unique(cand))
@@ -88,33 +115,140 @@ def problems(s: pd.Series, typ: str, declared_format: str | None = None) -> pd.S
             todo &= ~domains.isin(good).to_numpy()
     if todo.any():
         result[todo] = _transform_problems(kind, u[todo]).to_numpy()
-    return _spread(codes, result, s.index)
+    return result
+
+
+def _plain_email_domains(u: pd.Series) -> pd.Series:
+    """Lower-cased domain of each value of the plain shape ``_EMAIL_SHAPE`` (at most 254
+    characters, local part at most 64), else None. The shape is all ASCII with one ``@``, so
+    Arrow (RE2, the same pattern: ASCII classes, no look-arounds) tests it and cuts the domain
+    at the ``@``; no Python string per value."""
+    out = pd.Series(None, index=u.index, dtype="object")
+    if len(u) == 0:
+        return out
+    arr = pa.array(u.array)
+    arr = arr.cast(pa.string()) if not pa.types.is_string(arr.type) else arr
+    at = pc.find_substring(arr, "@")
+    ok = pc.and_kleene(pc.match_substring_regex(arr, _EMAIL_SHAPE.pattern),
+                       pc.and_kleene(pc.less_equal(pc.utf8_length(arr), 254), pc.less_equal(at, 64)))
+    ok = np.asarray(pc.fill_null(ok, False).to_numpy(zero_copy_only=False), dtype=bool)
+    if not ok.any():
+        return out
+    picked = pc.filter(arr, pa.array(ok))
+    domains = pc.utf8_lower(pc.replace_substring_regex(picked, "^[^@]*@", "", max_replacements=1))
+    out.iloc[np.flatnonzero(ok)] = domains.to_numpy(zero_copy_only=False)
+    return out
 
 
 def _declared_ok(u: pd.Series, fmt: str) -> np.ndarray:
+    """Which values are written exactly in the layout ``fmt``: Arrow parses them with it and
+    formats them back to the same text (Arrow is laxer about zero padding than the transform).
+
+    For layouts of fixed-width numeric fields (%Y %m %d %H %M %S and literal separators) the
+    round trip's verdict is computed without formatting a million timestamps: a value whose
+    shape is exact and whose fields form a real date and time (4-digit year from 1000, month
+    1-12, day within that month, hour < 24, minute and second < 60) round-trips, and one whose
+    fields do not is refused by the parser or comes back different (Feb 30 becomes Mar 2). Other
+    values take the round trip itself."""
     arr = pa.array(u.array)
-    parsed = pc.strptime(arr, format=fmt, unit="s", error_is_null=True)
-    ok = np.asarray(pc.is_valid(parsed).to_numpy(zero_copy_only=False))
-    # Arrow is laxer about zero padding than the transform: accept only exact round trips
-    same = np.asarray(pc.fill_null(pc.equal(pc.strftime(parsed, format=fmt), arr), False)
-                      .to_numpy(zero_copy_only=False))
-    return ok & same
+    out = np.zeros(len(arr), dtype=bool)
+    plan = _fixed_width(fmt)
+    rest = np.arange(len(arr))
+    if plan is not None and len(arr):
+        regex, offsets = plan
+        shape = np.asarray(pc.fill_null(pc.match_substring_regex(arr, regex), False)
+                           .to_numpy(zero_copy_only=False), dtype=bool)
+        cand = np.flatnonzero(shape)
+        if len(cand):
+            sub = arr.take(pa.array(cand))
+            f = {d: np.asarray(pc.cast(pc.utf8_slice_codeunits(sub, o, o + _WIDTH[d]), pa.int64())
+                               .to_numpy(zero_copy_only=False)) for d, o in offsets.items()}
+            n = len(cand)
+            y = f.get("%Y", np.full(n, 2000))
+            m = f.get("%m", np.ones(n, dtype=np.int64))
+            d = f.get("%d", np.ones(n, dtype=np.int64))
+            sure = y >= 1000  # years before 1000 (and anything unusual) take the round trip
+            leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+            mdays = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(m, 0, 12)] + \
+                ((m == 2) & leap)
+            good = (m >= 1) & (m <= 12) & (d >= 1) & (d <= mdays)
+            for key, top in (("%H", 23), ("%M", 59), ("%S", 59)):
+                if key in f:
+                    good &= f[key] <= top
+            out[cand[sure]] = good[sure]
+            settled = np.zeros(len(arr), dtype=bool)
+            settled[cand[sure]] = True
+            rest = np.flatnonzero(~settled)
+        else:
+            rest = np.arange(len(arr))
+    if len(rest):
+        part = arr.take(pa.array(rest)) if len(rest) < len(arr) else arr
+        parsed = pc.strptime(part, format=fmt, unit="s", error_is_null=True)
+        ok = np.asarray(pc.is_valid(parsed).to_numpy(zero_copy_only=False))
+        same = np.asarray(pc.fill_null(pc.equal(pc.strftime(parsed, format=fmt), part), False)
+                          .to_numpy(zero_copy_only=False))
+        out[rest] = ok & same
+    return out
+
+
+_WIDTH = {"%Y": 4, "%m": 2, "%d": 2, "%H": 2, "%M": 2, "%S": 2}
+
+
+def _fixed_width(fmt: str):
+    """(anchored regex, {directive: offset}) for a layout of fixed-width numeric fields and
+    literal ASCII separators, else None."""
+    pattern, offsets, pos, i = "^", {}, 0, 0
+    while i < len(fmt):
+        d = fmt[i:i + 2]
+        if d in _WIDTH:
+            if d in offsets:
+                return None
+            pattern += r"\d{%d}" % _WIDTH[d]
+            offsets[d] = pos
+            pos, i = pos + _WIDTH[d], i + 2
+        elif fmt[i] == "%" or not fmt[i].isascii() or fmt[i].isalnum():
+            return None
+        else:
+            pattern += re.escape(fmt[i])
+            pos, i = pos + 1, i + 1
+    return (pattern + "$", offsets) if "%Y" in offsets and "%m" in offsets and "%d" in offsets \
+        else None
 
 
 def date_layouts(s: pd.Series, declared_format: str | None = None) -> pd.Series:
     """Per row, the layout the mapping's date parser reads the value with (None if none).
 
     Values written exactly in the declared layout are that layout without parsing them again."""
-    codes, u = _uniques(s.astype("string").str.strip())
+    codes, u = _uniques(s)
     if len(u) == 0:
         return pd.Series(None, index=s.index, dtype="object")
+    return _spread(codes, unique_date_layouts(u, declared_format), s.index)
+
+
+def unique_date_layouts(u: pd.Series, declared_format: str | None = None,
+                        declared_ok: np.ndarray | None = None) -> pd.Series:
+    """:func:`date_layouts` for distinct (stripped) values ``u``."""
     used = pd.Series(None, index=u.index, dtype="object")
     todo = np.ones(len(u), dtype=bool)
     if declared_format in DATE_FORMATS:
-        done = _declared_ok(u, declared_format)
+        done = declared_ok if declared_ok is not None else _declared_ok(u, declared_format)
         used[done] = declared_format
         todo &= ~done
     if todo.any():
         _, found = parse_dates(u[todo])
         used[todo] = found.to_numpy()
-    return _spread(codes, used, s.index)
+    return used
+
+
+def column_checks(s: pd.Series, typ: str, declared_format: str | None = None
+                  ) -> tuple[np.ndarray, pd.Series | None, pd.Series | None]:
+    """One pass over a column for the profile: (codes per row, problem per distinct value or
+    None when the type has no check, date layout per distinct value or None when not a date)."""
+    codes, u = _uniques(s)
+    ok = None
+    if typ in {"date", "datetime"} and declared_format in DATE_FORMATS and len(u):
+        ok = _declared_ok(u, declared_format)
+    probs = unique_problems(u, typ, declared_format, ok) if typ in _KINDS else None
+    layouts = unique_date_layouts(u, declared_format, ok) if typ in {"date", "datetime"} and len(u) \
+        else None
+    return codes, probs, layouts

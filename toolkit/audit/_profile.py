@@ -13,8 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..mapping import find_duplicates
-from ._fast_checks import date_layouts
-from ._fast_checks import problems as value_problems
+from ._fast_checks import column_checks
 from ..snapshot import Snapshot
 
 __all__ = ["profile", "line_numbers"]
@@ -30,10 +29,47 @@ def line_numbers(snapshot: Snapshot, obj: str) -> pd.Series:
     df = snapshot.tables[obj]
     known = (snapshot.meta.get("line_numbers") or {}).get(obj)
     if known is not None:
-        return pd.Series(list(known), index=df.index)
+        return pd.Series(np.asarray(known, dtype=np.int64), index=df.index)
     if "__line__" in df.attrs:
         return pd.Series(list(df.attrs["__line__"]), index=df.index)
-    return pd.Series(range(2, len(df) + 2), index=df.index)
+    return pd.Series(np.arange(2, len(df) + 2, dtype=np.int64), index=df.index)
+
+
+def _arrow(s: pd.Series) -> pa.ChunkedArray:
+    """The column as Arrow strings (no copy when it already is one)."""
+    data = getattr(s.array, "_pa_array", None)
+    if data is None or not (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+        data = pa.chunked_array([pa.array(s.astype("string").array)])
+    return data.cast(pa.string()) if not pa.types.is_string(data.type) else data
+
+
+def _blank_rows(s: pd.Series) -> np.ndarray:
+    """Positions of non-null values that ``str.strip()`` leaves empty. Only an empty value or
+    one whose first byte is not printable non-space ASCII can be; their first bytes are read
+    straight from the Arrow buffers and just those values are stripped."""
+    data = _arrow(s)
+    parts, base = [], 0
+    for chunk in data.chunks:
+        n = len(chunk)
+        if n == 0:
+            continue
+        bufs = chunk.buffers()
+        offsets = np.frombuffer(bufs[1], dtype=np.int32)[chunk.offset:chunk.offset + n + 1]
+        starts = offsets[:-1]
+        lengths = offsets[1:] - starts
+        body = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None and bufs[2].size \
+            else np.zeros(1, dtype=np.uint8)
+        first = body[np.minimum(starts, len(body) - 1)]
+        cand = (lengths <= 0) | (first < 0x21) | (first > 0x7E)
+        if chunk.null_count:
+            cand &= np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        parts.append(np.flatnonzero(cand) + base)
+        base += n
+    cand = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    if not len(cand):
+        return cand
+    sub = s.iloc[cand].astype("string").str.strip()
+    return cand[(sub == "").fillna(False).to_numpy(dtype=bool)]
 
 
 def profile(snapshot: Snapshot, dedupe: dict[str, dict] | None = None, max_listed: int = 500) -> dict:
@@ -43,31 +79,48 @@ def profile(snapshot: Snapshot, dedupe: dict[str, dict] | None = None, max_liste
         snapshot: what the source read.
         dedupe: object -> ``find_duplicates`` column arguments, for the objects that hold people.
         max_listed: cap on listed problem rows per column (counts are always complete).
+
+    Each column is factorized once; checks run per distinct value and only the rows that are
+    listed are looked up (see :mod:`toolkit.audit._fast_checks`).
     """
     out: dict = {"counts": snapshot.counts(), "objects": {}}
+    known_ids: dict[str, pa.Array] = {}
     for obj, df in snapshot.tables.items():
         schema = snapshot.schema.get(obj)
-        lines = line_numbers(snapshot, obj)
+        lines = line_numbers(snapshot, obj).to_numpy()
         key = schema.key if schema else df.columns[0]
-        ids = df[key].astype("string") if key in df.columns else pd.Series(pd.NA, index=df.index)
+        keycol = df[key] if key in df.columns else None
+
+        def id_at(i: int):
+            return None if keycol is None else _s(keycol.iat[i])
+
         info: dict = {"file": schema.file if schema else obj, "records": len(df), "key": key}
-        info["missing"] = {c: int((df[c].isna() | (df[c].astype("string").str.strip() == "")).sum())
-                           for c in df.columns}
+        info["missing"] = {c: int(df[c].isna().sum()) + len(_blank_rows(df[c])) for c in df.columns}
         invalid: dict[str, dict] = {}
         layouts: dict[str, dict[str, int]] = {}
         for col, typ in (schema.columns.items() if schema else []):
-            if col not in df.columns:
+            if col not in df.columns or (typ not in _CHECKS and typ not in {"date", "datetime"}):
                 continue
-            if typ in _CHECKS:
-                declared = ((snapshot.meta.get("formats") or {}).get(obj) or {}).get(col)
-                bad = value_problems(df[col], typ, declared).dropna()
+            declared = ((snapshot.meta.get("formats") or {}).get(obj) or {}).get(col)
+            codes, probs, used = column_checks(df[col], typ, declared)
+            if probs is not None and len(probs):
+                bad_u = probs.notna().to_numpy()
+                bad = np.flatnonzero((codes >= 0) & bad_u[np.maximum(codes, 0)]) if bad_u.any() \
+                    else np.zeros(0, dtype=np.int64)
                 if len(bad):
+                    text = probs.to_numpy(dtype=object)
+                    vals = df[col]
                     invalid[col] = {"type": typ, "count": int(len(bad)), "rows": [
-                        {"line": int(lines[i]), "id": _s(ids[i]), "value": _s(df.at[i, col]), "problem": p}
-                        for i, p in bad.head(max_listed).items()]}
-            if typ in {"date", "datetime"}:
-                used = date_layouts(df[col], ((snapshot.meta.get("formats") or {}).get(obj) or {}).get(col))
-                counts = used.fillna("unreadable").where(df[col].notna(), None).dropna().value_counts()
+                        {"line": int(lines[i]), "id": id_at(i), "value": _s(vals.iat[i]),
+                         "problem": text[codes[i]]} for i in bad[:max_listed].tolist()]}
+            if used is not None:
+                present = df[col].notna().to_numpy(dtype=bool) & (codes >= 0)
+                per_code = np.bincount(codes[present], minlength=len(used))
+                seen = np.flatnonzero(per_code)  # in order of first appearance, as value_counts
+                label_codes, label_names = pd.factorize(used.fillna("unreadable").to_numpy(dtype=object)[seen])
+                totals = np.bincount(label_codes, weights=per_code[seen], minlength=len(label_names))
+                counts = pd.Series(totals.astype(np.int64), index=pd.Index(label_names, dtype=object)
+                                   ).sort_values(ascending=False)
                 layouts[col] = {_LAYOUT_NAMES.get(k, k): int(v) for k, v in counts.items()}
         info["invalid"] = invalid
         info["date_layouts"] = layouts
@@ -79,18 +132,27 @@ def profile(snapshot: Snapshot, dedupe: dict[str, dict] | None = None, max_liste
             if col not in df.columns or tobj not in snapshot.tables:
                 continue
             vals = df[col]
-            known = pa.array(pd.unique(snapshot.tables[tobj][tcol].dropna().astype("string")).astype(object),
-                             type=pa.string())
-            found = pc.is_in(pa.array(vals.astype("string").array).cast(pa.string()), value_set=known)
-            hit = np.asarray(pc.fill_null(found, True).to_numpy(zero_copy_only=False))
-            broken = pd.Series(~hit, index=vals.index) & (vals.astype("string").str.strip() != "").fillna(False)
-            for i in vals[broken].head(max_listed).index:
-                refs.append({"line": int(lines[i]), "id": _s(ids[i]), "column": col, "value": _s(vals[i]),
+            if target not in known_ids:  # one set of ids per target, however many point at it
+                known_ids[target] = pc.unique(_arrow(snapshot.tables[tobj][tcol]).combine_chunks()
+                                              .drop_null())
+            known = known_ids[target]
+            found = pc.is_in(_arrow(vals), value_set=known)
+            miss = np.flatnonzero(~np.asarray(pc.fill_null(found, True).to_numpy(), dtype=bool))
+            if len(miss):
+                sub = vals.iloc[miss].astype("string").str.strip()
+                miss = miss[(sub != "").fillna(False).to_numpy(dtype=bool)]
+            for i in miss[:max_listed].tolist():
+                refs.append({"line": int(lines[i]), "id": id_at(i), "column": col, "value": _s(vals.iat[i]),
                              "points_at": target})
         info["broken_references"] = refs
         if dedupe and obj in dedupe:
             pairs = _duplicates(df, key, dedupe[obj])
-            line_of = dict(zip(ids, lines))
+            named = {k for a, b, _ in pairs for k in (a, b)}
+            line_of: dict = {}
+            if named and keycol is not None:
+                ids = keycol.astype("string")
+                for i in np.flatnonzero(ids.isin(named).fillna(False).to_numpy(dtype=bool)).tolist():
+                    line_of[ids.iat[i]] = lines[i]  # the last row with an id wins, as dict(zip())
             info["duplicates"] = [{"kept": a, "duplicate": b, "why": why, "lines": [int(line_of[a]), int(line_of[b])]}
                                   for a, b, why in pairs]
         out["objects"][obj] = info
@@ -98,16 +160,9 @@ def profile(snapshot: Snapshot, dedupe: dict[str, dict] | None = None, max_liste
 
 
 def _duplicates(df: pd.DataFrame, key: str, spec: dict) -> list[tuple[str, str, str]]:
-    """``find_duplicates`` on columns renamed to plain identifiers (it reads rows as named
-    tuples, and "E-mail Address" is not one); reasons name the file's own columns again."""
-    cols = [key, spec["first"], spec["last"], spec["dob"], *spec["contact"]]
-    safe = {c: f"c{i}" for i, c in enumerate(dict.fromkeys(cols))}
-    sub = df[list(safe)].rename(columns=safe)
-    pairs = find_duplicates(sub, key_column=safe[key], first=safe[spec["first"]], last=safe[spec["last"]],
-                            dob=safe[spec["dob"]], contact=[safe[c] for c in spec["contact"]])
-    back = {v: k for k, v in safe.items()}
-    return [(a, b, " ".join(back.get(w.rstrip(","), w.rstrip(",")) + ("," if w.endswith(",") else "")
-                            for w in why.split(" "))) for a, b, why in pairs]
+    """Likely duplicate people, by the same rules the mapping skips them with."""
+    return find_duplicates(df, key_column=key, first=spec["first"], last=spec["last"], dob=spec["dob"],
+                           contact=list(spec["contact"]))
 
 
 def _s(v):

@@ -8,6 +8,7 @@ one a prefix of the other, a known nickname, or a rapidfuzz ratio of at least 85
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz
 
@@ -44,42 +45,58 @@ def _same_first(a: str, b: str) -> bool:
 
 def find_duplicates(df: pd.DataFrame, *, key_column: str, first: str, last: str, dob: str,
                     contact: list[str]) -> list[tuple[str, str, str]]:
-    """Return (kept key, duplicate key, why) for every duplicate row; the first occurrence is kept."""
+    """Return (kept key, duplicate key, why) for every duplicate row; the first occurrence is kept.
+
+    ``contact`` columns are ways of reaching the person: one whose name says "mail" is compared
+    as an address (case and spaces aside), any other as a phone number (its last ten digits).
+    Rows are grouped by (last name, birth date) and the groups walked as plain lists, in order of
+    first appearance and rows in file order: a million patients make tens of thousands of
+    groups, too many to build a frame for each.
+    """
     if df.empty:
         return []
-    dobs, _ = parse_dates(df[dob])
-    frame = pd.DataFrame({
-        "key": df[key_column].astype("string"),
-        "first": _norm(df[first]),
-        "last": _norm(df[last]),
-        "dob": dobs.dt.strftime("%Y-%m-%d"),
-    }, index=df.index)
-    # Ways of reaching the person go in under positional names: export headers such as
-    # "E-mail Address" are not identifiers, and rows are read back as named tuples below.
+    # birth dates parsed once per distinct value
+    codes, uniq = pd.factorize(df[dob].astype("string"), use_na_sentinel=True)
+    parsed, _ = parse_dates(pd.Series(pd.array(uniq, dtype="string")))
+    iso = parsed.dt.strftime("%Y-%m-%d").to_numpy(dtype=object, na_value=None)
+    births = np.where(codes >= 0, iso[np.maximum(codes, 0)] if len(iso) else None, None)
+    lasts = _norm(df[last]).to_numpy(dtype=object)
+    ok = (lasts != "") & pd.notna(births)
+    if not ok.any():
+        return []
+    rows = np.flatnonzero(ok)
+    group = pd.Series(lasts[rows], dtype=object) + "\x00" + pd.Series(births[rows], dtype=object)
+    gcodes, _ = pd.factorize(group)  # in order of first appearance
+    several = np.bincount(gcodes)[gcodes] >= 2
+    rows, gcodes = rows[several], gcodes[several]
+    if not len(rows):
+        return []
+    order = np.argsort(gcodes, kind="stable")
+    rows, gcodes = rows[order], gcodes[order]
+    sub = df.iloc[rows]
+    keys = sub[key_column].astype("string").tolist()
+    firsts = _norm(sub[first]).tolist()
     reach = []
-    for i, col in enumerate(contact):
-        v = df[col].astype("string").str.strip().str.lower()
+    for col in contact:
+        v = sub[col].astype("string").str.strip().str.lower()
         if "mail" not in col.lower():
             v = v.str.replace(r"\D", "", regex=True).str[-10:]
             v = v.where(v.str.len() == 10)
-        reach.append(v.rename(f"reach{i}"))
-    frame = frame.join(pd.concat(reach, axis=1)) if reach else frame
-    frame = frame[(frame["last"] != "") & frame["dob"].notna()]
-    groups = frame[frame.duplicated(["last", "dob"], keep=False)].groupby(["last", "dob"], sort=False)
+        reach.append(v.tolist())
+    bounds = (np.flatnonzero(np.diff(gcodes)) + 1).tolist()
     out: list[tuple[str, str, str]] = []
-    for _, g in groups:
-        rows = list(g.itertuples(index=False))
-        taken: set[str] = set()
-        for i, a in enumerate(rows):
-            if a.key in taken:
+    for lo, hi in zip([0, *bounds], [*bounds, len(rows)]):
+        taken: set = set()
+        for i in range(lo, hi):
+            if keys[i] in taken:
                 continue
-            for b in rows[i + 1:]:
-                if b.key in taken or not _same_first(a.first, b.first):
+            for j in range(i + 1, hi):
+                if keys[j] in taken or not _same_first(firsts[i], firsts[j]):
                     continue
-                shared = [c for n, c in enumerate(contact) if _same(getattr(a, f"reach{n}"), getattr(b, f"reach{n}"))]
+                shared = [c for n, c in enumerate(contact) if _same(reach[n][i], reach[n][j])]
                 if shared:
-                    taken.add(b.key)
-                    out.append((a.key, b.key, f"same name, birth date and {', '.join(shared)}"))
+                    taken.add(keys[j])
+                    out.append((keys[i], keys[j], f"same name, birth date and {', '.join(shared)}"))
     return out
 
 

@@ -1,0 +1,186 @@
+"""The audit's fast paths give exactly what the straightforward computation gives.
+
+* ``run_suite`` validates value-only column expectations on each column's distinct values and
+  spreads the verdicts back; the result must equal GX validating every row (counts, ``mostly``
+  success, every failing row with its line, id and value).
+* the profile's duplicate search must equal ``find_duplicates`` called as the audit always
+  called it; the declared-date check must equal Arrow's parse-and-format round trip.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from toolkit.audit import _expectations, _fast_checks
+from toolkit.audit._profile import _duplicates
+from toolkit.mapping import find_duplicates
+
+S = "string[pyarrow]"
+
+
+def _suite(tmp_path, exps):
+    p = tmp_path / "suite.json"
+    p.write_text(json.dumps({"name": "t.things", "expectations": exps}), encoding="utf-8")
+    return p
+
+
+def _row_by_row(df, suite_path, *, key, file, lines):
+    """Reference: GX validating all rows at once, failures looked up by position."""
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    spec = json.loads(suite_path.read_text(encoding="utf-8"))
+    suite = gx.ExpectationSuite(name="ref", expectations=[ExpectationConfiguration(**e)
+                                                          for e in spec["expectations"]])
+    _expectations._context()
+    batch = _expectations._batch_definition().get_batch(batch_parameters={"dataframe": df})
+    result = batch.validate(suite, result_format={"result_format": "COMPLETE",
+                                                  "exclude_unexpected_values": True})
+    out = []
+    for r in result.results:
+        cfg = r.expectation_config
+        col = cfg.kwargs.get("column")
+        pos = np.asarray(r.result.get("unexpected_index_list") or [], dtype=np.int64)
+        failures = [{"line": int(lines[p]), "id": _expectations._plain(df[key].iloc[p]),
+                     "value": _expectations._plain(df[col].iloc[p]) if col in df.columns else None}
+                    for p in pos]
+        out.append({"expectation": cfg.type, "column": col, "why": (cfg.meta or {}).get("why", ""),
+                    "success": bool(r.success),
+                    "unexpected_count": int(r.result.get("unexpected_count") or len(failures)),
+                    "element_count": int(r.result.get("element_count") or len(df)),
+                    "details": {k: _expectations._plain(v) for k, v in r.result.items()
+                                if k in {"observed_value", "details"}},
+                    "file": file, "failures": failures})
+    return out
+
+
+@pytest.fixture(scope="module")
+def frame():
+    rnd = random.Random(5)
+    n = 30_000
+    status = [rnd.choice(["Active", "Inactive", "active", None, "Archived", " Active"]) for _ in range(n)]
+    zips = [rnd.choice(["02139", "2139", "02139-1234", None, "ABCDE", "94110"]) for _ in range(n)]
+    stamp = [f"{rnd.randint(1, 13):02d}/{rnd.randint(1, 31):02d}/20{rnd.randint(10, 30)}" if rnd.random() > .05
+             else None for _ in range(n)]
+    ids = [f"T{i:06d}" for i in range(n)]
+    ids[7] = ids[3]  # a duplicate id
+    ids[11] = None
+    return pd.DataFrame({"ID": pd.array(ids, dtype=S), "Status": pd.array(status, dtype=S),
+                         "Zip": pd.array(zips, dtype=S), "When": pd.array(stamp, dtype=S),
+                         "Other": pd.array([None] * n, dtype=S)})
+
+
+EXPS = [
+    {"type": "expect_table_columns_to_match_set", "kwargs": {"column_set": ["ID", "Status", "Zip", "When", "Other"],
+                                                            "exact_match": False}, "meta": {"why": "layout"}},
+    {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "ID"}, "meta": {"why": "id"}},
+    {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "ID"}, "meta": {"why": "unique"}},
+    {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "Status", "mostly": 0.8},
+     "meta": {"why": "mostly there"}},
+    {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "Status",
+                                                              "value_set": ["Active", "Inactive", "Archived"]},
+     "meta": {"why": "pick-list"}},
+    {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "Status", "mostly": 0.5,
+                                                              "value_set": ["Active", "Inactive", "Archived"]},
+     "meta": {"why": "pick-list, mostly"}},
+    {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "Zip", "regex": r"^\d{5}(-\d{4})?$"},
+     "meta": {"why": "zip"}},
+    {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "When", "mostly": 0.99,
+                                                                "regex": r"^(0[1-9]|1[0-2])/\d\d/\d{4}$"},
+     "meta": {"why": "date"}},
+    {"type": "expect_column_value_lengths_to_be_between", "kwargs": {"column": "Zip", "min_value": 5,
+                                                                      "max_value": 5}, "meta": {"why": "len"}},
+    {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "Other", "regex": "^x$"},
+     "meta": {"why": "all empty: vacuously true"}},
+    {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "Other"}, "meta": {"why": "all null"}},
+]
+
+
+@pytest.mark.parametrize("sample", [50, 100_000])  # distinct-value batches / all rows
+def test_run_suite_equals_gx_on_every_row(tmp_path, frame, monkeypatch, sample):
+    monkeypatch.setattr(_expectations, "_SAMPLE", sample)
+    suite = _suite(tmp_path, EXPS)
+    lines = pd.Series(np.arange(2, len(frame) + 2) * 3)
+    got = _expectations.run_suite(frame, suite, key="ID", file="things.csv", lines=lines)
+    want = _row_by_row(frame, suite, key="ID", file="things.csv", lines=lines.to_numpy())
+    assert got == want
+    assert any(r["failures"] for r in got) and not all(r["success"] for r in got)
+
+
+def test_failures_are_plain_json_ready_lists(tmp_path, frame):
+    got = _expectations.run_suite(frame, _suite(tmp_path, EXPS), key="ID", file="f", lines=pd.Series(
+        np.arange(2, len(frame) + 2)))
+    f = next(r["failures"] for r in got if r["column"] == "Zip")
+    assert type(f) is list and f and json.loads(json.dumps(f)) == f
+    assert all(type(x["line"]) is int for x in f)
+
+
+def _pairs_by_frames(df, *, key_column, first, last, dob, contact):
+    """find_duplicates' rules written the plain way (a pandas frame per group): the reference."""
+    from toolkit.mapping._dedupe import _norm, _same, _same_first
+    from toolkit.mapping._transforms import parse_dates
+
+    frame = pd.DataFrame({"key": df[key_column].astype("string"), "first": _norm(df[first]), "last": _norm(df[last]),
+                          "dob": parse_dates(df[dob])[0].dt.strftime("%Y-%m-%d")}, index=df.index)
+    for n, col in enumerate(contact):
+        v = df[col].astype("string").str.strip().str.lower()
+        if "mail" not in col.lower():
+            v = v.str.replace(r"\D", "", regex=True).str[-10:]
+            v = v.where(v.str.len() == 10)
+        frame[f"r{n}"] = v
+    frame = frame[(frame["last"] != "") & frame["dob"].notna()]
+    out = []
+    for _, g in frame[frame.duplicated(["last", "dob"], keep=False)].groupby(["last", "dob"], sort=False):
+        rows, taken = list(g.itertuples(index=False)), set()
+        for i, a in enumerate(rows):
+            if a.key in taken:
+                continue
+            for b in rows[i + 1:]:
+                if b.key in taken or not _same_first(a.first, b.first):
+                    continue
+                shared = [c for n, c in enumerate(contact) if _same(getattr(a, f"r{n}"), getattr(b, f"r{n}"))]
+                if shared:
+                    taken.add(b.key)
+                    out.append((a.key, b.key, f"same name, birth date and {', '.join(shared)}"))
+    return out
+
+
+def test_duplicates_walked_as_lists_equal_the_frame_by_frame_reference():
+    rnd = random.Random(3)
+    rows = []
+    for i in range(4000):
+        last = rnd.choice(["Smith", "Núñez", "O'Brien", "Lee", ""])
+        first = rnd.choice(["Robert", "Bob", "Rob", "Jon", "Jonathan", "Ann", "Anne", "  Kate", None])
+        dob = rnd.choice(["01/02/1980", "1980-01-02", "2/1/80", "03/04/1990", "bad", None])
+        email = rnd.choice(["a@x.com", "B@x.com ", "9175550101@x.com", None])
+        phone = rnd.choice(["(917) 555-0101", "917.555.0101", "555-0101", None])
+        rows.append({"ID": f"P{i:05d}", "First": first, "Last": last, "DOB": dob, "E-mail": email, "Cell": phone})
+    df = pd.DataFrame(rows).astype(S)
+    spec = {"first": "First", "last": "Last", "dob": "DOB", "contact": ["E-mail", "Cell"]}
+    want = _pairs_by_frames(df, key_column="ID", first="First", last="Last", dob="DOB", contact=["E-mail", "Cell"])
+    assert any("E-mail" in why for *_, why in want) and any("Cell" in why for *_, why in want)
+    assert _duplicates(df, "ID", spec) == want
+
+
+def test_declared_date_check_equals_the_round_trip():
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rnd = random.Random(9)
+    vals = ["02/29/2000", "02/29/1900", "02/30/2020", "04/31/2020", "00/10/2020", "1/2/2020", "01/02/0999",
+            "01/02/2020 24:00", "01/02/2020 23:59", "01/02/2020 12:60", " 01/02/2020", "", "x"]
+    vals += [f"{rnd.randint(0, 13):02d}/{rnd.randint(0, 32):02d}/{rnd.randint(900, 2100):04d} "
+             f"{rnd.randint(0, 25):02d}:{rnd.randint(0, 61):02d}" for _ in range(5000)]
+    vals += [f"{rnd.randint(0, 13):02d}/{rnd.randint(0, 32):02d}/{rnd.randint(900, 2100):04d}" for _ in range(5000)]
+    u = pd.Series(vals, dtype=S)
+    for fmt in ("%m/%d/%Y", "%m/%d/%Y %H:%M", "%Y-%m-%d", "%d.%m.%Y", "%m/%d/%y"):
+        arr = pa.array(u.array)
+        parsed = pc.strptime(arr, format=fmt, unit="s", error_is_null=True)
+        want = np.asarray(pc.is_valid(parsed)) & np.asarray(
+            pc.fill_null(pc.equal(pc.strftime(parsed, format=fmt), arr), False))
+        assert (_fast_checks._declared_ok(u, fmt) == want).all(), fmt
