@@ -262,3 +262,28 @@ def test_scan_is_independent_of_chunk_size(export):
     b = read_strict_csv(notes, expected_columns=cols, chunk_size=7)
     assert (a.lines == b.lines).all()
     pd.testing.assert_frame_equal(a.frame, b.frame)
+
+
+def test_newest_reads_the_digits_like_a_full_parse():
+    """The watermark's digit key picks the same newest value as parsing every matching value."""
+    import random
+
+    import pyarrow as pa
+
+    from toolkit.sources._export import newest
+
+    rng = random.Random(5)
+    fmt = "%m/%d/%Y %H:%M"
+    vals = [f"{rng.randint(1, 12):02d}/{rng.randint(1, 28):02d}/{rng.randint(1990, 2030)} "
+            f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}" for _ in range(5000)]
+    vals += [None, "", "12/31/2031 23:59 ", "1/1/2040 10:00", "12/31/２０３９ 23:59", "garbage"]
+    rng.shuffle(vals)
+    strict = pd.Series([v if v and len(v) == 16 and v.isascii() else None for v in vals])
+    want = pd.to_datetime(strict, format=fmt, errors="coerce").max().isoformat()
+    for dtype in ("str", pd.ArrowDtype(pa.large_string()), pd.ArrowDtype(pa.string())):
+        s = pd.Series(vals, dtype=dtype)
+        assert newest(pd.DataFrame({"m": s}), "m", {"m": fmt}) == want
+        # a slice of the column (non-zero Arrow offset) still reads the right bytes
+        tail = s.iloc[2500:].reset_index(drop=True)
+        sub = pd.to_datetime(strict.iloc[2500:], format=fmt, errors="coerce").max().isoformat()
+        assert newest(pd.DataFrame({"m": tail}), "m", {"m": fmt}) == sub

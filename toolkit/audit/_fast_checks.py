@@ -161,8 +161,7 @@ def _declared_ok(u: pd.Series, fmt: str) -> np.ndarray:
         cand = np.flatnonzero(shape)
         if len(cand):
             sub = arr.take(pa.array(cand))
-            f = {d: np.asarray(pc.cast(pc.utf8_slice_codeunits(sub, o, o + _WIDTH[d]), pa.int64())
-                               .to_numpy(zero_copy_only=False)) for d, o in offsets.items()}
+            f = _digit_fields(sub, offsets)
             n = len(cand)
             y = f.get("%Y", np.full(n, 2000))
             m = f.get("%m", np.ones(n, dtype=np.int64))
@@ -192,6 +191,29 @@ def _declared_ok(u: pd.Series, fmt: str) -> np.ndarray:
 
 
 _WIDTH = {"%Y": 4, "%m": 2, "%d": 2, "%H": 2, "%M": 2, "%S": 2}
+
+
+def _digit_fields(sub: pa.Array | pa.ChunkedArray, offsets: dict[str, int]) -> dict[str, np.ndarray]:
+    """Each field's number, for values that all match a fixed-width layout's anchored pattern
+    (ASCII digits and ASCII separators, so character and byte positions agree): the digits are
+    read straight from the Arrow bytes rather than sliced into strings and cast."""
+    arr = sub.combine_chunks() if isinstance(sub, pa.ChunkedArray) else sub
+    width = {pa.string(): np.int32, pa.large_string(): np.int64}.get(arr.type)
+    if width is None or arr.null_count:
+        return {d: np.asarray(pc.cast(pc.utf8_slice_codeunits(arr, o, o + _WIDTH[d]), pa.int64())
+                              .to_numpy(zero_copy_only=False)) for d, o in offsets.items()}
+    bufs = arr.buffers()
+    starts = np.frombuffer(bufs[1], dtype=width)[arr.offset:arr.offset + len(arr)].astype(np.int64)
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+    out = {}
+    for d, o in offsets.items():
+        value = np.zeros(len(arr), dtype=np.int64)
+        for p in range(o, o + _WIDTH[d]):
+            value *= 10
+            value += data[starts + p]
+            value -= 48
+        out[d] = value
+    return out
 
 
 def _fixed_width(fmt: str):

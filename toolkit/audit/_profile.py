@@ -84,7 +84,7 @@ def profile(snapshot: Snapshot, dedupe: dict[str, dict] | None = None, max_liste
     listed are looked up (see :mod:`toolkit.audit._fast_checks`).
     """
     out: dict = {"counts": snapshot.counts(), "objects": {}}
-    known_ids: dict[str, pa.Array] = {}
+    found_ids = _reference_lookups(snapshot)
     for obj, df in snapshot.tables.items():
         schema = snapshot.schema.get(obj)
         lines = line_numbers(snapshot, obj).to_numpy()
@@ -132,11 +132,7 @@ def profile(snapshot: Snapshot, dedupe: dict[str, dict] | None = None, max_liste
             if col not in df.columns or tobj not in snapshot.tables:
                 continue
             vals = df[col]
-            if target not in known_ids:  # one set of ids per target, however many point at it
-                known_ids[target] = pc.unique(_arrow(snapshot.tables[tobj][tcol]).combine_chunks()
-                                              .drop_null())
-            known = known_ids[target]
-            found = pc.is_in(_arrow(vals), value_set=known)
+            found = found_ids[(obj, col)]
             miss = np.flatnonzero(~np.asarray(pc.fill_null(found, True).to_numpy(), dtype=bool))
             if len(miss):
                 sub = vals.iloc[miss].astype("string").str.strip()
@@ -156,6 +152,34 @@ def profile(snapshot: Snapshot, dedupe: dict[str, dict] | None = None, max_liste
             info["duplicates"] = [{"kept": a, "duplicate": b, "why": why, "lines": [int(line_of[a]), int(line_of[b])]}
                                   for a, b, why in pairs]
         out["objects"][obj] = info
+    return out
+
+
+def _reference_lookups(snapshot: Snapshot) -> dict[tuple[str, str], pa.ChunkedArray]:
+    """Per reference column ``(object, column)``: whether each value is one of its target's ids.
+
+    Every column pointing at one target is looked up in a single ``is_in``: the call builds its
+    hash set of the target's ids each time, and a million patient ids pointed at from a dozen
+    columns made that set the larger part of the work.
+    """
+    wanted: dict[str, list[tuple[str, str]]] = {}
+    for obj, df in snapshot.tables.items():
+        schema = snapshot.schema.get(obj)
+        for col, target in (schema.references.items() if schema else []):
+            tobj = target.partition(".")[0]
+            if col in df.columns and tobj in snapshot.tables:
+                wanted.setdefault(target, []).append((obj, col))
+    out: dict[tuple[str, str], pa.ChunkedArray] = {}
+    for target, users in wanted.items():
+        tobj, _, tcol = target.partition(".")
+        known = pc.unique(_arrow(snapshot.tables[tobj][tcol]).combine_chunks().drop_null())
+        arrays = [_arrow(snapshot.tables[o][c]) for o, c in users]
+        together = pa.chunked_array([ch for a in arrays for ch in a.chunks], type=pa.string())
+        found = pc.is_in(together, value_set=known)
+        start = 0
+        for key, a in zip(users, arrays):
+            out[key] = found.slice(start, len(a))
+            start += len(a)
     return out
 
 

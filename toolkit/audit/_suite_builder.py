@@ -21,8 +21,15 @@ __all__ = ["suite_for", "write_suites", "date_regex", "at_most_regex", "EMAIL_RE
 #: an address a CRM will accept: no spaces, one @, no doubled dots, a dotted domain
 # (written without look-arounds so that Arrow's RE2 engine runs it, not Python's per value)
 EMAIL_REGEX = r"^[A-Za-z0-9_%+'-]+(\.[A-Za-z0-9_%+'-]+)*@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
+#: every character Python's ``\s`` matches in text, spelled out as literal characters: pandas
+# runs a pattern holding ``\s`` in Python's ``re`` value by value (RE2's ``\s`` is narrower),
+# while this class matches exactly the same characters and lets Arrow's RE2 run the pattern
+PY_SPACE = "\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 #: ten digits (optionally after a leading 1), whatever the punctuation: convertible to E.164
-PHONE_REGEX = r"^[\s()+.\-]*(1[\s()+.\-]*)?(\d[\s()+.\-]*){10}$"
+# (``\d`` stays: pandas itself hands non-ASCII text to Python's Unicode-aware ``\d``)
+PHONE_REGEX = "^[" + PY_SPACE + r"()+.\-]*(1[" + PY_SPACE + r"()+.\-]*)?(\d[" + PY_SPACE + r"()+.\-]*){10}$"
+#: the same pattern as first written, with ``\s`` (run by Python's ``re``); suites may hold either
+PHONE_REGEX_PY = r"^[\s()+.\-]*(1[\s()+.\-]*)?(\d[\s()+.\-]*){10}$"
 MONEY_REGEX = r"^-?\d+\.\d{2}$"
 NUMBER_REGEX = r"^-?\d+(\.\d+)?$"
 _READABLE = {"%Y": "YYYY", "%y": "YY", "%m": "MM", "%d": "DD", "%H": "HH", "%M": "MM", "%S": "SS",

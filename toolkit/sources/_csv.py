@@ -318,7 +318,9 @@ def _arrow_read(path: Path, header: list[str], encoding: str, delimiter: str, *,
     parse = pacsv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True,
                                newlines_in_values=multiline, ignore_empty_lines=True,
                                invalid_row_handler=(lambda row: "skip") if skip_invalid else None)
-    convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+    # large_string is what pandas' Arrow-backed strings hold: parsing straight into it spares a
+    # cast of every column (a copy of its offsets) when the table becomes a frame
+    convert = pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names},
                                    strings_can_be_null=True, null_values=[""],
                                    quoted_strings_can_be_null=True)
     source = str(path)

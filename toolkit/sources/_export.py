@@ -33,6 +33,7 @@ import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -261,12 +262,40 @@ def _fixed_width(fmt: str):
     return (pattern + "$", offsets) if "%Y" in offsets else None
 
 
+def _newest_position(good: pa.ChunkedArray, offsets: dict[str, int]) -> int | None:
+    """Position of the first greatest value of ``good`` (all matching the fixed-width ASCII layout).
+
+    The digits, year first, are read straight from the Arrow bytes into one integer per value
+    (at most 14 digits, so an int64), one field column at a time to keep memory at two integers a
+    row; None when the array's layout is not plain (large) strings.
+    """
+    arr = good.combine_chunks()
+    if arr.type == pa.large_string():
+        width = np.int64
+    elif arr.type == pa.string():
+        width = np.int32
+    else:
+        return None
+    bufs = arr.buffers()
+    starts = np.frombuffer(bufs[1], dtype=width)[arr.offset:arr.offset + len(arr)].astype(np.int64)
+    data = np.frombuffer(bufs[2], dtype=np.uint8)
+    key = np.zeros(len(arr), dtype=np.int64)
+    for d in _ORDER:
+        if d in offsets:
+            for p in range(offsets[d], offsets[d] + _FIELDS[d][1]):
+                key *= 10
+                key += data[starts + p]
+                key -= 48
+    return int(np.argmax(key))
+
+
 def newest(df: pd.DataFrame, column: str | None, formats: dict[str, str]) -> str | None:
     """Newest value of ``column`` as ISO 8601, or None (no such column, or nothing parses).
 
     Values not in the declared format are ignored here (the audit reports them). For fixed-width
-    formats the newest value is found by re-ordering the digits into a sortable key with Arrow
-    compute; only that one value is parsed.
+    formats the newest value is found by reading the digits, year first, into a sortable key
+    (from the Arrow bytes, or with Arrow compute for a non-ASCII format); only that one value is
+    parsed.
     """
     if not column or column not in df.columns or df.empty:
         return None
@@ -277,15 +306,21 @@ def newest(df: pd.DataFrame, column: str | None, formats: dict[str, str]) -> str
         top = parsed.max()
         return None if pd.isna(top) else top.isoformat()
     regex, offsets = plan
-    arr = pa.chunked_array([pa.array(df[column].astype(string_dtype()).array)])
+    values = df[column].astype(string_dtype()).array
+    # the column's own Arrow data: pa.array() on the pandas array converts value by value (~1 µs a row)
+    arr = values.__arrow_array__() if hasattr(values, "__arrow_array__") else pa.array(values)
+    if not isinstance(arr, pa.ChunkedArray):
+        arr = pa.chunked_array([arr])
     ok = pc.fill_null(pc.match_substring_regex(arr, regex), False)
     good = pc.filter(arr, ok)
     if len(good) == 0:
         return None
-    parts = [pc.utf8_slice_codeunits(good, offsets[d], offsets[d] + _FIELDS[d][1])
-             for d in _ORDER if d in offsets]
-    sep = pa.scalar("", type=good.type)
-    key = pc.binary_join_element_wise(*parts, sep) if len(parts) > 1 else parts[0]
-    i = int(pc.index(key, pc.max(key)).as_py())
+    i = _newest_position(good, offsets) if fmt.isascii() else None
+    if i is None:
+        parts = [pc.utf8_slice_codeunits(good, offsets[d], offsets[d] + _FIELDS[d][1])
+                 for d in _ORDER if d in offsets]
+        sep = pa.scalar("", type=good.type)
+        key = pc.binary_join_element_wise(*parts, sep) if len(parts) > 1 else parts[0]
+        i = int(pc.index(key, pc.max(key)).as_py())
     best = pd.to_datetime(good[i].as_py(), format=fmt, errors="coerce")
     return None if pd.isna(best) else best.isoformat()
