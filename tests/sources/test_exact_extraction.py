@@ -172,7 +172,12 @@ def test_error_block_is_respected(dataset, tmp_path):
         division = sb.options["division"]
         for _ in range(11):  # someone else's broken script spends the key's error budget
             httpx.get(f"{sb.url}/api/v1/{division}/crm/Contacts", headers={"Accept": "application/json"})
+        # the sandbox logs a request after answering it: wait for all eleven lines
+        deadline = time.monotonic() + 10
+        while (not log.is_file() or len(_log(log)) < 11) and time.monotonic() < deadline:
+            time.sleep(0.05)
         before = len(_log(log))
+        assert before >= 11
         with pytest.raises(KeyBlocked, match="blocked"):
             _source(sb, tmp_path / "state", clock).read(sb.url)
         tried = [e for e in _log(log)[before:] if e["path"].startswith(f"/api/v1/{division}/")]
