@@ -1,6 +1,6 @@
-"""The Dental-Exec brief templates, through build_plan on the Dental-Exec generator's export.
+"""The Dental-Exec default templates, through build_plan on the Dental-Exec generator's export.
 
-Each check recomputes the brief's rule independently with pandas and compares it with what the
+Each check recomputes the rule independently with pandas and compares it with what the
 template and build_plan produce.
 """
 

@@ -1,4 +1,4 @@
-"""Every rule the briefs ask of the mapping, written in mapping.yaml terms and applied by build_plan.
+"""Every migration rule the mapping expresses, written in mapping.yaml terms and applied by build_plan.
 
 Rules on data the Dent-O-Soft generator makes are checked on its export, against an independent
 pandas computation; rules that need objects it does not make (companies with parents, referring

@@ -1,4 +1,4 @@
-"""The Freshsales (Freshworks CRM) adapter: one account, every object the briefs move.
+"""The Freshsales (Freshworks CRM) adapter: one account, every object a practice migration moves.
 
 Facts come from ``shared/research/freshsales.md`` ("§n"); the request shapes this adapter sends
 are the ones written down in :mod:`toolkit.sandbox.freshsales.schemas`. Every request carries

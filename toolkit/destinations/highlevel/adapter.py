@@ -1,4 +1,4 @@
-"""HighLevel (LeadConnector) API v2 adapter: every object the briefs move into a location.
+"""HighLevel (LeadConnector) API v2 adapter: every object a practice migration moves into a location.
 
 Facts come from ``shared/research/highlevel.md`` ("§n") and the vendor specs in
 ``shared/specs/highlevel/apps/``. The object kinds live in their own modules; this class holds

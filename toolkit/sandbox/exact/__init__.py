@@ -1,6 +1,6 @@
 """EXACT sandbox: a local Exact Online REST API serving a generated dental-practice division.
 
-The migration brief's EXACT limits are Exact Online's (../shared/research/exact.md §0), so this
+The EXACT limits (60 calls a minute, 5,000 a day) are Exact Online's (../shared/research/exact.md §0), so this
 imitates Exact Online: OAuth2 code grant with rotating refresh tokens, OData paging, sync
 endpoints with rowversion deltas and ``sync/Deleted``, the minutely and daily rate limits with
 their real header names, and the error budget that blocks a key. It serves the dataset written

@@ -234,7 +234,7 @@ class CoreState:
                 "language": {"language_code": "en", "country_code": "US"}}
 
     def check_user(self, uid: Any, field: str = "owner_id") -> None:
-        """Users referenced must exist (the brief's destination-side rule)."""
+        """Users referenced must exist (a destination refuses an owner it does not have)."""
         if uid is not None and uid not in self.users:
             raise ApiError(400, f"{field}: user {uid} does not exist in this company")
 

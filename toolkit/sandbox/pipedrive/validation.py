@@ -234,7 +234,7 @@ def unknown_properties(version: str, method: str, template: str, body: Any,
     """Top-level body properties the spec does not declare (the sandbox rejects them).
 
     openapi-core lets undeclared properties through because the vendor's schemas do not say
-    ``additionalProperties: false``; the brief's rule is that a destination rejects fields it
+    ``additionalProperties: false``; a migration needs a destination that rejects fields it
     does not know, so a typo never vanishes silently. Where the vendor's schema explicitly says
     ``additionalProperties: true`` (``addNote``) the property is allowed. ``also_allowed`` adds
     names the caller knows are valid (custom-field keys written at the root on v1 leads).

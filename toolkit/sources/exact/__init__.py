@@ -1,6 +1,6 @@
 """EXACT: a dental practice's Exact Online division, read over its rate-limited REST API.
 
-The migration brief's EXACT limits are Exact Online's (../shared/research/exact.md §0); EXACT by
+The EXACT limits (60 calls a minute, 5,000 a day) are Exact Online's (../shared/research/exact.md §0); EXACT by
 Software of Excellence is another product whose API is partner-only, so those practices come in
 through file exports instead (README).
 
