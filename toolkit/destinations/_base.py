@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Iterator
 
 import httpx
 
-from ..errors import ConfigError
+from ..errors import ConfigError, MappingError
 
 #: The custom field every migrated record carries, holding its source record's id.
 SOURCE_ID_FIELD = "source_id"
@@ -201,3 +201,29 @@ class Destination(abc.ABC):
     def close(self) -> None:
         if self.client is not None:
             self.client.close()
+
+
+class ByKind:
+    """Record calls passed to the adapter's handler for the record's object (``_kind(object)``).
+
+    HighLevel and Pipedrive keep one handler per object (contacts, notes, leads, …); the seam's
+    create/update/get are the same three lines for both, so they live here.
+    """
+
+    def _kind(self, object: str) -> Any:  # pragma: no cover - every adapter using this defines it
+        raise NotImplementedError
+
+    def create(self, record: Record) -> str:
+        """Create ``record``; return its destination id."""
+        return self._kind(record.object).create(record)
+
+    def update(self, record: Record) -> None:
+        """Overwrite the fields present in ``record`` (``record.id`` set)."""
+        if not record.id:
+            raise MappingError("update needs record.id")
+        self._kind(record.object).update(record)
+
+    def get(self, object: str, id: str) -> Record | None:
+        """Read one record back in the shape it was written in, or None when it does not exist."""
+        return self._kind(object).get(id)
+

@@ -25,7 +25,7 @@ import httpx
 
 from ...errors import ConfigError, MappingError
 from ...ratelimit import RateLimiter, limiter_for
-from .._base import CustomField, Destination, DestinationConfig, Pipeline, Record, Stage, User
+from .._base import ByKind, CustomField, Destination, DestinationConfig, Pipeline, Record, Stage, User
 from ._activities import MAX_UPLOAD_BYTES, Files, Notes, Tasks
 from ._api import DEFAULT_BASE_URL, Api
 from ._crm import Companies, Contacts, Opportunities
@@ -37,7 +37,7 @@ from ._kinds import Context, Kind
 __all__ = ["HighLevel"]
 
 
-class HighLevel(Destination):
+class HighLevel(ByKind, Destination):
     """A HighLevel sub-account (location).
 
     Config options:
@@ -154,20 +154,6 @@ class HighLevel(Destination):
         return schema["key"]
 
     # --- records ------------------------------------------------------------------------
-    def create(self, record: Record) -> str:
-        """Create ``record``; returns its HighLevel id (composite for tasks, notes and files)."""
-        return self._kind(record.object).create(record)
-
-    def update(self, record: Record) -> None:
-        """Overwrite the fields present in ``record`` (``record.id`` set)."""
-        if not record.id:
-            raise MappingError("update needs record.id")
-        self._kind(record.object).update(record)
-
-    def get(self, object: str, id: str) -> Record | None:
-        """Read one record back in the shape it was written in, or None when it does not exist."""
-        return self._kind(object).get(id)
-
     def delete(self, object: str, id: str) -> None:
         """Delete a record; one already gone is not an error (rollback may replay)."""
         self._kind(object).delete(id)

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 import httpx
 
 from ...errors import ConfigError, MappingError
-from .._base import CustomField, Destination, DestinationConfig, Pipeline, Record, Stage, User
+from .._base import ByKind, CustomField, Destination, DestinationConfig, Pipeline, Record, Stage, User
 from ._api import WINDOW_SECONDS, Api, Pacer
 from ._fields import ENTITY_OF, FieldCatalog
 from ._activities import ActivityKind, FileKind, NoteKind
@@ -34,7 +34,7 @@ KINDS: dict[str, type[Kind]] = {k.object: k for k in (UserKind, OrganizationKind
                                                       ActivityKind, NoteKind, FileKind)}
 
 
-class Pipedrive(Destination):
+class Pipedrive(ByKind, Destination):
     """A Pipedrive company.
 
     Config options:
@@ -173,17 +173,6 @@ class Pipedrive(Destination):
         self.fields.delete(self._entity(spec.object), spec)
 
     # --- records ------------------------------------------------------------------------
-    def create(self, record: Record) -> str:
-        return self._kind(record.object).create(record)
-
-    def update(self, record: Record) -> None:
-        if not record.id:
-            raise MappingError("update needs record.id")
-        self._kind(record.object).update(record)
-
-    def get(self, object: str, id: str) -> Record | None:
-        return self._kind(object).get(id)
-
     def delete(self, object: str, id: str) -> None:
         """Delete a record; one already gone is not an error (rollback may replay). Persons,
         organizations, deals, activities and files are marked deleted and purged after 30 days
