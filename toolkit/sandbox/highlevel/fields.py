@@ -75,29 +75,23 @@ class FieldStore:
 
     def custom_values(self, items: list, model: str, current: dict) -> dict:
         """Validate and merge custom-field values (§4: accept field_value and fieldValue)."""
-        out, errors = dict(current), []
-        for item in items:
-            fid = item.get("id")
-            field = self.custom_fields.get(fid) if fid else None
-            if field is None or field["model"] != model:
-                errors.append(f"customFields: no {model} custom field with id {fid}")
-                continue
-            value = item["field_value"] if "field_value" in item else item.get("fieldValue")
-            if value is None:
-                # null matches none of the typed item schemas (TextField … MultiSelectField in
-                # apps/contacts.json declare string / string[] / object, none nullable): refused
-                errors.append(f"customFields: field_value of {fid} must be a string, a number or a list, not null")
-                continue
-            if value == "" or value == []:
-                out.pop(fid, None)  # the type's empty form clears the field (a value-less field)
-                continue
-            try:
-                out[fid] = check_location_value(field, value)
-            except ValueError as e:
-                errors.append(str(e))
-        if errors:
-            raise ApiError(422, errors)
-        return out
+
+        def entries():
+            for item in items:
+                fid = item.get("id")
+                field = self.custom_fields.get(fid) if fid else None
+                if field is None or field["model"] != model:
+                    yield f"customFields: no {model} custom field with id {fid}"
+                    continue
+                value = item["field_value"] if "field_value" in item else item.get("fieldValue")
+                if value is None:
+                    # null matches none of the typed item schemas (TextField … MultiSelectField in
+                    # apps/contacts.json declare string / string[] / object, none nullable): refused
+                    yield f"customFields: field_value of {fid} must be a string, a number or a list, not null"
+                    continue
+                yield fid, field, value
+
+        return merge_values(current, entries(), check_location_value)
 
     # --- custom fields v2 (custom objects, business) --------------------------------------
     def _check_object_key(self, object_key: str) -> None:
@@ -209,22 +203,37 @@ class FieldStore:
         clears a property.
         """
         fields = self.fields_of(object_key)
-        out, errors = dict(current), []
-        for k, v in given.items():
-            f = fields.get(k)
-            if f is None:
-                errors.append(f"property {k} does not exist on {object_key}")
-                continue
-            if v is None or v == "" or v == []:
-                out.pop(k, None)
-                continue
-            try:
-                out[k] = check_property_value(f, v)
-            except ValueError as e:
-                errors.append(str(e))
-        if errors:
-            raise ApiError(422, errors)
-        return out
+        entries = (f"property {k} does not exist on {object_key}" if fields.get(k) is None else (k, fields[k], v)
+                   for k, v in given.items())
+        return merge_values(current, entries, check_property_value)
+
+
+def merge_values(current: dict, entries, check) -> dict:
+    """A copy of ``current`` with checked values merged in; every problem in one 422.
+
+    Args:
+        current: the record's stored values by key.
+        entries: per given value, ``(key, field, value)`` or a problem already found (a string).
+        check: ``(field, value) -> stored value``, raising ValueError with the vendor's message.
+
+    An empty value (``None``, ``""``, ``[]``) clears the key: it is the field's value-less form.
+    """
+    out, errors = dict(current), []
+    for entry in entries:
+        if isinstance(entry, str):
+            errors.append(entry)
+            continue
+        key, field, value = entry
+        if value is None or value == "" or value == []:
+            out.pop(key, None)
+            continue
+        try:
+            out[key] = check(field, value)
+        except ValueError as e:
+            errors.append(str(e))
+    if errors:
+        raise ApiError(422, errors)
+    return out
 
 
 def short_key(field: dict) -> str:
