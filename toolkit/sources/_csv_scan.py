@@ -64,7 +64,8 @@ class QuickScan:
         quotes: how many ``"`` bytes the file has.
         newlines: how many ``\\n`` bytes.
         ends_with_newline: the last byte is ``\\n``.
-        blank_line: some line is empty (or the file starts with one).
+        blank_line: the first line is empty (blank lines further down are left to the reader,
+            which sees them as a record count short of the line count).
         nul_at: offset of the first zero byte, if any.
         encoding: the encoding decided on.
         bad_byte_at: offset of the first byte that encoding cannot decode, if any.
@@ -84,7 +85,7 @@ class QuickScan:
 
     @property
     def simple(self) -> bool:
-        """Every line may be exactly one record: balanced quotes, no blank line, nothing
+        """Every line may be exactly one record: balanced quotes, no blank first line, nothing
         undecodable (the reader confirms it by counting the records the parser finds)."""
         return (self.quotes % 2 == 0 and not self.blank_line and self.nul_at is None
                 and self.bad_byte_at is None)
@@ -98,23 +99,23 @@ class QuickScan:
 def quick_scan(path: Path, *, fallback_encoding: str = "cp1252", chunk_size: int = CHUNK) -> QuickScan:
     """One pass of C-speed byte checks; see the module docstring. Raises nothing itself."""
     size = quotes = newlines = 0
-    bom = blank = False
     nul_at = fallback_bad = utf8_bad = None
     non_ascii = utf8_multibyte = False
     utf8_ok = True
-    prev = b"\n"  # a file starting with a line break starts with a blank line
+    prev = b""
     dec = codecs.getincrementaldecoder("utf-8")()
     undefined = bytes(_UNDEFINED_BYTES.get(codecs.lookup(fallback_encoding).name, ()))
     with open(path, "rb") as fh:
+        start = fh.read(len(BOM) + 2)
+        fh.seek(0)
+        # Only a blank first line is looked for: blank lines further down (a two-byte search of
+        # every chunk, which cost more than the parse) are skipped by the parser, whose record
+        # count then falls short of the line count, and the reader takes the exact scan.
+        bom = start.startswith(BOM)
+        blank = start.removeprefix(BOM).startswith((b"\n", b"\r\n"))
         while chunk := fh.read(chunk_size):
-            if size == 0:
-                bom = chunk.startswith(BOM)
             quotes += chunk.count(b'"')
             newlines += chunk.count(b"\n")
-            joined = prev + chunk[:2]
-            if (not blank and (b"\n\n" in chunk or b"\n\r\n" in chunk or b"\n\n" in joined
-                               or b"\n\r\n" in joined)):
-                blank = True
             if nul_at is None and (i := chunk.find(b"\x00")) >= 0:
                 nul_at = size + i
             if not chunk.isascii():
