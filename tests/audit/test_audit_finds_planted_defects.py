@@ -77,3 +77,15 @@ def test_unmatched_users_are_found_by_owner_resolution(audited):
     emails = {d["value"]: 1 for d in later}
     res = resolve_owners(emails, dest)
     assert set(res.unmatched) == {e.lower() for e in emails}
+
+
+def test_side_by_side_audit_writes_the_same_report_as_one_at_a_time(audited):
+    """Objects are profiled and validated in threads; the report must not depend on it."""
+    name, _out, _truth, snap, report = audited
+    alone = run_audit(snap, _paths.EXPECTATIONS, workers=1)
+    many = run_audit(snap, _paths.EXPECTATIONS, workers=4)
+    assert json.dumps(alone.to_dict(), sort_keys=True, default=str) == \
+        json.dumps(report.to_dict(), sort_keys=True, default=str) == \
+        json.dumps(many.to_dict(), sort_keys=True, default=str)
+    assert list(alone.expectations) == list(report.expectations)  # objects in the snapshot's order
+    assert list(alone.profile["objects"]) == list(report.profile["objects"]) == list(snap.tables)

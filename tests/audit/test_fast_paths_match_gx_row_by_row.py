@@ -3,6 +3,8 @@
 * ``run_suite`` validates value-only column expectations on each column's distinct values and
   spreads the verdicts back; the result must equal GX validating every row (counts, ``mostly``
   success, every failing row with its line, id and value).
+* uniqueness checks are validated on the rows whose key repeats (``_string_hash``); the
+  result must equal GX's on every row too, for any chunking of the column;
 * the profile's duplicate search must equal ``find_duplicates`` called as the audit always
   called it; the declared-date check must equal Arrow's parse-and-format round trip.
 """
@@ -99,12 +101,37 @@ EXPS = [
      "meta": {"why": "all empty: vacuously true"}},
     {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "Other"}, "meta": {"why": "all null"}},
 ]
+#: uniqueness checks, which GX runs on the rows whose 64-bit key repeats
+UNIQUE = [
+
+
+    {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "Zip"}, "meta": {"why": "all repeat"}},
+    {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "When", "mostly": 0.5},
+     "meta": {"why": "some repeat, mostly"}},
+    {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "Other"}, "meta": {"why": "all null"}},
+]
+
+
+def _chunked(df: pd.DataFrame) -> pd.DataFrame:
+    """The same frame with every column in uneven, sliced Arrow chunks (as the CSV reader gives)."""
+    import pyarrow as pa
+
+    out = {}
+    for c in df.columns:
+        whole = pa.array(df[c].array._pa_array.combine_chunks())
+        cuts = [0, 1, 4000, 4001, 17_000, len(whole)]
+        out[c] = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(
+            [whole.slice(a, b - a) for a, b in zip(cuts, cuts[1:])])))
+    return pd.DataFrame(out)
 
 
 @pytest.mark.parametrize("sample", [50, 100_000])  # distinct-value batches / all rows
-def test_run_suite_equals_gx_on_every_row(tmp_path, frame, monkeypatch, sample):
+@pytest.mark.parametrize("layout", ["one chunk", "chunked"])
+def test_run_suite_equals_gx_on_every_row(tmp_path, frame, monkeypatch, sample, layout):
     monkeypatch.setattr(_expectations, "_SAMPLE", sample)
-    suite = _suite(tmp_path, EXPS)
+    if layout == "chunked":
+        frame = _chunked(frame)
+    suite = _suite(tmp_path, EXPS + UNIQUE)
     lines = pd.Series(np.arange(2, len(frame) + 2) * 3)
     got = _expectations.run_suite(frame, suite, key="ID", file="things.csv", lines=lines)
     want = _row_by_row(frame, suite, key="ID", file="things.csv", lines=lines.to_numpy())

@@ -15,11 +15,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-__all__ = ["run_suite", "resolve_roles", "LINE"]
+from ._string_hash import string_keys
+
+__all__ = ["run_suite", "resolve_roles", "load_great_expectations", "LINE"]
 
 LINE = "__line__"
 _CONTEXT = None
+#: guards the one GX context and batch definition; validations run one at a time under it (the
+#: audit runs suites beside other work in threads, and GX's objects are not made to be shared)
 _CONTEXT_LOCK = threading.RLock()
 _BATCH_DEF = None
 
@@ -87,6 +92,7 @@ _SCHEMA_ONLY = frozenset({
     "expect_table_column_count_to_be_between",
 })
 _NULL_CHECKS = frozenset({"expect_column_values_to_not_be_null"})
+_UNIQUE = "expect_column_values_to_be_unique"
 #: distinct-value frames: columns whose distinct counts are within this factor share one batch
 _GROUP_FACTOR = 4
 _SMALL_GROUP = 20_000
@@ -130,7 +136,9 @@ def run_suite(df: pd.DataFrame, suite_path: str | Path, *, key: str, file: str, 
       the column has any), in a few small batches; each distinct value's verdict spreads back
       to the rows holding it, and the counts and ``mostly`` success are recomputed from the
       rows, exactly as GX computes them;
-    * expectations that need every row (uniqueness, multi-column, other table-level checks),
+    * uniqueness of a column of strings is validated on the rows whose 64-bit key repeats
+      (every row of a repeated value is among them; see :func:`_by_candidates`);
+    * expectations that need every row (other uniqueness, multi-column, table-level checks),
       null checks (a vectorised test, cheaper than factorizing) and value checks on columns
       of mostly distinct values (ids, timestamps: judged from the first rows) run in one batch
       on all rows of just the columns they name; schema checks (the column set) on zero rows.
@@ -153,6 +161,7 @@ def run_suite(df: pd.DataFrame, suite_path: str | Path, *, key: str, file: str, 
         e["meta"] = {**(e.get("meta") or {}), _IDX: i}
 
     by_value: dict[str, list[int]] = {}
+    by_keys: dict[str, list[int]] = {}
     schema_only: list[int] = []
     rows_cols: list[str] = []
     by_rows: list[int] = []
@@ -167,6 +176,9 @@ def run_suite(df: pd.DataFrame, suite_path: str | Path, *, key: str, file: str, 
             by_value.setdefault(col, []).append(i)
         elif e["type"] in _SCHEMA_ONLY:
             schema_only.append(i)
+        elif (e["type"] == _UNIQUE and isinstance(col, str) and col in frame.columns
+              and not kw.get("row_condition") and _arrow_strings(frame[col]) is not None):
+            by_keys.setdefault(col, []).append(i)
         else:
             cols = [c for c in _named_columns(kw) if c in frame.columns]
             if not cols and not _named_columns(kw):
@@ -192,6 +204,8 @@ def run_suite(df: pd.DataFrame, suite_path: str | Path, *, key: str, file: str, 
         del sub
     if by_value:
         _by_distinct(frame, by_value, exps, out, name, line_arr, ids, file)
+    for g, (col, idxs) in enumerate(by_keys.items()):
+        _by_candidates(frame, col, idxs, exps, out, f"{name}-unique{g}", line_arr, ids, file)
     # GX reports a suite's results grouped by domain (column), groups in order of first
     # appearance; the results come back in that order, as one GX validation would give them
     first: dict = {}
@@ -241,15 +255,16 @@ def _validate(frame: pd.DataFrame, exps: list[dict], name: str) -> list[dict]:
     # larger than its HASH_THRESHOLD; the fingerprint only labels the batch in the result's
     # metadata, which the audit does not use, and costs more than the checks themselves. Skip it
     # the way GX itself does for large frames.
-    threshold = engine.HASH_THRESHOLD
-    engine.HASH_THRESHOLD = 0
-    suite = gx.ExpectationSuite(name=name, expectations=[ExpectationConfiguration(**e) for e in exps])
-    try:
-        batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
-        result = batch.validate(suite, result_format={"result_format": "COMPLETE",
-                                                      "exclude_unexpected_values": True})
-    finally:
-        engine.HASH_THRESHOLD = threshold
+    with _CONTEXT_LOCK:
+        threshold = engine.HASH_THRESHOLD
+        engine.HASH_THRESHOLD = 0
+        suite = gx.ExpectationSuite(name=name, expectations=[ExpectationConfiguration(**e) for e in exps])
+        try:
+            batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
+            result = batch.validate(suite, result_format={"result_format": "COMPLETE",
+                                                          "exclude_unexpected_values": True})
+        finally:
+            engine.HASH_THRESHOLD = threshold
     found = []
     for r in result.results:
         cfg = r.expectation_config
@@ -258,22 +273,29 @@ def _validate(frame: pd.DataFrame, exps: list[dict], name: str) -> list[dict]:
     return found
 
 
+def load_great_expectations() -> None:
+    """Import Great Expectations and set up its context (seconds of imports), so that it can be
+    done beside other work before the first suite runs."""
+    _batch_definition()
+
+
 def _batch_definition():
     """One dataframe asset and whole-frame batch definition for every validation: adding them
     per suite re-serialises the context's configuration each time."""
     global _BATCH_DEF
-    if _BATCH_DEF is None:
-        ctx = _context()
-        source = ctx.data_sources.add_or_update_pandas(name="audit")
-        try:
-            asset = source.get_asset("frames")
-        except LookupError:
-            asset = source.add_dataframe_asset("frames")
-        try:
-            _BATCH_DEF = asset.get_batch_definition("whole")
-        except (KeyError, LookupError, ValueError):
-            _BATCH_DEF = asset.add_batch_definition_whole_dataframe("whole")
-    return _BATCH_DEF
+    with _CONTEXT_LOCK:
+        if _BATCH_DEF is None:
+            ctx = _context()
+            source = ctx.data_sources.add_or_update_pandas(name="audit")
+            try:
+                asset = source.get_asset("frames")
+            except LookupError:
+                asset = source.add_dataframe_asset("frames")
+            try:
+                _BATCH_DEF = asset.get_batch_definition("whole")
+            except (KeyError, LookupError, ValueError):
+                _BATCH_DEF = asset.add_batch_definition_whole_dataframe("whole")
+        return _BATCH_DEF
 
 
 def _entry(e: dict, file: str, success: bool, unexpected: int, element_count: int, result: dict,
@@ -364,17 +386,56 @@ def _by_distinct(frame: pd.DataFrame, by_value: dict[str, list[int]], exps: list
             bad = np.zeros(len(distinct), dtype=bool)
             bad[bad_values] = True
             pos = np.flatnonzero(bad[codes]) if len(bad_values) else np.zeros(0, np.int64)
-            unexpected = len(pos)
-            mostly = (e.get("kwargs") or {}).get("mostly", 1)
-            mostly = 1 if mostly is None else mostly
-            if e["type"] in _NULL_CHECKS:  # GX: share of all rows
-                considered = n
-            else:  # GX: share of the non-null rows; vacuously true when there are none
-                considered = n - nulls
-            success = True if considered == 0 or n == 0 else (considered - unexpected) / considered >= mostly
-            out[r["_idx"]] = _entry(e, file, success, unexpected, n, res,
+            out[r["_idx"]] = _entry(e, file, _success(e, n, nulls, len(pos)), len(pos), n, res,
                                     _failures(pos, line_arr, ids, frame[col]))
         del bframe, batch
+
+
+def _success(e: dict, n: int, nulls: int, unexpected: int) -> bool:
+    """An expectation's verdict from its counts over all ``n`` rows, as GX computes it."""
+    mostly = (e.get("kwargs") or {}).get("mostly", 1)
+    mostly = 1 if mostly is None else mostly
+    if e["type"] in _NULL_CHECKS:  # GX: share of all rows
+        considered = n
+    else:  # GX: share of the non-null rows; vacuously true when there are none
+        considered = n - nulls
+    return True if considered == 0 or n == 0 else (considered - unexpected) / considered >= mostly
+
+
+def _arrow_strings(s: pd.Series):
+    data = getattr(s.array, "_pa_array", None)
+    if data is None or not (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+        return None
+    return data
+
+
+def _by_candidates(frame: pd.DataFrame, col: str, idxs: list[int], exps: list[dict], out: list,
+                   name: str, line_arr: np.ndarray, ids: pd.Series, file: str) -> None:
+    """Uniqueness checks, validated by GX on the rows that may repeat a value.
+
+    A value can only repeat where its 64-bit key repeats (equal strings, equal keys: see
+    :mod:`toolkit.audit._string_hash`), so GX is shown just those rows — every row of every
+    repeated value, plus the rare rows whose keys collide, which GX then finds unique. Its
+    failing rows are the column's failing rows; the counts and ``mostly`` verdict are recomputed
+    over all rows. (GX's own check hashes every value into a table: about two seconds and
+    most of a gigabyte for a column of four million ids.)
+    """
+    n = len(frame)
+    data = _arrow_strings(frame[col])
+    keys = string_keys(data)
+    valid = np.asarray(data.is_valid().to_numpy(zero_copy_only=False), dtype=bool) if data.null_count \
+        else np.ones(n, dtype=bool)
+    nulls = int(n - valid.sum())
+    ordered = np.sort(keys[valid])
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    cand = np.flatnonzero(valid & np.isin(keys, repeated)) if len(repeated) else np.zeros(0, np.int64)
+    sub = frame[[col]].iloc[cand].reset_index(drop=True)
+    for r in _validate(sub, [exps[i] for i in idxs], name):
+        e = exps[r["_idx"]]
+        res = r["result"]
+        pos = cand[np.asarray(res.get("unexpected_index_list") or [], dtype=np.int64)]
+        out[r["_idx"]] = _entry(e, file, _success(e, n, nulls, len(pos)), len(pos), n, res,
+                                _failures(pos, line_arr, ids, frame[col]))
 
 
 def _plain(v):

@@ -16,7 +16,7 @@ from ..mapping import find_duplicates
 from ._fast_checks import column_checks
 from ..snapshot import Snapshot
 
-__all__ = ["profile", "line_numbers"]
+__all__ = ["profile", "profile_object", "reference_lookups", "line_numbers"]
 
 _CHECKS = {"email": "email", "phone": "phone_e164", "date": "date", "datetime": "datetime", "money": "money",
            "number": "number"}
@@ -83,79 +83,88 @@ def profile(snapshot: Snapshot, dedupe: dict[str, dict] | None = None, max_liste
     Each column is factorized once; checks run per distinct value and only the rows that are
     listed are looked up (see :mod:`toolkit.audit._fast_checks`).
     """
-    out: dict = {"counts": snapshot.counts(), "objects": {}}
-    found_ids = _reference_lookups(snapshot)
-    for obj, df in snapshot.tables.items():
-        schema = snapshot.schema.get(obj)
-        lines = line_numbers(snapshot, obj).to_numpy()
-        key = schema.key if schema else df.columns[0]
-        keycol = df[key] if key in df.columns else None
-
-        def id_at(i: int):
-            return None if keycol is None else _s(keycol.iat[i])
-
-        info: dict = {"file": schema.file if schema else obj, "records": len(df), "key": key}
-        info["missing"] = {c: int(df[c].isna().sum()) + len(_blank_rows(df[c])) for c in df.columns}
-        invalid: dict[str, dict] = {}
-        layouts: dict[str, dict[str, int]] = {}
-        for col, typ in (schema.columns.items() if schema else []):
-            if col not in df.columns or (typ not in _CHECKS and typ not in {"date", "datetime"}):
-                continue
-            declared = ((snapshot.meta.get("formats") or {}).get(obj) or {}).get(col)
-            codes, probs, used = column_checks(df[col], typ, declared)
-            if probs is not None and len(probs):
-                bad_u = probs.notna().to_numpy()
-                bad = np.flatnonzero((codes >= 0) & bad_u[np.maximum(codes, 0)]) if bad_u.any() \
-                    else np.zeros(0, dtype=np.int64)
-                if len(bad):
-                    text = probs.to_numpy(dtype=object)
-                    vals = df[col]
-                    invalid[col] = {"type": typ, "count": int(len(bad)), "rows": [
-                        {"line": int(lines[i]), "id": id_at(i), "value": _s(vals.iat[i]),
-                         "problem": text[codes[i]]} for i in bad[:max_listed].tolist()]}
-            if used is not None:
-                present = df[col].notna().to_numpy(dtype=bool) & (codes >= 0)
-                per_code = np.bincount(codes[present], minlength=len(used))
-                seen = np.flatnonzero(per_code)  # in order of first appearance, as value_counts
-                label_codes, label_names = pd.factorize(used.fillna("unreadable").to_numpy(dtype=object)[seen])
-                totals = np.bincount(label_codes, weights=per_code[seen], minlength=len(label_names))
-                counts = pd.Series(totals.astype(np.int64), index=pd.Index(label_names, dtype=object)
-                                   ).sort_values(ascending=False)
-                layouts[col] = {_LAYOUT_NAMES.get(k, k): int(v) for k, v in counts.items()}
-        info["invalid"] = invalid
-        info["date_layouts"] = layouts
-        info["picklists"] = {c: {str(k): int(v) for k, v in df[c].value_counts().items()}
-                             for c in (schema.picklists if schema else {}) if c in df.columns}
-        refs = []
-        for col, target in (schema.references.items() if schema else []):
-            tobj, _, tcol = target.partition(".")
-            if col not in df.columns or tobj not in snapshot.tables:
-                continue
-            vals = df[col]
-            found = found_ids[(obj, col)]
-            miss = np.flatnonzero(~np.asarray(pc.fill_null(found, True).to_numpy(), dtype=bool))
-            if len(miss):
-                sub = vals.iloc[miss].astype("string").str.strip()
-                miss = miss[(sub != "").fillna(False).to_numpy(dtype=bool)]
-            for i in miss[:max_listed].tolist():
-                refs.append({"line": int(lines[i]), "id": id_at(i), "column": col, "value": _s(vals.iat[i]),
-                             "points_at": target})
-        info["broken_references"] = refs
-        if dedupe and obj in dedupe:
-            pairs = _duplicates(df, key, dedupe[obj])
-            named = {k for a, b, _ in pairs for k in (a, b)}
-            line_of: dict = {}
-            if named and keycol is not None:
-                ids = keycol.astype("string")
-                for i in np.flatnonzero(ids.isin(named).fillna(False).to_numpy(dtype=bool)).tolist():
-                    line_of[ids.iat[i]] = lines[i]  # the last row with an id wins, as dict(zip())
-            info["duplicates"] = [{"kept": a, "duplicate": b, "why": why, "lines": [int(line_of[a]), int(line_of[b])]}
-                                  for a, b, why in pairs]
-        out["objects"][obj] = info
-    return out
+    found_ids = reference_lookups(snapshot)
+    return {"counts": snapshot.counts(),
+            "objects": {obj: profile_object(snapshot, obj, found_ids, dedupe=dedupe, max_listed=max_listed)
+                        for obj in snapshot.tables}}
 
 
-def _reference_lookups(snapshot: Snapshot) -> dict[tuple[str, str], pa.ChunkedArray]:
+def profile_object(snapshot: Snapshot, obj: str, found_ids: dict[tuple[str, str], pa.ChunkedArray],
+                   dedupe: dict[str, dict] | None = None, max_listed: int = 500) -> dict:
+    """One object's part of :func:`profile` (``found_ids`` from :func:`reference_lookups`).
+
+    Reads the snapshot and writes nothing shared, so objects may be profiled side by side.
+    """
+    df = snapshot.tables[obj]
+    schema = snapshot.schema.get(obj)
+    lines = line_numbers(snapshot, obj).to_numpy()
+    key = schema.key if schema else df.columns[0]
+    keycol = df[key] if key in df.columns else None
+
+    def id_at(i: int):
+        return None if keycol is None else _s(keycol.iat[i])
+
+    info: dict = {"file": schema.file if schema else obj, "records": len(df), "key": key}
+    info["missing"] = {c: int(df[c].isna().sum()) + len(_blank_rows(df[c])) for c in df.columns}
+    invalid: dict[str, dict] = {}
+    layouts: dict[str, dict[str, int]] = {}
+    for col, typ in (schema.columns.items() if schema else []):
+        if col not in df.columns or (typ not in _CHECKS and typ not in {"date", "datetime"}):
+            continue
+        declared = ((snapshot.meta.get("formats") or {}).get(obj) or {}).get(col)
+        codes, probs, used = column_checks(df[col], typ, declared)
+        if probs is not None and len(probs):
+            bad_u = probs.notna().to_numpy()
+            bad = np.flatnonzero((codes >= 0) & bad_u[np.maximum(codes, 0)]) if bad_u.any() \
+                else np.zeros(0, dtype=np.int64)
+            if len(bad):
+                text = probs.to_numpy(dtype=object)
+                vals = df[col]
+                invalid[col] = {"type": typ, "count": int(len(bad)), "rows": [
+                    {"line": int(lines[i]), "id": id_at(i), "value": _s(vals.iat[i]),
+                     "problem": text[codes[i]]} for i in bad[:max_listed].tolist()]}
+        if used is not None:
+            present = df[col].notna().to_numpy(dtype=bool) & (codes >= 0)
+            per_code = np.bincount(codes[present], minlength=len(used))
+            seen = np.flatnonzero(per_code)  # in order of first appearance, as value_counts
+            label_codes, label_names = pd.factorize(used.fillna("unreadable").to_numpy(dtype=object)[seen])
+            totals = np.bincount(label_codes, weights=per_code[seen], minlength=len(label_names))
+            counts = pd.Series(totals.astype(np.int64), index=pd.Index(label_names, dtype=object)
+                               ).sort_values(ascending=False)
+            layouts[col] = {_LAYOUT_NAMES.get(k, k): int(v) for k, v in counts.items()}
+    info["invalid"] = invalid
+    info["date_layouts"] = layouts
+    info["picklists"] = {c: {str(k): int(v) for k, v in df[c].value_counts().items()}
+                         for c in (schema.picklists if schema else {}) if c in df.columns}
+    refs = []
+    for col, target in (schema.references.items() if schema else []):
+        tobj, _, tcol = target.partition(".")
+        if col not in df.columns or tobj not in snapshot.tables:
+            continue
+        vals = df[col]
+        found = found_ids[(obj, col)]
+        miss = np.flatnonzero(~np.asarray(pc.fill_null(found, True).to_numpy(), dtype=bool))
+        if len(miss):
+            sub = vals.iloc[miss].astype("string").str.strip()
+            miss = miss[(sub != "").fillna(False).to_numpy(dtype=bool)]
+        for i in miss[:max_listed].tolist():
+            refs.append({"line": int(lines[i]), "id": id_at(i), "column": col, "value": _s(vals.iat[i]),
+                         "points_at": target})
+    info["broken_references"] = refs
+    if dedupe and obj in dedupe:
+        pairs = _duplicates(df, key, dedupe[obj])
+        named = {k for a, b, _ in pairs for k in (a, b)}
+        line_of: dict = {}
+        if named and keycol is not None:
+            ids = keycol.astype("string")
+            for i in np.flatnonzero(ids.isin(named).fillna(False).to_numpy(dtype=bool)).tolist():
+                line_of[ids.iat[i]] = lines[i]  # the last row with an id wins, as dict(zip())
+        info["duplicates"] = [{"kept": a, "duplicate": b, "why": why, "lines": [int(line_of[a]), int(line_of[b])]}
+                              for a, b, why in pairs]
+    return info
+
+
+def reference_lookups(snapshot: Snapshot) -> dict[tuple[str, str], pa.ChunkedArray]:
     """Per reference column ``(object, column)``: whether each value is one of its target's ids.
 
     Every column pointing at one target is looked up in a single ``is_in``: the call builds its
