@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,6 +111,25 @@ def _release() -> None:
     pa.default_memory_pool().release_unused()
 
 
+class _InThisThread:
+    """The executor for ``workers=1``: each task runs when submitted, in the caller's thread
+    (profilers and debuggers see it)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def submit(self, fn, *args) -> Future:
+        done: Future = Future()
+        try:
+            done.set_result(fn(*args))
+        except BaseException as exc:  # raised again by .result(), as a pool's future would
+            done.set_exception(exc)
+        return done
+
+
 #: objects audited side by side by default: most of the work is Arrow and numpy, which run
 #: outside Python's lock, and each object in flight adds its own working memory to the peak
 DEFAULT_WORKERS = 2
@@ -159,7 +178,9 @@ def run_audit(snapshot: Snapshot, expectations_dir: str | Path, *, workers: int 
 
     if workers is None:
         workers = min(DEFAULT_WORKERS, os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=max(1, int(workers)), thread_name_prefix="audit") as pool:
+    workers = max(1, int(workers))
+    with (ThreadPoolExecutor(max_workers=workers, thread_name_prefix="audit") if workers > 1
+          else _InThisThread()) as pool:
         # GX's imports (seconds) and the id look-ups every profile needs go first, side by side
         ready = pool.submit(load_great_expectations) if suite_of else None
         refs = pool.submit(reference_lookups, snapshot)

@@ -31,6 +31,7 @@ import copy
 import json
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -153,52 +154,72 @@ def read_export(folder: str | Path, *, source: str, layouts: Sequence[Layout], m
     drift: dict[str, dict] = {}
     errors: list[dict] = []
     used: set[str] = set()
-    for name, obj in layout.objects.items():
+
+    def read_one(name: str, obj, path: Path):
+        """(table, frame conformed to the layout, drift entry or None, watermark) of one file."""
         file = obj.schema.file
-        path = present.get(file.lower())
-        if path is None:
-            if obj.optional:
-                missing_optional.append(name)
-                continue
-            msg = f"required file {file!r} is missing from the export folder {str(folder)!r}"
-            if not report:
-                raise SourceError(msg, file=file)
-            errors.append({"object": name, "file": file, "row": None, "column": None,
-                           "message": msg})
-            _empty(name, obj, tables, lines, schema)
-            continue
-        used.add(path.name.lower())
-        try:
-            table = read_strict_csv(path, expected_columns=None, fallback_encoding=layout.encoding,
-                                    delimiter=layout.delimiter, display_name=file,
-                                    layout=f"layout {layout.version}",
-                                    bad_rows="collect" if report else "raise")
-        except SchemaDriftError:
-            raise
-        except SourceError as exc:
-            if not report:
-                raise
-            errors.append({"object": name, "file": file, "row": exc.row, "column": exc.column,
-                           "message": str(exc) + " — nothing was read from this file"})
-            _empty(name, obj, tables, lines, schema)
-            continue
-        frame = table.frame
+        table = read_strict_csv(path, expected_columns=None, fallback_encoding=layout.encoding,
+                                delimiter=layout.delimiter, display_name=file,
+                                layout=f"layout {layout.version}",
+                                bad_rows="collect" if report else "raise")
         found = compare_header(table.header, obj.columns)
-        if found:
-            entry = drift_entry(name, file, layout.version, found)
-            if not report:
-                raise drift_error(entry)
-            drift[name] = entry
-            frame = conform(frame, obj.columns, entry)
-        else:
-            frame = frame[list(obj.columns)]
-        for bad in table.bad_rows:
-            errors.append({"object": name, **bad,
-                           "message": bad["message"] + " — record left out of the table"})
-        tables[name] = frame
-        lines[name] = pd.Series(table.lines, index=frame.index, name="line")
-        encodings[name] = table.encoding
-        schema[name] = copy.deepcopy(obj.schema)
+        entry = drift_entry(name, file, layout.version, found) if found else None
+        if entry is not None and not report:
+            raise drift_error(entry)
+        frame = conform(table.frame, obj.columns, entry) if entry else table.frame[list(obj.columns)]
+        return table, frame, entry, newest(frame, obj.schema.updated_column, obj.formats)
+
+    marks_of: dict[str, object] = {}
+    # Files are read two at a time: each file's own passes (encoding scan, transcoding, line
+    # numbers, watermark) are single-threaded Python and numpy, and overlap another file's
+    # multi-threaded parse. Results are taken in the layout's order, so errors and the snapshot
+    # are what reading one file after another gives.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="read") as pool:
+        jobs = {}
+        for name, obj in layout.objects.items():
+            path = present.get(obj.schema.file.lower())
+            if path is not None:
+                jobs[name] = pool.submit(read_one, name, obj, path)
+        try:
+            for name, obj in layout.objects.items():
+                file = obj.schema.file
+                path = present.get(file.lower())
+                if path is None:
+                    if obj.optional:
+                        missing_optional.append(name)
+                        continue
+                    msg = f"required file {file!r} is missing from the export folder {str(folder)!r}"
+                    if not report:
+                        raise SourceError(msg, file=file)
+                    errors.append({"object": name, "file": file, "row": None, "column": None,
+                                   "message": msg})
+                    _empty(name, obj, tables, lines, schema)
+                    continue
+                used.add(path.name.lower())
+                try:
+                    table, frame, entry, marks_of[name] = jobs.pop(name).result()
+                except SchemaDriftError:
+                    raise
+                except SourceError as exc:
+                    if not report:
+                        raise
+                    errors.append({"object": name, "file": file, "row": exc.row, "column": exc.column,
+                                   "message": str(exc) + " — nothing was read from this file"})
+                    _empty(name, obj, tables, lines, schema)
+                    continue
+                if entry is not None:
+                    drift[name] = entry
+                for bad in table.bad_rows:
+                    errors.append({"object": name, **bad,
+                                   "message": bad["message"] + " — record left out of the table"})
+                tables[name] = frame
+                lines[name] = pd.Series(table.lines, index=frame.index, name="line")
+                encodings[name] = table.encoding
+                schema[name] = copy.deepcopy(obj.schema)
+                del table
+        finally:
+            for job in jobs.values():  # a file not needed after an error is not read
+                job.cancel()
 
     automations, def_files = [], []
     if definitions is not None:
@@ -210,8 +231,7 @@ def read_export(folder: str | Path, *, source: str, layouts: Sequence[Layout], m
             errors.append({"object": "automations", "file": exc.file, "row": exc.row,
                            "column": exc.column, "message": str(exc)})
     used.update(f.lower() for f in def_files)
-    per_object = {n: newest(tables[n], layout.objects[n].schema.updated_column,
-                            layout.objects[n].formats) for n in tables}
+    per_object = {n: marks_of.get(n) for n in tables}
     marks = [m for m in per_object.values() if m]
     meta = {
         "layout_version": layout.version,
