@@ -106,9 +106,18 @@ def _failures(pos: np.ndarray, lines: np.ndarray, ids: pd.Series, values: pd.Ser
     ``take`` per column, not one lookup per row)."""
     if not len(pos):
         return []
-    vals = values.take(pos).tolist() if values is not None else [None] * len(pos)
-    return [{"line": ln, "id": _plain(i), "value": _plain(v)}
-            for ln, i, v in zip(lines[pos].tolist(), ids.take(pos).tolist(), vals)]
+    vals = _plain_list(values, pos) if values is not None else [None] * len(pos)
+    return [{"line": ln, "id": i, "value": v}
+            for ln, i, v in zip(lines[pos].tolist(), _plain_list(ids, pos), vals)]
+
+
+def _plain_list(s: pd.Series, pos: np.ndarray) -> list:
+    """``[_plain(v)]`` of the values at ``pos``; Arrow strings come out as ``str``/``None``
+    directly (what ``_plain`` would make of them), without a call per value."""
+    data = _arrow_strings(s)
+    if data is not None:
+        return data.take(pa.array(pos)).to_pylist()
+    return [_plain(v) for v in s.take(pos).tolist()]
 
 
 def run_suite(df: pd.DataFrame, suite_path: str | Path, *, key: str, file: str, lines: pd.Series,
