@@ -73,7 +73,7 @@ def find_duplicates(df: pd.DataFrame, *, key_column: str, first: str, last: str,
         return []
     order = np.argsort(gcodes, kind="stable")
     rows, gcodes = rows[order], gcodes[order]
-    sub = df.iloc[rows]
+    sub = df[list(dict.fromkeys([key_column, first, *contact]))].iloc[rows]  # not every column
     keys = sub[key_column].astype("string").tolist()
     firsts = _norm(sub[first]).tolist()
     reach = []
