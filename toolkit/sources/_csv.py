@@ -313,8 +313,9 @@ def _arrow_read(path: Path, header: list[str], encoding: str, delimiter: str, *,
     """Values of every record but the header, as strings; raises ``pa.ArrowInvalid``."""
     names = _unique_names(header)
     enc = "utf8" if encoding.replace("-", "").lower() in {"utf8", "utf8sig"} else encoding
-    read = pacsv.ReadOptions(column_names=names, skip_rows=1, encoding=enc,
-                             block_size=16 << 20)
+    # 4 MB blocks: measured faster than 16 MB on a 1.4 GB export (each block's columns stay in
+    # the processor's caches while it is parsed and converted)
+    read = pacsv.ReadOptions(column_names=names, skip_rows=1, encoding=enc, block_size=4 << 20)
     parse = pacsv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True,
                                newlines_in_values=multiline, ignore_empty_lines=True,
                                invalid_row_handler=(lambda row: "skip") if skip_invalid else None)
@@ -323,16 +324,11 @@ def _arrow_read(path: Path, header: list[str], encoding: str, delimiter: str, *,
     convert = pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names},
                                    strings_can_be_null=True, null_values=[""],
                                    quoted_strings_can_be_null=True)
-    source = str(path)
-    if enc != "utf8" and codecs.lookup(enc).name != "utf-8":
-        # pyarrow transcodes other encodings through a Python codec stream ahead of its parser;
-        # decoding here, chunk by chunk, into an Arrow buffer the multi-threaded parser then
-        # reads is several times faster (Python holds one chunk at a time)
-        source = pa.BufferReader(_transcoded(path, enc))
-        read = pacsv.ReadOptions(column_names=names, skip_rows=1, encoding="utf8",
-                                 block_size=16 << 20)
-    table = pacsv.read_csv(source, read_options=read, parse_options=parse, convert_options=convert)
-    del source
+    try:
+        # a legacy code page is transcoded by pyarrow itself, block by block as it reads
+        table = pacsv.read_csv(str(path), read_options=read, parse_options=parse, convert_options=convert)
+    except UnicodeDecodeError as exc:  # the codec's own error, reported the way Arrow's are
+        raise pa.ArrowInvalid(f"cannot decode as {encoding}: {exc.reason}") from None
     frame = arrow_to_pandas(table)
     del table
     # hand the parser's scratch memory back now: a many-file export otherwise keeps each file's
@@ -341,20 +337,6 @@ def _arrow_read(path: Path, header: list[str], encoding: str, delimiter: str, *,
     if names != header:
         frame.columns = header
     return frame
-
-
-def _transcoded(path: Path, encoding: str) -> pa.Buffer:
-    """The file's text as UTF-8, in Arrow memory (Python holds one chunk at a time)."""
-    out = pa.BufferOutputStream()
-    dec = codecs.getincrementaldecoder(codecs.lookup(encoding).name)()
-    try:
-        with open(path, "rb") as fh:
-            while chunk := fh.read(CHUNK):
-                out.write(dec.decode(chunk).encode("utf-8"))
-            out.write(dec.decode(b"", final=True).encode("utf-8"))
-    except UnicodeDecodeError as exc:  # as pyarrow's own transcoding reports it
-        raise pa.ArrowInvalid(f"cannot decode as {encoding}: {exc.reason}") from None
-    return out.getvalue()
 
 
 def _multiline_lines(path: Path, frame: pd.DataFrame, quick: QuickScan, delimiter: str,
