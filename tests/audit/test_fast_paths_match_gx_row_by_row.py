@@ -211,3 +211,37 @@ def test_declared_date_check_equals_the_round_trip():
         want = np.asarray(pc.is_valid(parsed)) & np.asarray(
             pc.fill_null(pc.equal(pc.strftime(parsed, format=fmt), arr), False))
         assert (_fast_checks._declared_ok(u, fmt) == want).all(), fmt
+
+
+@pytest.mark.parametrize("fmt", ["%m/%d/%Y %H:%M", "%m/%d/%Y"])
+def test_timestamps_checked_row_by_row_equal_the_distinct_value_checks(monkeypatch, fmt):
+    """A mostly distinct time-stamp column skips factorizing: every row is its own value. Each
+    row's problem and date layout must be what the distinct-value path gives it."""
+    rnd = random.Random(11)
+    vals = []
+    for _ in range(60_000):
+        r = rnd.random()
+        if r < 0.03:
+            vals.append(None)
+        elif r < 0.05:
+            vals.append(rnd.choice(["02/30/2020 10:00", " 01/02/2020 10:00 ", "2020-01-02", "1/2/20", "soon",
+                                    "01/02/2020", "01/02/2020 10:00", "\u00a001/02/2020 10:00"]))
+        else:
+            vals.append(f"{rnd.randint(1, 12):02d}/{rnd.randint(1, 28):02d}/{rnd.randint(1990, 2030)} "
+                        f"{rnd.randint(0, 23):02d}:{rnd.randint(0, 59):02d}")
+    s = pd.Series(vals, dtype=S)
+
+    def per_row(mostly_distinct: bool):
+        monkeypatch.setattr(_fast_checks, "_mostly_distinct", lambda _s: mostly_distinct)
+        codes, probs, used = _fast_checks.column_checks(s, "datetime", fmt)
+        ok = codes >= 0
+        p = np.where(ok, probs.to_numpy(dtype=object)[np.maximum(codes, 0)], None)
+        u = np.where(ok, used.to_numpy(dtype=object)[np.maximum(codes, 0)], None)
+        return [None if pd.isna(x) else x for x in p], [None if pd.isna(x) else x for x in u]
+
+    fast, exact = per_row(True), per_row(False)
+    assert fast == exact
+    assert any(fast[0]) and len(set(fast[1])) > 2  # problems found, several layouts seen
+    monkeypatch.undo()
+    assert _fast_checks._mostly_distinct(s) and not _fast_checks._mostly_distinct(
+        pd.Series([f"01/{d % 28 + 1:02d}/2020" for d in range(60_000)], dtype=S))

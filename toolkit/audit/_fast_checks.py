@@ -5,7 +5,8 @@ A value is "invalid" exactly when the mapping transform would refuse it (that is
 promises: these rows will not convert). Parsing a million phone numbers or addresses one by one
 takes minutes, so:
 
-* work is done per distinct value (``pd.factorize``), then spread back to the rows;
+* work is done per distinct value (``pd.factorize``), then spread back to the rows — except
+  for time-stamp columns whose values hardly repeat, checked row by row (see ``column_checks``);
 * values of an unambiguous shape are accepted by pattern — a US number written as ten digits
   with the usual punctuation and an area code starting 2-9 is always a "possible" number; a date
   that Arrow parses with the layout the export declares parses with the transform too (that
@@ -265,8 +266,19 @@ def unique_date_layouts(u: pd.Series, declared_format: str | None = None,
 def column_checks(s: pd.Series, typ: str, declared_format: str | None = None
                   ) -> tuple[np.ndarray, pd.Series | None, pd.Series | None]:
     """One pass over a column for the profile: (codes per row, problem per distinct value or
-    None when the type has no check, date layout per distinct value or None when not a date)."""
-    codes, u = _uniques(s)
+    None when the type has no check, date layout per distinct value or None when not a date).
+
+    A timestamp column in a declared fixed-width layout whose values are mostly distinct
+    (created/modified stamps) is checked row by row instead: every non-empty row is its own
+    "distinct value" (codes 0, 1, 2, … in row order, so first appearances keep their order).
+    Hashing a few million such values to find the repeats costs more than the digit checks
+    they would spare, and every verdict is the same either way.
+    """
+    if (typ in {"date", "datetime"} and declared_format in DATE_FORMATS
+            and _fixed_width(declared_format) is not None and _mostly_distinct(s)):
+        codes, u = _rows_as_values(s)
+    else:
+        codes, u = _uniques(s)
     ok = None
     if typ in {"date", "datetime"} and declared_format in DATE_FORMATS and len(u):
         ok = _declared_ok(u, declared_format)
@@ -274,3 +286,28 @@ def column_checks(s: pd.Series, typ: str, declared_format: str | None = None
     layouts = unique_date_layouts(u, declared_format, ok) if typ in {"date", "datetime"} and len(u) \
         else None
     return codes, probs, layouts
+
+
+_SAMPLE = 20_000
+
+
+def _mostly_distinct(s: pd.Series) -> bool:
+    """Most of 20,000 values taken evenly across the column are distinct. (A column of a few
+    thousand dates repeats them within such a sample; one of time stamps does not.)"""
+    if len(s) <= _SAMPLE:
+        return False
+    sample = s.iloc[::len(s) // _SAMPLE][:_SAMPLE]
+    return sample.nunique() > len(sample) // 2
+
+
+def _rows_as_values(s: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """:func:`_uniques`' result with each non-empty row taken as its own value: codes count
+    the non-null rows in order (-1 for null), values are those rows, stripped."""
+    valid = s.notna().to_numpy(dtype=bool)
+    codes = np.full(len(s), -1, dtype=np.int64)
+    codes[valid] = np.arange(int(valid.sum()), dtype=np.int64)
+    values = s[valid] if not valid.all() else s
+    values = pd.Series(pd.array(values.array, dtype="string[pyarrow]")).reset_index(drop=True)
+    if len(values) and _may_strip(values):
+        values = values.str.strip()
+    return codes, values
