@@ -55,10 +55,30 @@ def _uniques(s: pd.Series) -> tuple[np.ndarray, pd.Series]:
 
 def _may_strip(values: pd.Series) -> bool:
     """Whether stripping could change any value: one starts or ends with a control character
-    or space, or holds a non-ASCII character (Unicode spaces). RE2 over the values."""
-    arr = pa.array(values.array)
-    hit = pc.match_substring_regex(arr, r"^[\x00-\x20]|[\x00-\x20]$|[^\x00-\x7f]")
-    return bool(pc.any(pc.fill_null(hit, False)).as_py())
+    or space, or holds a non-ASCII character (Unicode spaces). Read from the Arrow buffers: the
+    first and last byte of each value, and any byte of 0x80 or more."""
+    data = getattr(values.array, "_pa_array", None)
+    if data is None or not (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+        data = pa.chunked_array([pa.array(values.astype("string[pyarrow]").array)])
+    for chunk in (data.chunks if isinstance(data, pa.ChunkedArray) else [data]):
+        n = len(chunk)
+        if n == 0:
+            continue
+        bufs = chunk.buffers()
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        offsets = np.frombuffer(bufs[1], dtype=width)[chunk.offset:chunk.offset + n + 1]
+        if bufs[2] is None or offsets[-1] == offsets[0]:
+            continue
+        body = np.frombuffer(bufs[2], dtype=np.uint8)
+        if (body[offsets[0]:offsets[-1]] >= 0x80).any():
+            return True
+        filled = offsets[1:] > offsets[:-1]
+        if chunk.null_count:
+            filled &= np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        starts = offsets[:-1][filled]
+        if (body[starts] <= 0x20).any() or (body[offsets[1:][filled] - 1] <= 0x20).any():
+            return True
+    return False
 
 
 def _spread(codes: np.ndarray, per_unique: pd.Series, index: pd.Index) -> pd.Series:
@@ -161,7 +181,7 @@ def _declared_ok(u: pd.Series, fmt: str) -> np.ndarray:
                            .to_numpy(zero_copy_only=False), dtype=bool)
         cand = np.flatnonzero(shape)
         if len(cand):
-            sub = arr.take(pa.array(cand))
+            sub = arr if len(cand) == len(arr) else arr.take(pa.array(cand))
             f = _digit_fields(sub, offsets)
             n = len(cand)
             y = f.get("%Y", np.full(n, 2000))
