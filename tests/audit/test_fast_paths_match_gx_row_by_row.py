@@ -211,6 +211,12 @@ def test_declared_date_check_equals_the_round_trip():
         want = np.asarray(pc.is_valid(parsed)) & np.asarray(
             pc.fill_null(pc.equal(pc.strftime(parsed, format=fmt), arr), False))
         assert (_fast_checks._declared_ok(u, fmt) == want).all(), fmt
+        # the same values in uneven, sliced chunks, with nulls among them
+        whole = pa.array(list(vals[:7000]) + [None] * 3 + list(vals[7000:]), pa.large_string())
+        chunked = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(
+            [whole.slice(0, 1), whole.slice(1, 6999), whole.slice(7000, 5), whole.slice(7005)])))
+        got = _fast_checks._declared_ok(chunked, fmt)
+        assert (np.delete(got, [7000, 7001, 7002]) == want).all() and not got[7000:7003].any(), fmt
 
 
 @pytest.mark.parametrize("fmt", ["%m/%d/%Y %H:%M", "%m/%d/%Y"])

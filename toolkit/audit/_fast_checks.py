@@ -176,13 +176,9 @@ def _declared_ok(u: pd.Series, fmt: str) -> np.ndarray:
     plan = _fixed_width(fmt)
     rest = np.arange(len(arr))
     if plan is not None and len(arr):
-        regex, offsets = plan
-        shape = np.asarray(pc.fill_null(pc.match_substring_regex(arr, regex), False)
-                           .to_numpy(zero_copy_only=False), dtype=bool)
+        shape, f = _shape_and_fields(arr, fmt, plan[1])
         cand = np.flatnonzero(shape)
         if len(cand):
-            sub = arr if len(cand) == len(arr) else arr.take(pa.array(cand))
-            f = _digit_fields(sub, offsets)
             n = len(cand)
             y = f.get("%Y", np.full(n, 2000))
             m = f.get("%m", np.ones(n, dtype=np.int64))
@@ -214,26 +210,68 @@ def _declared_ok(u: pd.Series, fmt: str) -> np.ndarray:
 _WIDTH = {"%Y": 4, "%m": 2, "%d": 2, "%H": 2, "%M": 2, "%S": 2}
 
 
-def _digit_fields(sub: pa.Array | pa.ChunkedArray, offsets: dict[str, int]) -> dict[str, np.ndarray]:
-    """Each field's number, for values that all match a fixed-width layout's anchored pattern
-    (ASCII digits and ASCII separators, so character and byte positions agree): the digits are
-    read straight from the Arrow bytes rather than sliced into strings and cast."""
-    arr = sub.combine_chunks() if isinstance(sub, pa.ChunkedArray) else sub
-    width = {pa.string(): np.int32, pa.large_string(): np.int64}.get(arr.type)
-    if width is None or arr.null_count:
-        return {d: np.asarray(pc.cast(pc.utf8_slice_codeunits(arr, o, o + _WIDTH[d]), pa.int64())
-                              .to_numpy(zero_copy_only=False)) for d, o in offsets.items()}
-    bufs = arr.buffers()
-    starts = np.frombuffer(bufs[1], dtype=width)[arr.offset:arr.offset + len(arr)].astype(np.int64)
-    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
-    out = {}
-    for d, o in offsets.items():
-        value = np.zeros(len(arr), dtype=np.int64)
-        for p in range(o, o + _WIDTH[d]):
-            value *= 10
-            value += data[starts + p]
-            value -= 48
-        out[d] = value
+def _shape_and_fields(arr: pa.Array | pa.ChunkedArray, fmt: str, offsets: dict[str, int]
+                      ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(which values are written exactly in the fixed-width layout ``fmt`` — the anchored
+    pattern ``_fixed_width`` gives, ASCII digits where the fields are and the literal separators
+    elsewhere —, each field's number for those values, in order).
+
+    Read from the Arrow bytes: a value of the layout's byte length is a row of a byte matrix
+    (a plain view of the buffer when every value has that length), and each position is
+    checked and each field summed column by column, without a regular expression or a string
+    per value. A value of that byte length holding a multi-byte character fails the byte checks,
+    as it fails the pattern.
+    """
+    layout = _layout_bytes(fmt)
+    width = len(layout)
+    shapes, fields = [], {d: [] for d in offsets}
+    for chunk in (arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]):
+        n = len(chunk)
+        if n == 0:
+            continue
+        bufs = chunk.buffers()
+        kind = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        offs = np.frombuffer(bufs[1], dtype=kind)[chunk.offset:chunk.offset + n + 1].astype(np.int64)
+        body = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+        fits = np.diff(offs) == width
+        if chunk.null_count:
+            fits &= np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        rows = np.flatnonzero(fits)
+        if len(rows) == n:  # every value has the width: the buffer is the matrix
+            mat = body[offs[0]:offs[0] + n * width].reshape(n, width)
+        else:
+            mat = body[offs[:-1][rows][:, None] + np.arange(width)[None, :]]
+        ok = np.ones(len(rows), dtype=bool)
+        for p, expect in enumerate(layout):
+            col = mat[:, p]
+            ok &= ((col >= 48) & (col <= 57)) if expect is None else (col == expect)
+        shape = np.zeros(n, dtype=bool)
+        shape[rows[ok]] = True
+        shapes.append(shape)
+        good = mat[ok]
+        for d, o in offsets.items():
+            value = np.zeros(len(good), dtype=np.int64)
+            for p in range(o, o + _WIDTH[d]):
+                value *= 10
+                value += good[:, p]
+                value -= 48
+            fields[d].append(value)
+    shape = np.concatenate(shapes) if shapes else np.zeros(0, dtype=bool)
+    return shape, {d: np.concatenate(v) if v else np.zeros(0, np.int64) for d, v in fields.items()}
+
+
+def _layout_bytes(fmt: str) -> list[int | None]:
+    """Per byte of a fixed-width layout: None where a digit goes, else the separator's byte."""
+    out: list[int | None] = []
+    i = 0
+    while i < len(fmt):
+        d = fmt[i:i + 2]
+        if d in _WIDTH:
+            out += [None] * _WIDTH[d]
+            i += 2
+        else:
+            out.append(ord(fmt[i]))
+            i += 1
     return out
 
 
