@@ -43,6 +43,12 @@ def _arrow(s: pd.Series) -> pa.ChunkedArray:
     return data.cast(pa.string()) if not pa.types.is_string(data.type) else data
 
 
+def _null_count(s: pd.Series) -> int:
+    """Missing values: Arrow keeps the count with the column; anything else is counted."""
+    data = getattr(s.array, "_pa_array", None)
+    return int(data.null_count) if data is not None else int(s.isna().sum())
+
+
 def _blank_rows(s: pd.Series) -> np.ndarray:
     """Positions of non-null values that ``str.strip()`` leaves empty. Only an empty value or
     one whose first byte is not printable non-space ASCII can be; their first bytes are read
@@ -105,7 +111,7 @@ def profile_object(snapshot: Snapshot, obj: str, found_ids: dict[tuple[str, str]
         return None if keycol is None else _s(keycol.iat[i])
 
     info: dict = {"file": schema.file if schema else obj, "records": len(df), "key": key}
-    info["missing"] = {c: int(df[c].isna().sum()) + len(_blank_rows(df[c])) for c in df.columns}
+    info["missing"] = {c: _null_count(df[c]) + len(_blank_rows(df[c])) for c in df.columns}
     invalid: dict[str, dict] = {}
     layouts: dict[str, dict[str, int]] = {}
     for col, typ in (schema.columns.items() if schema else []):

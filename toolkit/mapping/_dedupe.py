@@ -58,15 +58,17 @@ def find_duplicates(df: pd.DataFrame, *, key_column: str, first: str, last: str,
     # birth dates parsed once per distinct value
     codes, uniq = pd.factorize(df[dob].astype("string"), use_na_sentinel=True)
     parsed, _ = parse_dates(pd.Series(pd.array(uniq, dtype="string")))
-    iso = parsed.dt.strftime("%Y-%m-%d").to_numpy(dtype=object, na_value=None)
-    births = np.where(codes >= 0, iso[np.maximum(codes, 0)] if len(iso) else None, None)
-    lasts = _norm(df[last]).to_numpy(dtype=object)
-    ok = (lasts != "") & pd.notna(births)
+    # each row's birth date and last name as codes; a group is a pair of codes
+    iso_codes, iso = pd.factorize(parsed.dt.strftime("%Y-%m-%d"), use_na_sentinel=True)
+    births = np.where(codes >= 0, np.asarray(iso_codes)[np.maximum(codes, 0)] if len(iso_codes) else -1, -1)
+    lasts = _norm(df[last])
+    last_codes, _ = pd.factorize(lasts)
+    ok = (lasts != "").to_numpy(dtype=bool) & (births >= 0)
     if not ok.any():
         return []
     rows = np.flatnonzero(ok)
-    group = pd.Series(lasts[rows], dtype=object) + "\x00" + pd.Series(births[rows], dtype=object)
-    gcodes, _ = pd.factorize(group)  # in order of first appearance
+    pair = np.asarray(last_codes, dtype=np.int64)[rows] * (len(iso) + 1) + births[rows]
+    gcodes, _ = pd.factorize(pair)  # in order of first appearance of each (last name, birth date)
     several = np.bincount(gcodes)[gcodes] >= 2
     rows, gcodes = rows[several], gcodes[several]
     if not len(rows):
