@@ -248,7 +248,7 @@ def _shape_and_fields(arr: pa.Array | pa.ChunkedArray, fmt: str, offsets: dict[s
         shape = np.zeros(n, dtype=bool)
         shape[rows[ok]] = True
         shapes.append(shape)
-        good = mat[ok]
+        good = mat if ok.all() else mat[ok]  # a copy only when some values are off-shape
         for d, o in offsets.items():
             value = np.zeros(len(good), dtype=np.int64)
             for p in range(o, o + _WIDTH[d]):

@@ -107,8 +107,8 @@ def profile_object(snapshot: Snapshot, obj: str, found_ids: dict[tuple[str, str]
     key = schema.key if schema else df.columns[0]
     keycol = df[key] if key in df.columns else None
 
-    def id_at(i: int):
-        return None if keycol is None else _s(keycol.iat[i])
+    def ids_at(pos: list[int]) -> list:
+        return [None] * len(pos) if keycol is None else _values_at(keycol, pos)
 
     info: dict = {"file": schema.file if schema else obj, "records": len(df), "key": key}
     info["missing"] = {c: _null_count(df[c]) + len(_blank_rows(df[c])) for c in df.columns}
@@ -125,10 +125,10 @@ def profile_object(snapshot: Snapshot, obj: str, found_ids: dict[tuple[str, str]
                 else np.zeros(0, dtype=np.int64)
             if len(bad):
                 text = probs.to_numpy(dtype=object)
-                vals = df[col]
+                listed = bad[:max_listed].tolist()
                 invalid[col] = {"type": typ, "count": int(len(bad)), "rows": [
-                    {"line": int(lines[i]), "id": id_at(i), "value": _s(vals.iat[i]),
-                     "problem": text[codes[i]]} for i in bad[:max_listed].tolist()]}
+                    {"line": int(lines[i]), "id": k, "value": v, "problem": text[codes[i]]}
+                    for i, k, v in zip(listed, ids_at(listed), _values_at(df[col], listed))]}
         if used is not None:
             present = df[col].notna().to_numpy(dtype=bool) & (codes >= 0)
             per_code = np.bincount(codes[present], minlength=len(used))
@@ -153,9 +153,9 @@ def profile_object(snapshot: Snapshot, obj: str, found_ids: dict[tuple[str, str]
         if len(miss):
             sub = vals.iloc[miss].astype("string").str.strip()
             miss = miss[(sub != "").fillna(False).to_numpy(dtype=bool)]
-        for i in miss[:max_listed].tolist():
-            refs.append({"line": int(lines[i]), "id": id_at(i), "column": col, "value": _s(vals.iat[i]),
-                         "points_at": target})
+        listed = miss[:max_listed].tolist()
+        refs += [{"line": int(lines[i]), "id": k, "column": col, "value": v, "points_at": target}
+                 for i, k, v in zip(listed, ids_at(listed), _values_at(vals, listed))]
     info["broken_references"] = refs
     if dedupe and obj in dedupe:
         pairs = _duplicates(df, key, dedupe[obj])
@@ -163,8 +163,8 @@ def profile_object(snapshot: Snapshot, obj: str, found_ids: dict[tuple[str, str]
         line_of: dict = {}
         if named and keycol is not None:
             ids = keycol.astype("string")
-            for i in np.flatnonzero(ids.isin(named).fillna(False).to_numpy(dtype=bool)).tolist():
-                line_of[ids.iat[i]] = lines[i]  # the last row with an id wins, as dict(zip())
+            pos = np.flatnonzero(ids.isin(named).fillna(False).to_numpy(dtype=bool))
+            line_of = dict(zip(_values_at(ids, pos.tolist()), lines[pos].tolist()))  # the last row wins
         info["duplicates"] = [{"kept": a, "duplicate": b, "why": why, "lines": [int(line_of[a]), int(line_of[b])]}
                               for a, b, why in pairs]
     return info
@@ -202,6 +202,15 @@ def _duplicates(df: pd.DataFrame, key: str, spec: dict) -> list[tuple[str, str, 
     """Likely duplicate people, by the same rules the mapping skips them with."""
     return find_duplicates(df, key_column=key, first=spec["first"], last=spec["last"], dob=spec["dob"],
                            contact=list(spec["contact"]))
+
+
+def _values_at(s: pd.Series, pos: list[int]) -> list:
+    """``[_s(v)]`` for the values at positions ``pos``: Arrow strings come out as ``str``/``None``
+    in one call (what ``_s`` makes of them), anything else value by value."""
+    data = getattr(s.array, "_pa_array", None)
+    if data is not None and (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+        return data.take(pa.array(pos, type=pa.int64())).to_pylist()
+    return [_s(v) for v in s.take(pos).tolist()]
 
 
 def _s(v):
