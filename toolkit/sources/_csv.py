@@ -223,8 +223,9 @@ def read_strict_csv(path: str | Path, *, expected_columns: Sequence[str] | None 
             check_header(header, expected_columns, file=name, layout=layout)
         try:
             # pure ASCII reads the same in any ASCII-compatible code page: skip transcoding
+            # simple means no undecodable byte (the quick scan decoded every non-ASCII chunk)
             frame = _arrow_read(path, header, "utf-8" if quick.ascii else quick.encoding, delimiter,
-                                multiline=quick.quotes > 0)
+                                multiline=quick.quotes > 0, decoded=True)
         except pa.ArrowInvalid:
             frame = None  # the exact scan below says where and why
         if frame is not None:
@@ -295,7 +296,8 @@ def _read_scanned(path: Path, name: str, expected_columns, fallback_encoding: st
                           "message": msg})
     try:
         frame = _arrow_read(path, header, scan.encoding, delimiter, multiline=True,
-                            skip_invalid=bool(collected) or bool(blank.any()))
+                            skip_invalid=bool(collected) or bool(blank.any()),
+                            decoded=True)  # an undecodable byte was raised above
     except pa.ArrowInvalid as exc:
         raise SourceError(f"cannot be parsed as CSV: {exc}", file=name) from None
     lines = scan.start_lines[1:][~blank & keep].astype(np.int64)
@@ -309,8 +311,11 @@ def _read_scanned(path: Path, name: str, expected_columns, fallback_encoding: st
 
 
 def _arrow_read(path: Path, header: list[str], encoding: str, delimiter: str, *,
-                multiline: bool, skip_invalid: bool = False) -> pd.DataFrame:
-    """Values of every record but the header, as strings; raises ``pa.ArrowInvalid``."""
+                multiline: bool, skip_invalid: bool = False, decoded: bool = False) -> pd.DataFrame:
+    """Values of every record but the header, as strings; raises ``pa.ArrowInvalid``.
+
+    ``decoded``: a byte pass has already found every byte decodable in ``encoding``, so Arrow
+    need not check the text again (about a sixth of its parsing time)."""
     names = _unique_names(header)
     enc = "utf8" if encoding.replace("-", "").lower() in {"utf8", "utf8sig"} else encoding
     # 4 MB blocks: measured faster than 16 MB on a 1.4 GB export (each block's columns stay in
@@ -323,7 +328,7 @@ def _arrow_read(path: Path, header: list[str], encoding: str, delimiter: str, *,
     # cast of every column (a copy of its offsets) when the table becomes a frame
     convert = pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names},
                                    strings_can_be_null=True, null_values=[""],
-                                   quoted_strings_can_be_null=True)
+                                   quoted_strings_can_be_null=True, check_utf8=not decoded)
     try:
         # a legacy code page is transcoded by pyarrow itself, block by block as it reads
         table = pacsv.read_csv(str(path), read_options=read, parse_options=parse, convert_options=convert)
