@@ -15,7 +15,7 @@ import yaml
 from ..snapshot import Snapshot
 from ._expectations import load_great_expectations, run_suite
 from ._integrity import parent_cycles
-from ._profile import line_numbers, profile_object, reference_lookups
+from ._profile import CHECKED_TYPES, line_numbers, profile_object, reference_lookups
 
 __all__ = ["AuditReport", "run_audit"]
 
@@ -151,7 +151,7 @@ def _profile_cost(snapshot: Snapshot, obj: str, dedupe: dict) -> int:
     """A rough estimate of an object's profiling time, for ordering the work: rows times the
     columns whose values are checked, the duplicate search counting as ten such columns."""
     schema = snapshot.schema.get(obj)
-    checked = sum(1 for t in (schema.columns.values() if schema else []) if t in _CHECKED)
+    checked = sum(1 for t in (schema.columns.values() if schema else []) if t in CHECKED_TYPES)
     return len(snapshot.tables[obj]) * (1 + checked + (10 if obj in dedupe else 0))
 
 
@@ -163,8 +163,6 @@ def _suite_cost(snapshot: Snapshot, obj: str, path: Path) -> int:
         count = 1
     return len(snapshot.tables[obj]) * max(count, 1) // 2
 
-
-_CHECKED = frozenset({"email", "phone", "date", "datetime", "money", "number"})
 
 #: objects audited side by side by default: most of the work is Arrow and numpy, which run
 #: outside Python's lock, and each object in flight adds its own working memory to the peak

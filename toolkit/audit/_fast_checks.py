@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..mapping import apply_transform, parse_dates
+from ._arrow_bytes import chunk_bytes, valid_rows
 from ..mapping._transforms import DATE_FORMATS
 
 __all__ = ["problems", "date_layouts", "column_checks", "unique_problems", "unique_date_layouts"]
@@ -61,20 +62,16 @@ def _may_strip(values: pd.Series) -> bool:
     if data is None or not (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
         data = pa.chunked_array([pa.array(values.astype("string[pyarrow]").array)])
     for chunk in (data.chunks if isinstance(data, pa.ChunkedArray) else [data]):
-        n = len(chunk)
-        if n == 0:
+        if len(chunk) == 0:
             continue
-        bufs = chunk.buffers()
-        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-        offsets = np.frombuffer(bufs[1], dtype=width)[chunk.offset:chunk.offset + n + 1]
-        if bufs[2] is None or offsets[-1] == offsets[0]:
+        offsets, body = chunk_bytes(chunk)
+        if offsets[-1] == offsets[0]:
             continue
-        body = np.frombuffer(bufs[2], dtype=np.uint8)
         if (body[offsets[0]:offsets[-1]] >= 0x80).any():
             return True
         filled = offsets[1:] > offsets[:-1]
-        if chunk.null_count:
-            filled &= np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        if (valid := valid_rows(chunk)) is not None:
+            filled &= valid
         starts = offsets[:-1][filled]
         if (body[starts] <= 0x20).any() or (body[offsets[1:][filled] - 1] <= 0x20).any():
             return True
@@ -229,13 +226,10 @@ def _shape_and_fields(arr: pa.Array | pa.ChunkedArray, fmt: str, offsets: dict[s
         n = len(chunk)
         if n == 0:
             continue
-        bufs = chunk.buffers()
-        kind = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-        offs = np.frombuffer(bufs[1], dtype=kind)[chunk.offset:chunk.offset + n + 1].astype(np.int64)
-        body = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+        offs, body = chunk_bytes(chunk)
         fits = np.diff(offs) == width
-        if chunk.null_count:
-            fits &= np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        if (valid := valid_rows(chunk)) is not None:
+            fits &= valid
         rows = np.flatnonzero(fits)
         if len(rows) == n:  # every value has the width: the buffer is the matrix
             mat = body[offs[0]:offs[0] + n * width].reshape(n, width)

@@ -13,13 +13,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..mapping import find_duplicates
+from ._arrow_bytes import chunk_bytes, valid_rows
 from ._fast_checks import column_checks
 from ..snapshot import Snapshot
 
-__all__ = ["profile", "profile_object", "reference_lookups", "line_numbers"]
+__all__ = ["profile", "profile_object", "reference_lookups", "line_numbers", "CHECKED_TYPES"]
 
 _CHECKS = {"email": "email", "phone": "phone_e164", "date": "date", "datetime": "datetime", "money": "money",
            "number": "number"}
+#: column types whose values the profile checks one by one
+CHECKED_TYPES = frozenset(_CHECKS)
 _LAYOUT_NAMES = {"%m/%d/%Y": "MM/DD/YYYY", "%Y-%m-%d": "YYYY-MM-DD", "%m/%d/%y": "M/D/YY", "%m-%d-%Y": "MM-DD-YYYY",
                  "%d.%m.%Y": "DD.MM.YYYY", "%Y/%m/%d": "YYYY/MM/DD", "%m/%d/%Y %H:%M": "MM/DD/YYYY HH:MM"}
 
@@ -59,16 +62,15 @@ def _blank_rows(s: pd.Series) -> np.ndarray:
         n = len(chunk)
         if n == 0:
             continue
-        bufs = chunk.buffers()
-        offsets = np.frombuffer(bufs[1], dtype=np.int32)[chunk.offset:chunk.offset + n + 1]
+        offsets, body = chunk_bytes(chunk)
+        if not len(body):
+            body = np.zeros(1, dtype=np.uint8)
         starts = offsets[:-1]
         lengths = offsets[1:] - starts
-        body = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None and bufs[2].size \
-            else np.zeros(1, dtype=np.uint8)
         first = body[np.minimum(starts, len(body) - 1)]
         cand = (lengths <= 0) | (first < 0x21) | (first > 0x7E)
-        if chunk.null_count:
-            cand &= np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        if (valid := valid_rows(chunk)) is not None:
+            cand &= valid
         parts.append(np.flatnonzero(cand) + base)
         base += n
     cand = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from ._arrow_bytes import chunk_bytes, valid_rows
+
 __all__ = ["string_keys"]
 
 _P = np.uint64(0x100000001B3)  # FNV-1a's 64-bit prime: odd, with well-spread bits
@@ -38,10 +40,7 @@ def _chunk_keys(chunk: pa.Array) -> np.ndarray:
     if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
         raise TypeError(f"string_keys takes strings, not {chunk.type}")
     n = len(chunk)
-    bufs = chunk.buffers()
-    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-    offsets = np.frombuffer(bufs[1], dtype=width)[chunk.offset:chunk.offset + n + 1].astype(np.int64)
-    body = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+    offsets, body = chunk_bytes(chunk)
     lengths = np.diff(offsets)
     keys = lengths.astype(np.uint64) * _K
     longest = int(lengths.max()) if n else 0
@@ -62,6 +61,6 @@ def _chunk_keys(chunk: pa.Array) -> np.ndarray:
                 part *= powers[position]
                 keys[first + filled] ^= np.add.reduceat(part, starts)
             first = last
-    if chunk.null_count:
-        keys[~np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=bool)] = 0
+    if (valid := valid_rows(chunk)) is not None:
+        keys[~valid] = 0
     return keys

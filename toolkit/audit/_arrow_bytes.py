@@ -1,0 +1,27 @@
+"""The bytes of an Arrow string array, for checks that read them directly instead of making a
+Python string (or a regex match) per value."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+__all__ = ["chunk_bytes", "valid_rows"]
+
+
+def chunk_bytes(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(the ``len(chunk) + 1`` value offsets as int64, the data buffer as uint8) of one chunk of
+    ``string`` or ``large_string``; value ``i`` is ``body[offsets[i]:offsets[i + 1]]``."""
+    n = len(chunk)
+    bufs = chunk.buffers()
+    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    offsets = np.frombuffer(bufs[1], dtype=width)[chunk.offset:chunk.offset + n + 1].astype(np.int64)
+    body = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+    return offsets, body
+
+
+def valid_rows(chunk: pa.Array) -> np.ndarray | None:
+    """Which values are not null, or None when none is."""
+    if not chunk.null_count:
+        return None
+    return np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
