@@ -205,3 +205,21 @@ def test_multiline_files_read_as_the_exact_scan_reads_them(tmp_path, case, chunk
     exact = read(lambda: _csv._read_scanned(p, p.name, None, "cp1252", ",", "the declared layout", chunk,
                                             "collect"))
     assert fast == exact
+
+
+def test_several_broken_files_are_reported_in_the_layouts_order(export):
+    """Files are read two at a time; what a user sees must not depend on which finished first:
+    the first broken file in the layout's order stops a migration, and an audit lists them all in
+    that order."""
+    order = [o.schema.file for o in SRC().layouts()[0].objects.values()]
+    first, later = order[0], order[-1]
+    for name in (later, first):  # break the later file first: its error must still come second
+        p = export / name
+        lines = p.read_bytes().split(b"\n")
+        lines[1] = lines[1].replace(b",", b',"', 1)  # an unclosed quote on line 2
+        p.write_bytes(b"\n".join(lines))
+    with pytest.raises(SourceError, match="never closed") as e:
+        SRC().read(export)
+    assert e.value.file == first
+    _snap, report = _audit(export)
+    assert [x["file"] for x in report.read_errors] == [first, later]
