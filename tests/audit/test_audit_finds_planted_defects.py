@@ -89,3 +89,26 @@ def test_side_by_side_audit_writes_the_same_report_as_one_at_a_time(audited):
         json.dumps(many.to_dict(), sort_keys=True, default=str)
     assert list(alone.expectations) == list(report.expectations)  # objects in the snapshot's order
     assert list(alone.profile["objects"]) == list(report.profile["objects"]) == list(snap.tables)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_failing_step_stops_the_audit_with_its_error(audited, monkeypatch, workers):
+    """An error in one object's profile reaches the caller as itself, and the tasks not yet
+    started are not run."""
+    from toolkit.audit import _audit
+
+    _name, _out, _truth, snap, _report = audited
+    started = []
+    real = _audit.profile_object
+
+    def failing(snapshot, obj, *args, **kwargs):
+        started.append(obj)
+        if len(started) == 1:
+            raise RuntimeError(f"broken profile of {obj}")
+        return real(snapshot, obj, *args, **kwargs)
+
+    monkeypatch.setattr(_audit, "profile_object", failing)
+    with pytest.raises(RuntimeError, match="broken profile"):
+        run_audit(snap, _paths.EXPECTATIONS, workers=workers)
+    if workers == 1:  # in the caller's thread nothing runs after the failing task
+        assert len(started) == 1

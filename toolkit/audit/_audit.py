@@ -115,19 +115,13 @@ class _InThisThread:
     """The executor for ``workers=1``: each task runs when submitted, in the caller's thread
     (profilers and debuggers see it)."""
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        return None
-
     def submit(self, fn, *args) -> Future:
         done: Future = Future()
-        try:
-            done.set_result(fn(*args))
-        except BaseException as exc:  # raised again by .result(), as a pool's future would
-            done.set_exception(exc)
+        done.set_result(fn(*args))  # an error is raised here, before the next task starts
         return done
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        return None
 
 
 class _WhenReady(Mapping):
@@ -213,8 +207,8 @@ def run_audit(snapshot: Snapshot, expectations_dir: str | Path, *, workers: int 
     if workers is None:
         workers = min(DEFAULT_WORKERS, os.cpu_count() or 1)
     workers = max(1, int(workers))
-    with (ThreadPoolExecutor(max_workers=workers, thread_name_prefix="audit") if workers > 1
-          else _InThisThread()) as pool:
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="audit") if workers > 1 else _InThisThread()
+    try:
         # GX's imports (seconds) and the id look-ups every profile needs go first, side by side
         ready = pool.submit(load_great_expectations) if suite_of else None
         refs = pool.submit(reference_lookups, snapshot)
@@ -234,6 +228,10 @@ def run_audit(snapshot: Snapshot, expectations_dir: str | Path, *, workers: int 
             ready.result()
         prof = {"counts": snapshot.counts(), "objects": {obj: prof_jobs[obj].result() for obj in snapshot.tables}}
         results = {obj: suite_jobs[obj].result() for obj in snapshot.tables if obj in suite_jobs}
+    except BaseException:  # a failed task or Ctrl-C: start nothing more
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     integrity = {}
     for obj, parent in ((hints or {}).get("hierarchies") or {}).items():
         if obj in snapshot.tables and obj in snapshot.schema:
