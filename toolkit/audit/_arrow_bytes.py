@@ -3,10 +3,30 @@ Python string (or a regex match) per value."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
-__all__ = ["chunk_bytes", "valid_rows"]
+__all__ = ["arrow_strings", "chunk_bytes", "valid_rows", "values_at"]
+
+
+def arrow_strings(s: pd.Series) -> pa.ChunkedArray | None:
+    """The column's own Arrow strings (no copy), or None when it is not held as Arrow strings."""
+    data = getattr(s.array, "_pa_array", None)
+    if data is None or not (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+        return None
+    return data
+
+
+def values_at(s: pd.Series, pos, plain: Callable) -> list:
+    """``[plain(v)]`` for the values at positions ``pos``. Arrow strings come out as ``str`` or
+    ``None`` in one call — what ``plain`` makes of them — anything else value by value."""
+    data = arrow_strings(s)
+    if data is not None:
+        return data.take(pa.array(pos, type=pa.int64())).to_pylist()
+    return [plain(v) for v in s.take(pos).tolist()]
 
 
 def chunk_bytes(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray]:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ._arrow_bytes import arrow_strings, values_at
 from ._string_hash import string_keys
 
 __all__ = ["run_suite", "resolve_roles", "load_great_expectations", "LINE"]
@@ -106,18 +107,9 @@ def _failures(pos: np.ndarray, lines: np.ndarray, ids: pd.Series, values: pd.Ser
     ``take`` per column, not one lookup per row)."""
     if not len(pos):
         return []
-    vals = _plain_list(values, pos) if values is not None else [None] * len(pos)
+    vals = values_at(values, pos, _plain) if values is not None else [None] * len(pos)
     return [{"line": ln, "id": i, "value": v}
-            for ln, i, v in zip(lines[pos].tolist(), _plain_list(ids, pos), vals)]
-
-
-def _plain_list(s: pd.Series, pos: np.ndarray) -> list:
-    """``[_plain(v)]`` of the values at ``pos``; Arrow strings come out as ``str``/``None``
-    directly (what ``_plain`` would make of them), without a call per value."""
-    data = _arrow_strings(s)
-    if data is not None:
-        return data.take(pa.array(pos)).to_pylist()
-    return [_plain(v) for v in s.take(pos).tolist()]
+            for ln, i, v in zip(lines[pos].tolist(), values_at(ids, pos, _plain), vals)]
 
 
 def run_suite(df: pd.DataFrame, suite_path: str | Path, *, key: str, file: str, lines: pd.Series,
@@ -186,7 +178,7 @@ def run_suite(df: pd.DataFrame, suite_path: str | Path, *, key: str, file: str, 
         elif e["type"] in _SCHEMA_ONLY:
             schema_only.append(i)
         elif (e["type"] == _UNIQUE and isinstance(col, str) and col in frame.columns
-              and not kw.get("row_condition") and _arrow_strings(frame[col]) is not None):
+              and not kw.get("row_condition") and arrow_strings(frame[col]) is not None):
             by_keys.setdefault(col, []).append(i)
         else:
             cols = [c for c in _named_columns(kw) if c in frame.columns]
@@ -414,13 +406,6 @@ def _success(e: dict, n: int, nulls: int, unexpected: int) -> bool:
     return True if considered == 0 or n == 0 else (considered - unexpected) / considered >= mostly
 
 
-def _arrow_strings(s: pd.Series):
-    data = getattr(s.array, "_pa_array", None)
-    if data is None or not (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
-        return None
-    return data
-
-
 def _by_candidates(frame: pd.DataFrame, col: str, idxs: list[int], exps: list[dict], out: list,
                    name: str, line_arr: np.ndarray, ids: pd.Series, file: str) -> None:
     """Uniqueness checks, validated by GX on the rows that may repeat a value.
@@ -433,7 +418,7 @@ def _by_candidates(frame: pd.DataFrame, col: str, idxs: list[int], exps: list[di
     most of a gigabyte for a column of four million ids.)
     """
     n = len(frame)
-    data = _arrow_strings(frame[col])
+    data = arrow_strings(frame[col])
     keys = string_keys(data)
     valid = np.asarray(data.is_valid().to_numpy(zero_copy_only=False), dtype=bool) if data.null_count \
         else np.ones(n, dtype=bool)

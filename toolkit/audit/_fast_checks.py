@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..mapping import apply_transform, parse_dates
-from ._arrow_bytes import chunk_bytes, valid_rows
+from ._arrow_bytes import arrow_strings, chunk_bytes, valid_rows
 from ..mapping._transforms import DATE_FORMATS
 
 __all__ = ["problems", "date_layouts", "column_checks", "unique_problems", "unique_date_layouts"]
@@ -58,8 +58,8 @@ def _may_strip(values: pd.Series) -> bool:
     """Whether stripping could change any value: one starts or ends with a control character
     or space, or holds a non-ASCII character (Unicode spaces). Read from the Arrow buffers: the
     first and last byte of each value, and any byte of 0x80 or more."""
-    data = getattr(values.array, "_pa_array", None)
-    if data is None or not (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+    data = arrow_strings(values)
+    if data is None:
         data = pa.chunked_array([pa.array(values.astype("string[pyarrow]").array)])
     for chunk in (data.chunks if isinstance(data, pa.ChunkedArray) else [data]):
         if len(chunk) == 0:

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..mapping import find_duplicates
-from ._arrow_bytes import chunk_bytes, valid_rows
+from ._arrow_bytes import chunk_bytes, valid_rows, values_at
 from ._fast_checks import column_checks
 from ..snapshot import Snapshot
 
@@ -110,7 +110,7 @@ def profile_object(snapshot: Snapshot, obj: str, found_ids: dict[tuple[str, str]
     keycol = df[key] if key in df.columns else None
 
     def ids_at(pos: list[int]) -> list:
-        return [None] * len(pos) if keycol is None else _values_at(keycol, pos)
+        return [None] * len(pos) if keycol is None else values_at(keycol, pos, _s)
 
     info: dict = {"file": schema.file if schema else obj, "records": len(df), "key": key}
     info["missing"] = {c: _null_count(df[c]) + len(_blank_rows(df[c])) for c in df.columns}
@@ -130,7 +130,7 @@ def profile_object(snapshot: Snapshot, obj: str, found_ids: dict[tuple[str, str]
                 listed = bad[:max_listed].tolist()
                 invalid[col] = {"type": typ, "count": int(len(bad)), "rows": [
                     {"line": int(lines[i]), "id": k, "value": v, "problem": text[codes[i]]}
-                    for i, k, v in zip(listed, ids_at(listed), _values_at(df[col], listed))]}
+                    for i, k, v in zip(listed, ids_at(listed), values_at(df[col], listed, _s))]}
         if used is not None:
             present = df[col].notna().to_numpy(dtype=bool) & (codes >= 0)
             per_code = np.bincount(codes[present], minlength=len(used))
@@ -157,7 +157,7 @@ def profile_object(snapshot: Snapshot, obj: str, found_ids: dict[tuple[str, str]
             miss = miss[(sub != "").fillna(False).to_numpy(dtype=bool)]
         listed = miss[:max_listed].tolist()
         refs += [{"line": int(lines[i]), "id": k, "column": col, "value": v, "points_at": target}
-                 for i, k, v in zip(listed, ids_at(listed), _values_at(vals, listed))]
+                 for i, k, v in zip(listed, ids_at(listed), values_at(vals, listed, _s))]
     info["broken_references"] = refs
     if dedupe and obj in dedupe:
         pairs = _duplicates(df, key, dedupe[obj])
@@ -166,7 +166,7 @@ def profile_object(snapshot: Snapshot, obj: str, found_ids: dict[tuple[str, str]
         if named and keycol is not None:
             ids = keycol.astype("string")
             pos = np.flatnonzero(ids.isin(named).fillna(False).to_numpy(dtype=bool))
-            line_of = dict(zip(_values_at(ids, pos.tolist()), lines[pos].tolist()))  # the last row wins
+            line_of = dict(zip(values_at(ids, pos.tolist(), _s), lines[pos].tolist()))  # the last row wins
         info["duplicates"] = [{"kept": a, "duplicate": b, "why": why, "lines": [int(line_of[a]), int(line_of[b])]}
                               for a, b, why in pairs]
     return info
@@ -204,15 +204,6 @@ def _duplicates(df: pd.DataFrame, key: str, spec: dict) -> list[tuple[str, str, 
     """Likely duplicate people, by the same rules the mapping skips them with."""
     return find_duplicates(df, key_column=key, first=spec["first"], last=spec["last"], dob=spec["dob"],
                            contact=list(spec["contact"]))
-
-
-def _values_at(s: pd.Series, pos: list[int]) -> list:
-    """``[_s(v)]`` for the values at positions ``pos``: Arrow strings come out as ``str``/``None``
-    in one call (what ``_s`` makes of them), anything else value by value."""
-    data = getattr(s.array, "_pa_array", None)
-    if data is not None and (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
-        return data.take(pa.array(pos, type=pa.int64())).to_pylist()
-    return [_s(v) for v in s.take(pos).tolist()]
 
 
 def _s(v):
