@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from ._arrow_bytes import arrow_strings, values_at
 from ._string_hash import string_keys
