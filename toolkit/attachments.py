@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .destinations import CustomField
+from .export_paths import UnsafePathError, inside
 from .mapping import Plan
 
 __all__ = ["FILE_OBJECT", "FILE_INPUTS", "LINK_FIELD", "FileCheck", "check_file", "files_kept_as_links", "link_field",
@@ -55,32 +56,39 @@ class FileCheck:
     problem: str | None = None
 
 
-def check_file(fields: dict, root: str | Path | None, limit: int | None) -> FileCheck:
+def check_file(fields: dict, root: str | Path | None, limit: int | None,
+               also: tuple[str | Path, ...] = ()) -> FileCheck:
     """Decide upload or link for a file record's ``fields`` (``path``, optional ``size``).
 
+    The path must stay inside the export (:func:`toolkit.export_paths.inside`): a name with
+    ``..``, an absolute path, a link that leaves the folder, a device or a folder is refused as
+    the record's problem, and nothing is read from it.
+
     Args:
-        fields: the record's fields; ``path`` is relative to ``root`` unless absolute.
+        fields: the record's fields; ``path`` is relative to ``root`` (absolute only inside ``also``).
         root: the export folder.
         limit: the destination's largest accepted file in bytes (None = no limit known).
+        also: further folders the toolkit wrote files to itself (pictures taken out of notes).
     """
     relative = str(fields.get("path") or "")
-    path = Path(relative)
-    if not path.is_absolute() and root is not None:
-        path = Path(root) / path
     declared = _int(fields.get("size"))
     if not relative:
-        return FileCheck(path, relative, 0, False, "the file record names no path")
-    if not path.is_file():
+        return FileCheck(Path(), relative, 0, False, "the file record names no path")
+    try:
+        path = inside(relative, root, also=also)
+    except UnsafePathError as exc:
+        return FileCheck(Path(), relative, 0, False, str(exc))
+    except FileNotFoundError:
         if declared is not None and limit is not None and declared > limit:
             # Too large to upload anyway: a link to where the export says it is still helps.
-            return FileCheck(path, relative, declared, False)
-        return FileCheck(path, relative, declared or 0, False, f"file {relative} is not in the export")
+            return FileCheck(Path(), relative, declared, False)
+        return FileCheck(Path(), relative, declared or 0, False, f"file {relative} is not in the export")
     size = max(path.stat().st_size, declared or 0)
     return FileCheck(path, relative, size, limit is None or size <= limit)
 
 
 def files_kept_as_links(plan: Plan, parents: dict[str, str], root: str | Path | None,
-                        limit: int | None) -> dict[tuple[str, str], list[FileCheck]]:
+                        limit: int | None, also: tuple[str | Path, ...] = ()) -> dict[tuple[str, str], list[FileCheck]]:
     """(parent source object, key) -> the files of ``plan`` too large to upload, checked up front.
 
     Files load after the records they belong to, so the engine writes each parent with its
@@ -97,7 +105,7 @@ def files_kept_as_links(plan: Plan, parents: dict[str, str], root: str | Path | 
             parent = next(iter(pr.links.values()), None)
             if pr.skip_reason or parent is None or parent[0] not in parents:
                 continue
-            check = check_file(pr.record.fields, root, limit)
+            check = check_file(pr.record.fields, root, limit, also)
             if not check.upload and not check.problem:
                 kept.setdefault((parent[0], plan.aliases.get(parent, parent[1])), []).append(check)
     return kept

@@ -73,7 +73,10 @@ class Engine(Provisioning):
             restores edits made in the CRM since the last run (one extra call per update).
             Without it, the values the toolkit last wrote (from the ledger) are the "before".
         pace: fraction of the vendor's burst quota to use (sets the shared limiter's safety).
-        files_root: the folder file records' paths are relative to (the export).
+        files_root: the folder file records' paths are relative to (the export); no file outside
+            it (or ``own_files``) is ever read.
+        own_files: folders of files the toolkit wrote itself (pictures taken out of notes),
+            whose absolute paths file records may carry.
         max_file_bytes: largest file to upload; default the adapter's ``max_file_bytes``.
         note_unchanged: journal a "skip: unchanged" line for records with nothing to write
             (a full run accounts for every record; a delta leaves unchanged ones out).
@@ -82,11 +85,12 @@ class Engine(Provisioning):
     def __init__(self, destination: Destination, ledger: Ledger, *, max_attempts: int = 6,
                  progress: bool = True, sleep: Callable[[float], None] = time.sleep, workers: int = 1,
                  read_before: bool = False, pace: float | None = None, files_root: str | Path | None = None,
-                 max_file_bytes: int | None = None, note_unchanged: bool = True):
+                 max_file_bytes: int | None = None, note_unchanged: bool = True,
+                 own_files: tuple[str | Path, ...] = ()):
         self.dest, self.ledger = destination, ledger
         self.max_attempts, self.progress, self.sleep = max_attempts, progress, sleep
         self.workers, self.read_before = max(1, int(workers)), read_before
-        self.files_root, self.note_unchanged = files_root, note_unchanged
+        self.files_root, self.note_unchanged, self.own_files = files_root, note_unchanged, tuple(own_files)
         self.max_file_bytes = max_file_bytes if max_file_bytes is not None else getattr(destination, "max_file_bytes", None)
         limiter = getattr(destination, "limiter", None)
         if pace is not None and limiter is not None:
@@ -246,7 +250,8 @@ class Engine(Provisioning):
         try:
             self.settle_pending(run_id)
             self.ensure_custom_objects(custom_objects or {}, run_id)
-            self._links = files_kept_as_links(plan, self._targets, self.files_root, self.max_file_bytes)
+            self._links = files_kept_as_links(plan, self._targets, self.files_root, self.max_file_bytes,
+                                              self.own_files)
             self.provision(plan, run_id, [link_field(t) for t in sorted({self._targets[p[0]] for p in self._links})])
             stages = self.pipelines(plan, run_id)
             self.ledger.note_many(run_id, "skip", [(o, k, None, r) for o, k, r in plan.unrouted])
@@ -499,7 +504,7 @@ class Engine(Provisioning):
 
     # --- files --------------------------------------------------------------------------------
     def _file(self, pr: PlannedRecord, record: Record, result: RunResult) -> Record:
-        check = check_file(record.fields, self.files_root, self.max_file_bytes)
+        check = check_file(record.fields, self.files_root, self.max_file_bytes, self.own_files)
         if check.problem:
             raise _Missing("error", check.problem)
         if check.upload:

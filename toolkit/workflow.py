@@ -146,7 +146,7 @@ def _engine(ws: Workspace, dest, ledger: Ledger, *, progress: bool, **overrides)
     if unknown:
         raise ConfigError(f"{ws.root / 'workspace.yaml'}: unknown engine settings {', '.join(unknown)} "
                           f"(known: {', '.join(ENGINE_DEFAULTS)})")
-    return Engine(dest, ledger, progress=progress, files_root=ws.export if "://" not in ws.export else None, **cfg)
+    return Engine(dest, ledger, progress=progress, files_root=ws.files_root, own_files=(ws.inline_images_dir,), **cfg)
 
 
 def _connected(ws: Workspace, client=None, *, staging: bool = False):

@@ -81,6 +81,14 @@ class Workspace:
         return self.root / "source_state"
 
     @property
+    def files_root(self) -> Path | None:
+        """The folder file records' paths are relative to: the export folder, or for an API
+        source the folder its downloads are written to. Nothing outside it is uploaded."""
+        if "://" in self.export:
+            return self.source_state_dir / "files"
+        return Path(self.export)
+
+    @property
     def ledger_path(self) -> Path:
         return self.root / "ledger.sqlite"
 

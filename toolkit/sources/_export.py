@@ -40,6 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import SchemaDriftError, SourceError
+from ..export_paths import UnsafePathError, listing
 from ..snapshot import Snapshot
 from ._csv import compare_header, read_strict_csv, string_dtype
 from ._csv_scan import BOM, sniff_utf16
@@ -52,8 +53,12 @@ Definitions = Callable[[dict[str, Path], Layout], tuple[list[dict], list[str]]]
 
 
 def find_files(folder: Path) -> dict[str, Path]:
-    """Folder listing keyed by lower-cased name: Windows exports vary the case of file names."""
-    return {p.name.lower(): p for p in sorted(folder.iterdir()) if p.is_file()}
+    """Folder listing keyed by lower-cased name: Windows exports vary the case of file names.
+
+    Only regular files inside the folder are listed; a link that leaves it, or a device, is
+    left out (:func:`toolkit.export_paths.listing` says why; :func:`read_export` reports it).
+    """
+    return listing(folder)[0]
 
 
 def _header(path: Path, layout: Layout) -> list[str] | None:
@@ -145,7 +150,7 @@ def read_export(folder: str | Path, *, source: str, layouts: Sequence[Layout], m
     if not folder.is_dir():
         raise SourceError(f"export folder {str(folder)!r} does not exist or is not a folder "
                           "(check the workspace's source location)", file=str(folder))
-    present = find_files(folder)
+    present, refused = listing(folder)
     layout, choice = choose_layout(present, layouts)
     report = mode == "report"
     tables: dict[str, pd.DataFrame] = {}
@@ -184,6 +189,13 @@ def read_export(folder: str | Path, *, source: str, layouts: Sequence[Layout], m
             for name, obj in layout.objects.items():
                 file = obj.schema.file
                 path = present.get(file.lower())
+                if path is None and file.lower() in refused:
+                    if not report:
+                        raise UnsafePathError(refused[file.lower()], file=file)
+                    errors.append({"object": name, "file": file, "row": None, "column": None,
+                                   "message": refused[file.lower()] + " — nothing was read from this file"})
+                    _empty(name, obj, tables, lines, schema)
+                    continue
                 if path is None:
                     if obj.optional:
                         missing_optional.append(name)
@@ -242,6 +254,7 @@ def read_export(folder: str | Path, *, source: str, layouts: Sequence[Layout], m
         "formats": {n: dict(layout.objects[n].formats) for n in tables},
         "watermarks": {n: m for n, m in per_object.items() if m},
         "ignored_files": sorted(p.name for k, p in present.items() if k not in used),
+        "refused_files": refused,
         "automations": automations,
         "definition_files": sorted(def_files),
     }

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ...errors import SourceError
+from ...export_paths import UnsafePathError, listing
 from ...snapshot import ObjectSchema, Snapshot
 from .._csv import read_strict_csv, string_dtype
 from .._layout import date_regex
@@ -111,9 +112,17 @@ def read_folder(folder: str | Path, *, mode: str = "strict") -> Snapshot:
     folder = Path(folder)
     if not folder.is_dir():
         raise SourceError(f"export folder {str(folder)!r} does not exist or is not a folder", file=str(folder))
-    files = sorted(p for p in folder.iterdir() if p.is_file())
+    present, refused = listing(folder)
+    files = [present[k] for k in sorted(present)]
     tables, schema, lines, detected, suites, roles_of, formats = {}, {}, {}, {}, {}, {}, {}
     errors: list[dict] = []
+    for name, why in sorted(refused.items()):
+        if Path(name).suffix.lower() not in TABLE_SUFFIXES:
+            continue
+        if mode != "report":
+            raise UnsafePathError(why, file=name)
+        errors.append({"object": _snake(Path(name).stem), "file": name, "row": None, "column": None,
+                       "message": why + " — nothing was read from this file"})
     ignored = []
     for path in files:
         if path.suffix.lower() not in TABLE_SUFFIXES:
