@@ -70,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
             c.add_argument("--seed", type=int, default=0, help="the same seed picks the same sample")
         if step == "rollback":
             c.add_argument("--run", dest="run_id", help="the run to undo (its id, from the migrate/delta report)")
+            c.add_argument("--since", help="undo this run and every later one (killed runs included), newest first")
         c.add_argument("--redact", action="store_true", help=_REDACT_HELP)
 
     # the reports a consultant sends (issue 7)
@@ -97,6 +98,10 @@ def _parser() -> argparse.ArgumentParser:
         a.add_argument("file", help="the .xlsx or .csv sheet")
         if action == "import":
             a.add_argument("--by", help="who signed off (stamped on fields the sheet confirms)")
+
+    ad = sub.add_parser("adopt", help="rebuild a lost or emptied ledger from the destination, by Source ID")
+    ad.add_argument("workspace")
+    ad.add_argument("--accept-proposals", action="store_true", help="confirm every proposed mapping field without review")
 
     d = sub.add_parser("demo", help="generate → sandbox → init → audit → map → migrate → reconcile")
     d.add_argument("--source", default="dent-o-soft")
@@ -149,7 +154,7 @@ def _step(args) -> int:
     if args.command in {"migrate", "reconcile", "delta", "rollback"}:
         ws.destination_config.token()  # an unset variable stops here, before any call
     options = {"accept_proposals": True} if getattr(args, "accept_proposals", False) else {}
-    options |= {k: getattr(args, k) for k in ("size", "seed", "run_id") if getattr(args, k, None) is not None}
+    options |= {k: getattr(args, k) for k in ("size", "seed", "run_id", "since") if getattr(args, k, None) is not None}
     redact = bool(getattr(args, "redact", False))
     try:
         html = run_step(ws, args.command, redact=redact, **options)
@@ -213,6 +218,21 @@ def _demo(args) -> int:
                     out=args.out, request_log=args.request_log, time_scale=scale)
 
 
+def _adopt(args) -> int:
+    from .workflow import adopt, open_workspace
+
+    ws = open_workspace(args.workspace)
+    ws.destination_config.token()
+    out = adopt(ws, accept_proposals=args.accept_proposals)
+    per = ", ".join(f"{o['source_object']} -> {o['target']} {o['adopted']}" for o in out.objects if o["adopted"])
+    print(f"adopt: {out.adopted} records found by Source ID and entered in the ledger (run {out.run_id})"
+          + (f": {per}" if per else ""))
+    if out.duplicates:
+        print(f"  {len(out.duplicates)} Source IDs are carried by more than one record; see "
+              f"{ws.reports_dir / 'adopt.json'}")
+    return 0
+
+
 def _propose(args) -> int:
     from pathlib import Path as _P
 
@@ -257,7 +277,7 @@ def _mapping(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {"generate": _generate, "sandbox": _sandbox, "init": _init, "demo": _demo, "propose": _propose,
-               "mapping": _mapping, "report": _report}.get(args.command, _step)
+               "mapping": _mapping, "report": _report, "adopt": _adopt}.get(args.command, _step)
     try:
         return handler(args)
     except INPUT_ERRORS as exc:

@@ -26,8 +26,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import random
-import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -37,13 +35,14 @@ from tqdm.auto import tqdm
 
 from .attachments import FILE_OBJECT, LINK_FIELD, check_file, files_kept_as_links, link_field, link_text
 from .destinations import Destination, Record
-from .errors import (FatalError, MappingError, NotFoundError, QuotaExhaustedError, RateLimitedError,
-                     RetriableError)
+from .errors import (FatalError, MappingError, NotFoundError, PartialWriteError, QuotaExhaustedError,
+                     RateLimitedError, RetriableError)
 from .ledger import UNCHANGED, Ledger
 from .load_order import layers, ordered
 from .mapping import ObjectPlan, Plan, PlannedRecord
 from .owner_resolution import OwnerResolution
 from .provisioning import Provisioning
+from .retries import Retrier
 from .run_result import RunResult
 
 __all__ = ["Engine", "RunResult", "BULK_BATCH"]
@@ -95,80 +94,43 @@ class Engine(Provisioning):
         limiter = getattr(destination, "limiter", None)
         if pace is not None and limiter is not None:
             limiter.safety = float(pace)
-        self._rng = random.Random()
-        self._lock = threading.Lock()
-        self._retries: dict[str, int] = {}
+        self.retry = Retrier(max_attempts, sleep)
 
     # --- calls with retries -------------------------------------------------------------
-    def _backoff(self, attempt: int, exc: Exception) -> None:
-        kind = "429" if isinstance(exc, RateLimitedError) else (
-            "5xx" if getattr(exc, "status", None) else "connection")
-        with self._lock:
-            self._retries[kind] = self._retries.get(kind, 0) + 1
-        wait_s = min(30.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + self._rng.random())
-        if isinstance(exc, RateLimitedError) and exc.retry_after:
-            wait_s = max(wait_s, exc.retry_after)
-        self.sleep(wait_s)
-
     def call(self, fn, *args):
         """Call the destination, retrying transient failures with jittered back-off."""
-        failures = limited = 0
-        while True:
-            try:
-                return fn(*args)
-            except RetriableError as exc:
-                failures, limited = self._retry_or_raise(exc, failures, limited)
+        return self.retry.call(fn, *args)
 
     def read_all(self, object: str) -> list[Record]:
-        """Every record of ``object`` (``iter_records``), surviving transient failures mid-listing.
+        """Every record of ``object`` (``iter_records``), surviving transient failures mid-listing."""
+        return self.retry.read_all(lambda: self.dest.iter_records(object))
 
-        A listing is many calls the adapter makes itself; after a failure it is read again from
-        the start, skipping the records already read. Only failures that make no progress count,
-        and against three times the usual cap: one pass may be dozens of calls.
+    def _create(self, record: Record, source_key: str) -> tuple[str, str | None]:
+        """Create, retrying; returns (id, a note when the record needed completing).
+
+        After a failure the server may have acted on (5xx, reset, timeout), the record is looked
+        up by its Source ID before trying again. A create of several calls that failed after the
+        record was made (:class:`PartialWriteError`) is never sent again: the record is completed
+        by writing it over, and if that fails too its id is still returned, so the ledger knows
+        it and the next run completes it.
         """
-        out: list[Record] = []
-        stalls = 0
-        while True:
-            try:
-                for i, rec in enumerate(self.dest.iter_records(object)):
-                    if i >= len(out):
-                        out.append(rec)
-                        stalls = 0
-                return out
-            except RetriableError as exc:
-                stalls += 1
-                if stalls >= 3 * self.max_attempts:
-                    raise
-                self._backoff(min(stalls, 4), exc)
-
-    def _retry_or_raise(self, exc: RetriableError, failures: int, limited: int) -> tuple[int, int]:
-        """Count ``exc`` against the caps — ``max_attempts`` failures, and four times as many
-        429s (a 429 is the server pacing us, not a failure, but not forever) — and wait."""
-        if isinstance(exc, RateLimitedError):
-            limited += 1
-            if limited >= 4 * self.max_attempts:
-                raise exc
-            self._backoff(min(limited, 3), exc)
-        else:
-            failures += 1
-            if failures >= self.max_attempts:
-                raise exc
-            self._backoff(failures, exc)
-        return failures, limited
-
-    def _create(self, record: Record, source_key: str) -> str:
-        """Create, retrying; after a failure the server may have acted on, look before retrying."""
         failures = limited = 0
         while True:
             try:
-                return self.dest.create(record)
+                return self.dest.create(record), None
+            except PartialWriteError as exc:
+                try:
+                    self._complete(record, exc.id)
+                except (FatalError, RetriableError, MappingError, QuotaExhaustedError) as again:
+                    return exc.id, f"created, but not complete ({again}); the next run writes it again"
+                return exc.id, None
             except RetriableError as exc:
-                failures, limited = self._retry_or_raise(exc, failures, limited)
+                failures, limited = self.retry.count(exc, failures, limited)
                 if not isinstance(exc, RateLimitedError):  # a 429 was refused before any work
                     found = self.call(self.dest.find_by_source_id, record.object, source_key)
                     if found:
                         self._complete(record, found)
-                        return found
+                        return found, None
 
     def _complete(self, record: Record, found: str) -> None:
         """Write the planned record over one found by Source ID after a failed or interrupted create.
@@ -237,7 +199,7 @@ class Engine(Provisioning):
         t0 = time.monotonic()
         run_id = self.ledger.start_run(mode, {"counts": plan.counts(), **(info or {})})
         result = RunResult(run_id, mode, "running")
-        self._retries = result.retries
+        self.retry.counts = result.retries
         self._targets: dict[str, str] = {}
         self._links: dict[tuple[str, str], list] = {}
         for o in self.ordered(plan.objects):  # a source object loaded as two targets: the first
@@ -460,9 +422,12 @@ class Engine(Provisioning):
                         return "updated"
                 record.id = None
             seq = self.ledger.intent(run_id, "create", after=dataclasses.asdict(record), content_hash=write_hash, **where)
-            new_id = self._create(record, pr.source_key)
-            self.ledger.outcome(seq, dest_id=new_id, content_hash=write_hash, reason=flags)
-            ids[pr.source_key] = (new_id, write_hash)
+            new_id, incomplete = self._create(record, pr.source_key)
+            # an incomplete record keeps no hash: the next run sees it differ and writes it again
+            done_hash = None if incomplete else write_hash
+            self.ledger.outcome(seq, dest_id=new_id, content_hash=done_hash,
+                                reason="; ".join(r for r in (flags, incomplete) if r) or None)
+            ids[pr.source_key] = (new_id, done_hash)
             return "created"
         except QuotaExhaustedError:
             if seq is not None:  # refused before sending: nothing reached the destination

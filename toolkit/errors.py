@@ -10,6 +10,7 @@ Retry and resume logic branches on these types, never on message text::
     ├── DestinationError       anything the destination answered that is not success
     │   ├── RetriableError     worth trying again: 5xx, timeouts, dropped connections
     │   │   └── RateLimitedError   429, or a quota the limiter knows is spent for now
+    │   ├── PartialWriteError  a record was created, but a later call of the same write failed
     │   ├── QuotaExhaustedError    the daily quota is (nearly) spent: stop cleanly, resume later
     │   └── FatalError         the request itself is wrong (4xx): retrying cannot help
     │       ├── AuthError      401/403
@@ -33,6 +34,7 @@ __all__ = [
     "RetriableError",
     "RateLimitedError",
     "QuotaExhaustedError",
+    "PartialWriteError",
     "FatalError",
     "AuthError",
     "NotFoundError",
@@ -102,6 +104,19 @@ class RateLimitedError(RetriableError):
     def __init__(self, message: str, *, retry_after: float | None = None, **kw):
         self.retry_after = retry_after
         super().__init__(message, **kw)
+
+
+class PartialWriteError(DestinationError):
+    """A record was created (``id``), but a later call of the same write (its relation to a
+    contact, properties its create call cannot carry) failed with ``cause``.
+
+    The record exists: the caller records its id before anything else, then completes it by
+    writing it again. It must never create it a second time.
+    """
+
+    def __init__(self, message: str, *, id: str, cause: Exception):
+        self.id, self.cause = id, cause
+        super().__init__(f"{message} (created as {id}; then: {cause})", status=getattr(cause, "status", None))
 
 
 class QuotaExhaustedError(DestinationError):

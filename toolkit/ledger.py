@@ -2,6 +2,7 @@
 baseline and the rollback script at once.
 
 Tables:
+    meta       what the ledger belongs to: the workspace's id and the destination account.
     runs       one row per run (mode, start, end, status, watermark).
     records    source record -> destination id, with the content hash last written.
     journal    every operation: intent first, outcome after (create, update, skip, error,
@@ -28,7 +29,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator
 
-__all__ = ["Ledger", "JournalEntry", "UNCHANGED", "ROLLED_BACK"]
+from .errors import ConfigError
+
+__all__ = ["Ledger", "JournalEntry", "UNCHANGED", "ROLLED_BACK", "INTERRUPTED", "LedgerMismatchError"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -50,6 +53,7 @@ CREATE TABLE IF NOT EXISTS journal (
 CREATE INDEX IF NOT EXISTS journal_run ON journal (run_id, seq);
 CREATE INDEX IF NOT EXISTS journal_src ON journal (source_object, source_key);
 CREATE INDEX IF NOT EXISTS journal_intent ON journal (intent_seq);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 #: columns added after the first release; an older ledger gains them on open
@@ -58,6 +62,8 @@ _COLUMNS = ("seq, run_id, ts, op, state, source_object, source_key, dest_object,
             " intent_seq, content_hash, reverses")
 
 OPS = {"create", "update", "skip", "error", "delete", "restore", "provision"}
+#: the status a run left "running" by a process that died takes when the next run starts
+INTERRUPTED = "interrupted"
 #: operations that leave a record in the destination carrying what we wrote
 WRITES = ("create", "update", "restore")
 
@@ -65,6 +71,10 @@ WRITES = ("create", "update", "restore")
 UNCHANGED = "unchanged since the last run"
 #: the status a run takes once a rollback has reversed it
 ROLLED_BACK = "rolled back"
+
+
+class LedgerMismatchError(ConfigError):
+    """The ledger belongs to another workspace or destination account; nothing was written."""
 
 
 def _now() -> str:
@@ -131,6 +141,52 @@ class Ledger:
     def _exec(self, sql: str, args: tuple = ()) -> list[tuple]:
         with self._lock:
             return self.db.execute(sql, args).fetchall()
+
+    # --- what the ledger belongs to ----------------------------------------------------------
+    def meta(self) -> dict[str, str]:
+        return dict(self._exec("SELECT key, value FROM meta"))
+
+    def bind(self, *, workspace: str, account: str) -> None:
+        """Tie the ledger to one workspace and one destination account, or check it is theirs.
+
+        The first writing run records both; later runs must match, so that a ledger copied from
+        another workspace, or a workspace pointed at another account, cannot be mistaken for the
+        record of what this one wrote there.
+
+        Raises:
+            LedgerMismatchError: the ledger was written for another workspace or account.
+        """
+        have = self.meta()
+        for key, value in (("workspace", workspace), ("account", account)):
+            if key in have and have[key] != value:
+                raise LedgerMismatchError(
+                    f"the ledger {self.path} was written for {key} {have[key]!r}, not {value!r}: a ledger is the "
+                    f"record of one workspace's writes to one account; start a new workspace (or move this "
+                    f"ledger aside) to load elsewhere")
+        with self._lock, self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                                [("workspace", workspace), ("account", account)])
+
+    def has_writes(self) -> bool:
+        """Whether any run recorded a destination id (the ledger knows records it wrote)."""
+        return bool(self._exec("SELECT 1 FROM records LIMIT 1")) or bool(
+            self._exec("SELECT 1 FROM runs WHERE mode IN ('full','delta','adopt') LIMIT 1"))
+
+    def close_dead_runs(self, by: str) -> list[str]:
+        """Close runs a killed process left "running"; returns their ids.
+
+        Only the holder of the workspace's writer lock may call this: while it holds the lock, no
+        other process can be running, so a "running" run is one whose process died.
+        """
+        dead = [r[0] for r in self._exec("SELECT run_id FROM runs WHERE status='running'")]
+        for run_id in dead:
+            run = self.run(run_id) or {}
+            info = dict(run.get("info") or {})
+            info["message"] = (f"the process stopped before the run finished (killed or crashed); closed by {by}, "
+                               "which settled its unfinished calls")
+            self.finish_run(run_id, INTERRUPTED, None, info)
+        return dead
 
     # --- runs ---------------------------------------------------------------------------
     def start_run(self, mode: str, info: dict | None = None) -> str:

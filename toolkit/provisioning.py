@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 from .destinations import CustomField, Destination, Pipeline
-from .errors import ConfigError
+from .errors import ConfigError, FatalError
 from .mapping import UNMAPPED_STAGE, Plan
 
 #: how a custom object's schema is named in the journal (``custom_object_schema:<key>``); the
@@ -88,7 +88,14 @@ class Provisioning:
             for cf in (c for c in wanted if c.object == obj and c.key not in existing):
                 seq = self.ledger.intent(run_id, "provision", dest_object=f"custom_field:{obj}", source_key=cf.key,
                                          after=dataclasses.asdict(cf))
-                made = self.call(self.dest.create_custom_field, cf)
+                try:
+                    made = self.call(self.dest.create_custom_field, cf)
+                except FatalError:
+                    # A create whose answer was lost is retried and refused as "already exists":
+                    # the field is there, made by that first call. Adopt it; anything else stands.
+                    made = {c.key: c for c in self.call(self.dest.list_custom_fields, obj)}.get(cf.key)
+                    if made is None:
+                        raise
                 self.ledger.outcome(seq, dest_id=made.id, after=dataclasses.asdict(made))
                 created.append(made)
         return created

@@ -40,7 +40,7 @@ from .ledger import ROLLED_BACK, JournalEntry, Ledger
 __all__ = ["RollbackResult", "rollback", "restore_record"]
 
 #: run modes whose writes a rollback can reverse
-REVERSIBLE = ("full", "delta", "sample")
+REVERSIBLE = ("full", "delta", "sample", "adopt")
 
 
 @dataclass
@@ -55,6 +55,8 @@ class RollbackResult:
     errors: list[dict] = field(default_factory=list)
     message: str = ""
     seconds: float = 0.0
+    #: with ``since``: every run reversed, newest first
+    of_runs: list[str] = field(default_factory=list)
 
     def add(self, what: str) -> None:
         self.counts[what] = self.counts.get(what, 0) + 1
@@ -74,6 +76,9 @@ class RollbackResult:
                 "left in place": len(self.left), "errors": len(self.errors), "seconds": round(self.seconds, 1)}
 
     def headline(self) -> str:
+        if self.ok and len(self.of_runs) > 1:
+            return (f"Runs {', '.join(reversed(self.of_runs))} are rolled back: the destination is as it was before "
+                    f"run {self.of_run}")
         if self.ok:
             left = f"; {len(self.left)} records the destination cannot delete were left" if self.left else ""
             return f"Run {self.of_run} is rolled back: the destination is as it was before it{left}"
@@ -128,15 +133,52 @@ def restore_record(entry: JournalEntry) -> Record:
 
 
 def rollback(destination: Destination, ledger: Ledger, run_id: str | None = None, *, progress: bool = True,
-             engine: Engine | None = None) -> RollbackResult:
+             engine: Engine | None = None, since: str | None = None) -> RollbackResult:
     """Reverse run ``run_id`` (default: the newest run still in effect).
+
+    Args:
+        since: reverse this run and every later run still in effect, newest first (each its own
+            journaled rollback run); the result adds them up. Runs a killed process left behind
+            are among them, so one call undoes everything since a known point.
 
     Raises:
         ConfigError: no such run, not reversible, already rolled back, or later runs exist.
     """
-    t0 = time.monotonic()
-    target = _target_run(ledger, run_id)
     engine = engine or Engine(destination, ledger, progress=False)
+    if since is None:
+        return _rollback_one(destination, ledger, _target_run(ledger, run_id), engine, progress)
+    first = ledger.run(since)
+    if first is None or first["mode"] not in REVERSIBLE or first["status"] == ROLLED_BACK:
+        live = [r["run_id"] for r in ledger.runs() if r["mode"] in REVERSIBLE and r["status"] != ROLLED_BACK]
+        raise ConfigError(f"no run {since} in effect to roll back from (runs in effect: {', '.join(live) or 'none'})")
+    total: RollbackResult | None = None
+    while True:
+        live = [r for r in ledger.runs() if r["mode"] in REVERSIBLE and r["status"] != ROLLED_BACK]
+        if not live or live[-1]["started_at"] < first["started_at"] or ledger.run(since)["status"] == ROLLED_BACK:
+            break
+        one = _rollback_one(destination, ledger, live[-1], engine, progress)
+        if total is None:
+            total = one
+            total.of_runs = [one.of_run]
+        else:
+            total.run_id, total.status, total.message = one.run_id, one.status, one.message
+            total.of_runs.append(one.of_run)
+            for k, v in one.counts.items():
+                total.counts[k] = total.counts.get(k, 0) + v
+            total.left += one.left
+            total.errors += one.errors
+            total.seconds += one.seconds
+        if one.status != "finished":
+            break
+    assert total is not None
+    total.of_run = since
+    return total
+
+
+def _rollback_one(destination: Destination, ledger: Ledger, target: dict, engine: Engine,
+                  progress: bool) -> RollbackResult:
+    """Reverse one run (``target``, a row of :meth:`Ledger.runs`)."""
+    t0 = time.monotonic()
     rb = ledger.start_run("rollback", {"of": target["run_id"]})
     result = RollbackResult(rb, target["run_id"], "running")
     try:

@@ -8,8 +8,10 @@ display of what they return.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 
@@ -17,13 +19,17 @@ from . import _paths
 from .audit import AuditReport, run_audit
 from .delta import select_changes
 from .destinations import DestinationConfig
+from .destinations._base import SOURCE_ID_FIELD
 from .destinations import registry as destinations
 from .engine import Engine, RunResult
-from .errors import ConfigError, MappingError
+from .errors import ConfigError, MappingError, NotFoundError
 from .field_diff import VERDICTS, diff_sample
-from .ledger import Ledger
+from .attachments import FILE_OBJECT
+from .file_lock import WriterLock
+from .ledger import Ledger, LedgerMismatchError
 from .mapping import MappingSpec, Plan, build_plan
 from .owner_resolution import OwnerResolution, resolve_owners
+from .retries import Retrier
 from .reconciliation import Reconciliation, reconcile_run
 from .rollback import RollbackResult
 from .rollback import rollback as rollback_run
@@ -140,13 +146,61 @@ def mapping_table(spec: MappingSpec) -> pd.DataFrame:
 
 
 # --- engine runs: shared set-up -------------------------------------------------------------
-def _engine(ws: Workspace, dest, ledger: Ledger, *, progress: bool, **overrides) -> Engine:
+def _engine_settings(ws: Workspace, **overrides) -> dict:
     cfg = {**ENGINE_DEFAULTS, **(ws.extra.get("engine") or {}), **overrides}
     unknown = sorted(set(cfg) - set(ENGINE_DEFAULTS) - {"note_unchanged"})
     if unknown:
         raise ConfigError(f"{ws.root / 'workspace.yaml'}: unknown engine settings {', '.join(unknown)} "
                           f"(known: {', '.join(ENGINE_DEFAULTS)})")
+    return cfg
+
+
+def _engine(ws: Workspace, dest, ledger: Ledger, *, progress: bool, **overrides) -> Engine:
+    cfg = _engine_settings(ws, **overrides)
     return Engine(dest, ledger, progress=progress, files_root=ws.files_root, own_files=(ws.inline_images_dir,), **cfg)
+
+
+@contextmanager
+def _writing(ws: Workspace, command: str, dest, ledger_path: Path) -> Iterator[Ledger]:
+    """The ledger, opened for a step that writes to ``dest``: one writer per workspace.
+
+    Takes the workspace's writer lock (refusing, with the holder named, while another process
+    writes), ties the ledger to this workspace and account, and closes runs a killed process
+    left "running" (their unfinished calls are settled by the engine's next run).
+    """
+    with WriterLock(ws.root, command), Ledger(ledger_path) as ledger:
+        ledger.bind(workspace=ws.id, account=dest.account)
+        ledger.close_dead_runs(by=command)
+        yield ledger
+
+
+def _refuse_unknown_records(engine: Engine, ledger: Ledger, the_plan: Plan, ws: Workspace, probes: int = 2) -> None:
+    """Refuse to load with a ledger that knows nothing into an account that holds this plan's records.
+
+    A deleted, emptied or lost ledger must never mean "start afresh": everything would be
+    created a second time. A few planned records of each object are looked up by Source ID;
+    if any exists, the load stops and names ``crm-migrate adopt``, which rebuilds the ledger
+    from the destination.
+
+    Raises:
+        LedgerMismatchError: the destination already holds records this ledger does not know.
+    """
+    if ledger.has_writes():
+        return
+    for op in the_plan.objects:
+        if op.target == FILE_OBJECT:
+            continue
+        for pr in [p for p in op.records if not p.skip_reason][:probes]:
+            try:
+                found = engine.call(engine.dest.find_by_source_id, op.target, pr.source_key)
+            except NotFoundError:  # the object itself does not exist there yet (a custom object)
+                break
+            if found:
+                raise LedgerMismatchError(
+                    f"the ledger {ledger.path} holds no record of earlier loads, but {engine.dest.name} already has "
+                    f"{op.target} {found} with Source ID {pr.source_key} ({op.source_object}): loading now would "
+                    f"create it twice. Run `crm-migrate adopt {ws.root}` to rebuild the ledger from the destination, "
+                    f"then migrate again")
 
 
 def _connected(ws: Workspace, client=None, *, staging: bool = False):
@@ -165,7 +219,8 @@ def owners(ws: Workspace, the_plan: Plan | None = None, *, client=None, staging:
         _, the_plan = plan(ws, accept_proposals=True)
     dest, _ = _connected(ws, client, staging=staging)
     fallback = (ws.extra.get("staging") or {}).get("fallback_user_email") if staging else None
-    res = resolve_owners(the_plan.owner_emails(), dest.list_users(), fallback or ws.fallback_owner)
+    users = Retrier(int(_engine_settings(ws)["max_attempts"])).call(dest.list_users)
+    res = resolve_owners(the_plan.owner_emails(), users, fallback or ws.fallback_owner)
     if not staging:
         rows = res.rows()
         write_figures(ws, "owners", {"summary": {"owners": len(rows), "matched": sum(r["matched"] for r in rows),
@@ -271,7 +326,7 @@ def sample(ws: Workspace, *, size: int = 200, seed: int = 0, accept_proposals: b
     dest, order = _connected(ws, client, staging=True)
     picked = select_sample(_ordered(the_plan, order), size=size, seed=seed)
     res = owners(ws, picked.plan, client=client, staging=True)
-    with Ledger(ws.root / "staging" / "ledger.sqlite") as ledger:
+    with _writing(ws, "sample", dest, ws.root / "staging" / "ledger.sqlite") as ledger:
         engine = _engine(ws, dest, ledger, progress=progress)
         result = engine.run(picked.plan, res, mode="sample", info={"size": size, "seed": seed},
                             custom_objects=custom_objects(ws, picked.plan))
@@ -323,8 +378,10 @@ def migrate(ws: Workspace, *, accept_proposals: bool = False, progress: bool = T
     dest, order = _connected(ws, client)
     _ordered(the_plan, order)
     res = owners(ws, the_plan, client=client)
-    with Ledger(ws.ledger_path) as ledger:
-        result = _engine(ws, dest, ledger, progress=progress).run(the_plan, res, mode="full",
+    with _writing(ws, "migrate", dest, ws.ledger_path) as ledger:
+        engine = _engine(ws, dest, ledger, progress=progress)
+        _refuse_unknown_records(engine, ledger, the_plan, ws)
+        result = engine.run(the_plan, res, mode="full",
                                                                   watermark=snapshot.watermark,
                                                                   info={"unmatched_owners": sorted(res.unmatched)},
                                                                   custom_objects=custom_objects(ws, the_plan))
@@ -371,7 +428,7 @@ def delta(ws: Workspace, *, accept_proposals: bool = False, progress: bool = Tru
     dest, order = _connected(ws, client)
     _ordered(the_plan, order)
     res = owners(ws, the_plan, client=client)
-    with Ledger(ws.ledger_path) as ledger:
+    with _writing(ws, "delta", dest, ws.ledger_path) as ledger:
         chosen = select_changes(the_plan, snapshot, ledger, matched_owners=set(res.matched))
         engine = _engine(ws, dest, ledger, progress=progress, note_unchanged=False)
         result = engine.run(chosen.plan, res, mode="delta", watermark=snapshot.watermark or chosen.since,
@@ -384,17 +441,94 @@ def delta(ws: Workspace, *, accept_proposals: bool = False, progress: bool = Tru
     return outcome
 
 
+# --- adopt: rebuild the ledger from the destination -----------------------------------------
+@dataclass
+class AdoptOutcome:
+    """What ``adopt`` found: per object, planned records found in the destination and adopted."""
+
+    run_id: str
+    objects: list[dict]
+    duplicates: list[dict]
+
+    @property
+    def adopted(self) -> int:
+        return sum(o["adopted"] for o in self.objects)
+
+    def to_dict(self) -> dict:
+        return {"run_id": self.run_id, "adopted": self.adopted, "objects": self.objects,
+                "duplicates": self.duplicates}
+
+
+def adopt(ws: Workspace, *, accept_proposals: bool = False, client=None) -> AdoptOutcome:
+    """Rebuild the ledger from the destination: every planned record found there by Source ID.
+
+    For a workspace whose ledger was lost or emptied after a load. Each object the plan loads is
+    read in full (its listing, page by page) and each planned record whose Source ID is there is
+    journaled as created by this ``adopt`` run, with no content hash — so the next ``migrate``
+    writes the planned values over it instead of creating it again, and ``rollback`` can remove
+    it. Records carrying the same Source ID twice are listed, not touched.
+    """
+    _, the_plan = plan(ws, accept_proposals=accept_proposals)
+    dest, order = _connected(ws, client)
+    _ordered(the_plan, order)
+    with _writing(ws, "adopt", dest, ws.ledger_path) as ledger:
+        engine = _engine(ws, dest, ledger, progress=False)
+        run_id = ledger.start_run("adopt", {"counts": the_plan.counts()})
+        engine.retry.counts = {}
+        objects, duplicates, listed = [], [], {}
+        try:
+            for op in the_plan.objects:
+                if op.target not in listed:
+                    try:
+                        records = engine.read_all(op.target)
+                    except NotFoundError:  # the object (a custom object) does not exist there
+                        records = []
+                    found: dict[str, list[str]] = {}
+                    for rec in records:
+                        sid = rec.custom.get(SOURCE_ID_FIELD)
+                        if sid not in (None, "") and rec.id:
+                            found.setdefault(str(sid), []).append(rec.id)
+                    listed[op.target] = found
+                found = listed[op.target]
+                known = ledger.id_map(op.source_object, op.target)
+                adopted = 0
+                for pr in op.records:
+                    ids = found.get(pr.source_key)
+                    if not ids or pr.source_key in known:
+                        continue
+                    if len(ids) > 1:
+                        duplicates.append({"object": op.target, "source_object": op.source_object,
+                                           "source_key": pr.source_key, "ids": ids})
+                    seq = ledger.intent(run_id, "create", source_object=op.source_object, source_key=pr.source_key,
+                                        dest_object=op.target)
+                    ledger.outcome(seq, dest_id=ids[0], reason="adopted: found in the destination by its Source ID")
+                    adopted += 1
+                objects.append({"source_object": op.source_object, "target": op.target, "planned": len(op.records),
+                                "adopted": adopted, "already_known": sum(1 for p in op.records if p.source_key in known)})
+            ledger.finish_run(run_id, "finished", None, {"objects": objects, "duplicates": duplicates})
+        except BaseException as exc:
+            ledger.finish_run(run_id, "interrupted", None, {"message": f"{type(exc).__name__}: {exc}"})
+            raise
+    outcome = AdoptOutcome(run_id, objects, duplicates)
+    write_figures(ws, "adopt", outcome.to_dict())
+    return outcome
+
+
 # --- 07 rollback -----------------------------------------------------------------------------
-def rollback(ws: Workspace, run_id: str | None = None, *, progress: bool = True, client=None) -> RollbackResult:
+def rollback(ws: Workspace, run_id: str | None = None, *, since: str | None = None, progress: bool = True,
+             client=None) -> RollbackResult:
     """Reverse one run (default: the newest still in effect) so the destination is as before it.
+
+    With ``since``, reverse that run and every later one still in effect (killed runs included),
+    newest first: the destination is as it was before ``since``.
 
     Raises:
         ConfigError: no such run, or later runs sit on top of it.
     """
     dest = ws.connect(client)
-    with Ledger(ws.ledger_path) as ledger:
+    with _writing(ws, "rollback", dest, ws.ledger_path) as ledger:
         engine = _engine(ws, dest, ledger, progress=False)
-        result = rollback_run(dest, ledger, run_id or None, progress=progress, engine=engine)
+        result = rollback_run(dest, ledger, run_id or None, progress=progress, engine=engine, since=since)
     write_figures(ws, "rollback", result.to_dict())
     return result
 

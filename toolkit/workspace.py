@@ -9,6 +9,7 @@ path and the ledger concern patients.
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,14 @@ class Workspace:
         _private_dir(self.root)
         write_private(self.root / CONFIG_FILE, yaml.safe_dump(data, sort_keys=False))
 
+    @property
+    def id(self) -> str:
+        """The workspace's identity, which its ledger records; given to older workspaces on first use."""
+        if not self.extra.get("workspace_id"):
+            self.extra["workspace_id"] = uuid.uuid4().hex
+            self.save()
+        return str(self.extra["workspace_id"])
+
     # --- the things it names ------------------------------------------------------------
     def read_source(self):
         """Read the source into a :class:`~toolkit.snapshot.Snapshot`."""
@@ -213,6 +222,15 @@ def init_workspace(root: str | Path, *, source: str, export: str | Path, destina
         fallback_owner=fallback_owner,
         source_options=dict(source_options or {}),
     )
+    previous = ws.root / CONFIG_FILE
+    if previous.is_file():  # re-initialising keeps the workspace's identity (its ledger stays its own)
+        try:
+            old = (yaml.safe_load(previous.read_text(encoding="utf-8")) or {}).get("workspace_id")
+        except yaml.YAMLError:
+            old = None
+        if old:
+            ws.extra["workspace_id"] = old
+    ws.extra.setdefault("workspace_id", uuid.uuid4().hex)
     if not ws.destination_config.base_url:
         raise ConfigError(f"destination {destination} needs --base-url")
     ws.save()

@@ -330,40 +330,48 @@ def test_sandbox_faults_surface_as_retriable(monkeypatch):
 
 
 def test_a_create_whose_response_is_lost_ends_as_one_record(tmp_path, monkeypatch):
-    """``lost``: the sandbox creates the record, then drops the connection before answering.
-    The engine's look-before-retry must find it - also in an opportunity index built earlier."""
+    """``lost``: the sandbox carries out a write, then drops the connection before answering -
+    creates, updates and relations alike. The engine's look-before-retry must find each record
+    (also in an opportunity index built earlier) and never make a second one."""
     from toolkit import Ledger
     from toolkit.engine import Engine
 
     with sandbox.start("highlevel", faults="lost=1.0", time_scale=100) as sb:
-        st = sb._state  # set up behind the fault: every create over HTTP loses its answer
-        for model in ("contact", "opportunity"):
-            st.create_custom_field({"name": "Source ID", "dataType": "TEXT", "model": model,
-                                    "fieldKey": f"{model}.source_id"})
         monkeypatch.setenv("HL_LOST", sb.token)
         hl = HighLevel(DestinationConfig(sb.url, "HL_LOST", {"location_id": sb.location_id}), limiter=RateLimiter())
         with pytest.raises(RetriableError, match="connection failed"):  # the fault as a client sees it
             hl.create(Record("contact", fields={"firstName": "Seen"}))
         assert len(sb.state()["contacts"]) == 1  # ... although the server acted
-
+        pipe = hl.list_pipelines()[0]  # reads are never lost
+    with sandbox.start("highlevel", faults="lost=0.4", time_scale=100) as sb:
+        st = sb._state  # set up behind the fault
+        for model in ("contact", "opportunity"):
+            st.create_custom_field({"name": "Source ID", "dataType": "TEXT", "model": model,
+                                    "fieldKey": f"{model}.source_id"})
+        monkeypatch.setenv("HL_LOST", sb.token)
+        hl = HighLevel(DestinationConfig(sb.url, "HL_LOST", {"location_id": sb.location_id}), limiter=RateLimiter())
         pipe = hl.list_pipelines()[0]
-        assert hl.find_by_source_id("opportunity", "R1") is None  # the index is built now, empty
+        assert hl.find_by_source_id("opportunity", "R0") is None  # the index is built now, empty
+        assert hl.find_by_source_id("task", "T0") is None  # tasks indexed before: looked up under the contact
         with Ledger(tmp_path / "ledger.db") as ledger:
-            engine = Engine(hl, ledger, progress=False, sleep=lambda s: None)
-            cid = engine._create(Record("contact", fields={"firstName": "Ana"}, custom={"source_id": "P1"}), "P1")
-            oid = engine._create(Record("opportunity", fields={"name": "Recall", "pipelineId": pipe.id},
-                                        custom={"source_id": "R1"}, links={"contactId": cid}), "R1")
-            assert hl.find_by_source_id("task", "T0") is None  # tasks indexed before: looked up under the contact
-            tid = engine._create(Record("task", fields={"title": "Call", "dueDate": "2025-01-01T10:00:00Z"},
-                                        custom={"source_id": "T1"}, links={"contactId": cid}), "T1")
+            engine = Engine(hl, ledger, progress=False, sleep=lambda s: None, max_attempts=10)
+            made = {}
+            for n in range(8):
+                cid, _ = engine._create(Record("contact", fields={"firstName": f"Ana{n}"},
+                                               custom={"source_id": f"P{n}"}), f"P{n}")
+                oid, _ = engine._create(Record("opportunity", fields={"name": "Recall", "pipelineId": pipe.id},
+                                               custom={"source_id": f"R{n}"}, links={"contactId": cid}), f"R{n}")
+                tid, _ = engine._create(Record("task", fields={"title": "Call", "dueDate": "2025-01-01T10:00:00Z"},
+                                               custom={"source_id": f"T{n}"}, links={"contactId": cid}), f"T{n}")
+                made[n] = (cid, oid, tid)
         state = sb.state()
-        assert [c["id"] for c in state["contacts"] if c.get("firstName") == "Ana"] == [cid]
-        assert [o["id"] for o in state["opportunities"]] == [oid]
-        assert [f"{t['contactId']}/{t['id']}" for t in state["tasks"]] == [tid]
+        assert sorted(c["id"] for c in state["contacts"]) == sorted(m[0] for m in made.values())
+        assert sorted(o["id"] for o in state["opportunities"]) == sorted(m[1] for m in made.values())
+        assert sorted(f"{t['contactId']}/{t['id']}" for t in state["tasks"]) == sorted(m[2] for m in made.values())
         hl.close()
 
 
-def test_lost_fault_spares_reads_and_searches():
+def test_lost_fault_spares_reads_and_searches_and_drops_any_write():
     with sandbox.start("highlevel", faults="lost=1.0") as sb:
         with httpx.Client(base_url=sb.url, headers={"Authorization": f"Bearer {sb.token}", "Version": "2021-07-28"}) as c:
             assert c.get("/opportunities/pipelines", params={"locationId": sb.location_id}).status_code == 200
@@ -371,7 +379,12 @@ def test_lost_fault_spares_reads_and_searches():
             assert r.status_code == 200 and r.json()["contacts"] == []
             with pytest.raises(httpx.TransportError):
                 c.post("/contacts/", json={"locationId": sb.location_id, "firstName": "X"})
-        assert len(sb.state()["contacts"]) == 1
+            cid = sb.state()["contacts"][0]["id"]
+            with pytest.raises(httpx.TransportError):
+                c.put(f"/contacts/{cid}", json={"lastName": "Y"})
+            with pytest.raises(httpx.TransportError):
+                c.delete(f"/contacts/{cid}")
+        assert sb.state()["contacts"] == []  # the delete was done, its answer lost
 
 
 # --- pieces without a server -------------------------------------------------------------------

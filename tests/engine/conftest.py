@@ -3,8 +3,10 @@ sandbox state reduced to what a migration decides (no ids, no server timestamps)
 
 from __future__ import annotations
 
+import collections
 import csv
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -128,3 +130,47 @@ def assert_rolled_back(before: dict, after: dict) -> set[str]:
         {k: v for k, v in before.items() if k not in DEFINITIONS}
     return schemas
 
+
+_SID_LINE = re.compile(r"(?:^|\n)Source ID: (\S+)\s*$")
+
+
+def _text_sid(text) -> str | None:
+    m = _SID_LINE.search(text or "")
+    return m.group(1) if m else None
+
+
+def holdings(state: dict) -> collections.Counter:
+    """(kind, Source ID) -> how many records carry it, over every kind a HighLevel load writes."""
+    keys = {f["id"]: f["fieldKey"] for f in state["customFields"]}
+    out: collections.Counter = collections.Counter()
+    for kind in ("contacts", "opportunities"):
+        for rec in state[kind]:
+            custom = {keys.get(c["id"], c["id"]): c.get("value", c.get("fieldValue")) for c in rec.get("customFields", [])}
+            sid = next((v for k, v in custom.items() if k.endswith(".source_id")), None)
+            out[(kind, sid)] += 1
+    for rec in state.get("businesses", []):
+        props = rec.get("properties") or {}
+        out[("businesses", props.get("source_id") or rec.get("source_id"))] += 1
+    for rec in state.get("records", []):
+        out[(rec.get("objectKey") or "records", (rec.get("properties") or {}).get("source_id"))] += 1
+    for kind, text in (("events", "description"), ("tasks", "body"), ("notes", "body")):
+        for rec in state.get(kind, []):
+            out[(kind, _text_sid(rec.get(text)))] += 1
+    out[("media", None)] = len(state.get("media", []))
+    out[("relations", None)] = len(state.get("relations", []))
+    return out
+
+
+def duplicates(state: dict) -> dict:
+    return {k: n for k, n in holdings(state).items() if k[1] is not None and n > 1}
+
+
+def orphans(state: dict, ledger_path: Path) -> list[str]:
+    """Destination records whose id the ledger does not know (custom-object records, contacts,
+    opportunities, events: the kinds a ledger maps by their own id)."""
+    from toolkit import Ledger
+
+    with Ledger(ledger_path) as ledger:
+        known = {d for _, _, _, d in ledger.mapped()}
+    ids = [r["id"] for k in ("contacts", "opportunities", "events", "records") for r in state.get(k, [])]
+    return [i for i in ids if i not in known]

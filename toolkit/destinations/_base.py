@@ -144,6 +144,16 @@ class Destination(abc.ABC):
         self.config = config
         self.client = client
 
+    @property
+    def account(self) -> str:
+        """The account this adapter writes to, as a ledger records it: vendor, host and the
+        account option that names a sub-account (never the token)."""
+        from urllib.parse import urlsplit
+
+        host = urlsplit(self.config.base_url or "").netloc or self.config.base_url
+        sub = self.config.options.get("location_id") or self.config.options.get("account_id")
+        return f"{self.name}:{host}" + (f"/{sub}" if sub else "")
+
     # --- schema -----------------------------------------------------------------------
     @abc.abstractmethod
     def list_users(self) -> list[User]: ...

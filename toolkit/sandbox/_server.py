@@ -173,6 +173,8 @@ class RateWindow:
             self._day_start, self._day_count = -math.inf, 0
 
 
+#: methods whose answer the ``lost`` fault may drop after the server acted
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _FAULT_RE = re.compile(r"^\s*(5xx|latency|reset|lost|429)\s*=\s*([^,]+?)\s*$")
 
 
@@ -182,9 +184,11 @@ class FaultPlan:
 
     Keys: ``5xx`` (probability of a 503), ``latency`` (added delay: ``50ms``, ``0.2s`` or a
     range ``10-80ms``), ``reset`` (probability that the connection drops mid-response, before
-    the server acts), ``lost`` (probability that a create - a POST the server answers 201 - is
-    applied and then its connection drops before the response arrives: the client sees a reset
-    although the record exists, the case look-before-retry exists for), ``429``
+    the server acts), ``lost`` (probability that a write the server carries out - any route,
+    POST, PUT, PATCH or DELETE answered 2xx, searches excepted - is applied and then its
+    connection drops before the response arrives: the client sees a reset although the record
+    exists, the relation or field is made or the delete is done, the case look-before-retry
+    exists for; a lost read is a plain ``reset``), ``429``
     (a probability of a spurious 429, or ``burst``: enforce half the advertised burst while the
     headers keep advertising the full one - the "429 below the documented burst" seen in the
     wild, research note highlevel.md section 2). All draws come from one RNG seeded with
@@ -321,12 +325,12 @@ class SandboxMiddleware:
                                         (b"content-length", str(len(payload)).encode())]})
                 await send({"type": "http.response.body", "body": payload})
                 return
-            if f.p_lost > 0 and scope["method"] == "POST":
-                return await self._lose_if_created(scope, receive, send)
+            if f.p_lost > 0 and scope["method"] in _WRITES and "search" not in scope["path"]:
+                return await self._lose_if_done(scope, receive, send)
         await self.app(scope, receive, send)
 
-    async def _lose_if_created(self, scope, receive, send):
-        """Run the request; when it created something (201), maybe drop the answer (``lost``)."""
+    async def _lose_if_done(self, scope, receive, send):
+        """Run the request; when the server carried it out (2xx), maybe drop the answer (``lost``)."""
         held: list[dict] = []
 
         async def hold(message):
@@ -334,9 +338,9 @@ class SandboxMiddleware:
 
         await self.app(scope, receive, hold)
         status = next((m["status"] for m in held if m["type"] == "http.response.start"), None)
-        if status == 201 and self.faults.draw(self.faults.p_lost):
-            # the write is done; the client gets a connection dropped mid-response, as with reset
-            await send({"type": "http.response.start", "status": 201,
+        if status is not None and 200 <= status < 300 and self.faults.draw(self.faults.p_lost):
+            # the work is done; the client gets a connection dropped mid-response, as with reset
+            await send({"type": "http.response.start", "status": status,
                         "headers": [(b"content-type", b"application/json"), (b"content-length", b"1000")]})
             await send({"type": "http.response.body", "body": b"{", "more_body": True})
             raise ConnectionResetError("sandbox fault: response lost after the server acted")

@@ -20,7 +20,7 @@ import os
 import re
 from typing import Any, Iterator
 
-from ...errors import MappingError, NotFoundError
+from ...errors import MappingError, NotFoundError, RateLimitedError, RetriableError
 from .._base import SOURCE_ID_FIELD, Record
 from ._api import FileTooLargeError, join_id, split_id
 from ._kinds import Kind
@@ -197,6 +197,12 @@ class Notes(_ContactChildren):
                 yield self.record(n, cid)
 
 
+def library_name(name: str, sid: str | None) -> str:
+    """The name an upload takes in the media library: the Source ID first, so a migrated file
+    can be traced, and an upload whose answer was lost can be found, by name alone."""
+    return f"{sid}_{name}" if sid else name
+
+
 class Files(Kind):
     object = "file"
 
@@ -221,17 +227,43 @@ class Files(Kind):
                                     f"({MAX_UPLOAD_BYTES:,} bytes)", path=path, size=size, limit=MAX_UPLOAD_BYTES)
         ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
         tried(self, record, cid)
-        with open(path, "rb") as fh:
-            up = self.api.request("POST", "/medias/upload-file", files={"file": (name, fh, ctype)}, data={"name": name})
+        up = self._upload(path, name, ctype, sid)
+        body = with_source(f"Attached file: {name}\n{up['url']}", sid)
         try:
-            note = self.api.request("POST", f"/contacts/{cid}/notes",
-                                    json={"body": with_source(f"Attached file: {name}\n{up['url']}", sid)})["note"]
+            note = self.api.request("POST", f"/contacts/{cid}/notes", json={"body": body})["note"]
+        except RetriableError:
+            # the note may exist with its answer lost: look under the contact before undoing
+            note = next((n for n in self.api.request("GET", f"/contacts/{cid}/notes").get("notes", [])
+                         if n.get("body") == body), None)
+            if note is None:
+                self._drop_media(up["fileId"])  # no attachment, no orphaned upload
+                raise
         except Exception:
-            self._drop_media(up["fileId"])  # no attachment, no orphaned upload
+            self._drop_media(up["fileId"])
             raise
         new_id = join_id(cid, note["id"], up["fileId"])
         self.remember(record, new_id)
         return new_id
+
+    def _upload(self, path: str, name: str, ctype: str, sid: str | None) -> dict:
+        """Upload the file under its library name (:func:`library_name`, which carries the Source
+        ID); after a failure the server may have acted on, an upload of that name is the one whose
+        answer was lost, and is taken instead of uploading the file a second time."""
+        stored = library_name(name, sid)
+        try:
+            with open(path, "rb") as fh:
+                return self.api.request("POST", "/medias/upload-file", files={"file": (stored, fh, ctype)},
+                                        data={"name": stored})
+        except RetriableError as exc:
+            if isinstance(exc, RateLimitedError) or sid is None:
+                raise
+            items = self.api.request("GET", "/medias/files", params={
+                "altType": "location", "altId": self.ctx.location_id, "type": "file", "sortBy": "createdAt",
+                "sortOrder": "desc", "query": stored, "offset": "0", "limit": "20"}).get("files", [])
+            hit = next((m for m in items if m.get("name") == stored and m.get("url")), None)
+            if hit is None:
+                raise
+            return {"fileId": hit.get("id") or hit.get("_id"), "url": hit["url"]}
 
     def update(self, record: Record) -> None:
         """Rename: the media item and its attachment note. Content cannot be replaced in place
@@ -246,9 +278,9 @@ class Files(Kind):
         name = record.fields.get("name")
         if not name or name == current.fields.get("name"):
             return
-        self.api.request("POST", f"/medias/{media_id}",
-                         json={"name": name, "altType": "location", "altId": self.ctx.location_id})
         sid = record.custom.get(SOURCE_ID_FIELD, current.custom.get(SOURCE_ID_FIELD))
+        self.api.request("POST", f"/medias/{media_id}",
+                         json={"name": library_name(name, sid), "altType": "location", "altId": self.ctx.location_id})
         self.api.request("PUT", f"/contacts/{cid}/notes/{note_id}",
                          json={"body": with_source(f"Attached file: {name}\n{current.fields['url']}", sid)})
 

@@ -21,7 +21,7 @@ import logging
 from dataclasses import replace
 from typing import Any, Iterator
 
-from ...errors import MappingError, NotFoundError
+from ...errors import DestinationError, MappingError, NotFoundError, PartialWriteError
 from .._base import SOURCE_ID_FIELD, CustomField, Record
 from ._kinds import Kind, location_custom, properties_of, read_location_custom, read_properties
 from ._values import plain
@@ -237,10 +237,13 @@ class Companies(Kind):
         late = {k: standard.pop(k) for k in ("description",) if k in standard}
         new_id = self.api.request("POST", "/businesses/", json={**standard, "locationId": self.ctx.location_id}
                                   )["buiseness"]["id"]  # sic (research §8.4)
-        if late:
-            self.api.request("PUT", f"/businesses/{new_id}", json=late)
-        self._write_properties(new_id, props)
         self.remember(record, new_id)
+        try:
+            if late:
+                self.api.request("PUT", f"/businesses/{new_id}", json=late)
+            self._write_properties(new_id, props)
+        except DestinationError as exc:
+            raise PartialWriteError("business created, its other properties not written", id=new_id, cause=exc) from exc
         return new_id
 
     def update(self, record: Record) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Iterator
 
-from ...errors import MappingError, NotFoundError
+from ...errors import DestinationError, MappingError, NotFoundError, PartialWriteError
 from .._base import SOURCE_ID_FIELD, Record
 from ._kinds import Context, Kind, properties_of, read_properties
 
@@ -119,9 +119,13 @@ class CustomObjects(Kind):
     def create(self, record: Record) -> str:
         body = self._body(record) | {"locationId": self.ctx.location_id}
         new_id = self.api.request("POST", f"/objects/{self.key}/records", json=body)["record"]["id"]
-        if record.links.get("contactId"):
-            self._relate(new_id, record.links["contactId"])
         self.remember(record, new_id)
+        if record.links.get("contactId"):
+            try:
+                self._relate(new_id, record.links["contactId"])
+            except DestinationError as exc:
+                raise PartialWriteError(f"{self.object} record created, its contact link not made", id=new_id,
+                                        cause=exc) from exc
         return new_id
 
     def update(self, record: Record) -> None:

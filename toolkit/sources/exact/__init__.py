@@ -47,7 +47,8 @@ from .._base import ApiConnection, Source
 from ._api import ExactApi
 from ._checkpoints import Checkpoints
 from ._pacing import ErrorBudget, ExtractionPaused, KeyBlocked, Pacer
-from ._tokens import Credentials, FileLock, TokenKeeper
+from ...file_lock import FileLock
+from ._tokens import Credentials, TokenKeeper
 from .extractor import Extraction, snapshot_from
 
 __all__ = ["ExactSource", "ExtractionPaused", "KeyBlocked", "generate", "STATE_FILE"]

@@ -21,7 +21,6 @@ token obtained elsewhere, each read from an environment variable whose name is c
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import time
@@ -32,8 +31,9 @@ from urllib.parse import unquote
 import httpx
 
 from ...errors import SourceError
+from ...file_lock import FileLock
 
-__all__ = ["TokenKeeper", "Credentials", "FileLock", "REFRESH_AFTER", "LIFETIME"]
+__all__ = ["TokenKeeper", "Credentials", "REFRESH_AFTER", "LIFETIME"]
 
 LIFETIME = 600.0
 REFRESH_AFTER = 570.0
@@ -107,6 +107,8 @@ class TokenKeeper:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.path)
+        if os.name == "nt":  # NTFS journals the rename itself; a folder cannot be opened to fsync
+            return
         dfd = os.open(self.path.parent, os.O_RDONLY)
         try:
             os.fsync(dfd)  # the rename itself must survive a crash: the old refresh token is dead
@@ -190,19 +192,3 @@ class TokenKeeper:
         self._write(data)  # before anyone uses the new access token: the old refresh token is dead
         self.refreshes += 1
         return data
-
-
-class FileLock:
-    """An exclusive ``flock`` on ``path`` (created owner-only), held for a ``with`` block."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def __enter__(self):
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc):
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
-        os.close(self.fd)
