@@ -533,7 +533,7 @@ def test_files_are_uploaded_then_attached_by_a_note(hl, sb, tmp_path):
     state = sb.state()
     media = state["media"][0]
     note = state["notes"][0]
-    assert fid == f"{cid}/{note['id']}/{media['id']}" and media["name"] == "Bitewing 2023.png"
+    assert fid == f"{cid}/{note['id']}/{media['id']}" and media["name"] == "DOC-9_Bitewing 2023.png"  # traceable by name
     assert note["body"] == f"Attached file: Bitewing 2023.png\n{media['url']}\n\nSource ID: DOC-9"
     assert httpx.get(media["url"]).content == b"\x89PNG fake image"
     hl.create(Record("note", fields={"body": "Allergic to latex"}, links={"contactId": cid}))
