@@ -107,3 +107,18 @@ def test_an_executed_notebook_keeps_only_masked_outputs(snapshot, red):
     assert p.Email.lower() not in nbformat.writes(masked).lower()
     assert masked.cells[0].outputs[0].data["text/html"] == "<td>‹email›</td>"
     assert p.Email in nbformat.writes(book)  # the original is untouched
+
+
+@pytest.mark.parametrize("kind, value, text", [
+    ("email", "andrew_mitchell@yahoo.com.", "invalid email 'andrew_mitchell@yahoo.com.': trailing dot"),
+    ("email", "andrew_mitchell@yahoo.com.", "[\"andrew_mitchell@yahoo.com.\"]"),
+    ("phone", "(617) 721-CALL", "MobilePhone failed: ['(617) 721-CALL', 'N/A']"),
+    ("phone", "617-721-O455", "cannot parse phone 617-721-O455"),
+    ("dob", "13/45/1980", "BirthDate '13/45/1980' is not a date"),
+    ("address", "4410 Juniper Hollow Rd", "duplicate of P000004 (same address 4410 JUNIPER HOLLOW RD)"),
+])
+def test_values_no_rule_can_normalise_are_masked_as_written(kind, value, text):
+    red = Redactor()
+    red.add(kind, value)
+    masked = red.text(text)
+    assert value.casefold() not in masked.casefold() and MASKS[kind] in masked, masked

@@ -107,6 +107,10 @@ class Redactor:
     emails: set[str] = field(default_factory=set)
     phones: set[str] = field(default_factory=set)
     dates: set[str] = field(default_factory=set)
+    #: values matched as written (case-insensitively), by kind: street addresses, and phones
+    #: and birth dates no rule can normalise (``(617) 721-CALL``, ``13/45/1980``)
+    literals: dict[str, str] = field(default_factory=dict)
+    _literal_re: Any = field(default=None, repr=False, compare=False)
 
     # --- building ---------------------------------------------------------------------
     @classmethod
@@ -120,14 +124,14 @@ class Redactor:
             if not any(k in {"name", "email", "phone"} for k in kinds.values()):
                 continue
             for col, kind in kinds.items():
-                if kind not in {"name", "email", "phone", "dob"}:
+                if kind not in {"name", "email", "phone", "dob", "address"}:
                     continue
                 for v in df[col].dropna().astype(str).unique():
                     red.add(kind, v)
         return red
 
     def add(self, kind: str, value: str) -> None:
-        """Remember one patient value of ``kind`` (name, email, phone, dob)."""
+        """Remember one patient value of ``kind`` (name, email, phone, dob, address)."""
         value = value.strip()
         if not value:
             return
@@ -135,12 +139,26 @@ class Redactor:
             self.names.update(w.casefold() for w in _WORD.findall(value) if len(w) >= 2)
         elif kind == "email":
             self.emails.add(value.casefold())
+            self.emails.add(value.casefold().rstrip(".:!?"))
         elif kind == "phone":
             key = _phone_key(value)
             if key:
                 self.phones.add(key)
+            if key is None or re.search(r"[A-Za-z]", value):
+                self._literal(value, "phone")
         elif kind == "dob":
-            self.dates.update(_date_keys(value))
+            keys = _date_keys(value)
+            self.dates.update(keys)
+            if not keys:
+                self._literal(value, "dob")
+        elif kind == "address":
+            self._literal(value, "address")
+
+    def _literal(self, value: str, kind: str) -> None:
+        # values too short to be told from ordinary text ("N/A", "none") are left to column masks
+        if len(value) >= 6 and re.search(r"\d", value) or len(value) >= 10:
+            self.literals[value.casefold()] = kind
+            self._literal_re = None
 
     # --- masking ----------------------------------------------------------------------
     def text(self, text: str) -> str:
@@ -150,6 +168,8 @@ class Redactor:
 
         def email(m: re.Match) -> str:
             tok = m.group(0)
+            if tok.casefold() in self.emails:
+                return MASKS["email"]
             core = tok.rstrip(".:!?")
             return MASKS["email"] + tok[len(core):] if core.casefold() in self.emails else tok
 
@@ -167,6 +187,11 @@ class Redactor:
                 return MASKS["name"]
             return w
 
+        if self.literals:
+            if self._literal_re is None:
+                self._literal_re = re.compile("|".join(re.escape(v) for v in sorted(self.literals, key=len, reverse=True)),
+                                              re.IGNORECASE)
+            text = self._literal_re.sub(lambda m: MASKS[self.literals.get(m.group(0).casefold(), "address")], text)
         if self.emails:
             text = _TOKEN.sub(email, text)
             for e in (e for e in self.emails if " " in e and e in text.casefold()):
