@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import MappingError
+from ..spreadsheet_cells import restore, write_csv, write_xlsx
 from ._rules import rule_problem
 from ._spec import CUSTOM_TYPES, ROUTE_STATUSES, STATUSES, MappingSpec
 
@@ -90,16 +91,9 @@ def export_mapping(spec: MappingSpec, path: str | Path) -> Path:
     fields, values = _tables(spec)
     routes = _routes(spec)
     if path.suffix.lower() == ".xlsx":
-        with pd.ExcelWriter(path, engine="openpyxl") as xl:
-            routes.to_excel(xl, sheet_name="routes", index=False)
-            fields.to_excel(xl, sheet_name="fields", index=False)
-            values.to_excel(xl, sheet_name="values", index=False)
-            for sheet, widths in (("routes", [6, 22, 30, 60, 11, 50, 16]),
-                                  ("fields", [6, 28, 28, 26, 14, 11, 11, 70, 12, 22, 30, 16]), ("values", [28, 22, 28, 28])):
-                ws = xl.sheets[sheet]
-                for col, width in zip("ABCDEFGHIJKL", widths):
-                    ws.column_dimensions[col].width = width
-                ws.freeze_panes = "A2"
+        write_xlsx({"routes": routes, "fields": fields, "values": values}, path,
+                   widths={"routes": [6, 22, 30, 60, 11, 50, 16],
+                           "fields": [6, 28, 28, 26, 14, 11, 11, 70, 12, 22, 30, 16], "values": [28, 22, 28, 28]})
     elif path.suffix.lower() == ".csv":
         # route rows go last and ``where`` is the last column, so the rows and columns of a sheet
         # written before routes were editable keep their places
@@ -108,7 +102,7 @@ def export_mapping(spec: MappingSpec, path: str | Path) -> Path:
                           routes.assign(section="route", object=routes.source + " -> " + routes.target)],
                          ignore_index=True)
         cols = ["section"] + FIELD_COLUMNS[:3] + ["source_value"] + FIELD_COLUMNS[3:] + ["where"]
-        both.reindex(columns=cols).to_csv(path, index=False)
+        write_csv(both.reindex(columns=cols), path)
     else:
         raise MappingError(f"{path}: a sign-off sheet is .xlsx or .csv")
     return path
@@ -126,6 +120,7 @@ def _read(path: Path) -> tuple[pd.DataFrame | None, pd.DataFrame, pd.DataFrame, 
         return sheets.get("routes"), sheets["fields"], sheets["values"], "sheet {sheet}, row {row}"
     if path.suffix.lower() == ".csv":
         both = pd.read_csv(path, dtype=str, keep_default_na=False)
+        both = both.rename(columns=restore).map(restore)  # cells the export neutralised
         if "section" not in both.columns:
             raise MappingError(f"{path}: no 'section' column; export the sheet with `crm-migrate mapping export`")
         routes = both[both.section == "route"]

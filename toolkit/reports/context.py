@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..spreadsheet_cells import write_csv
 from .redaction import Redactor
 
 __all__ = ["ReportContext", "begin_report", "current", "end_report", "redactor_for", "REDACTED_DIR"]
@@ -81,10 +82,7 @@ class ReportContext:
         for frame, redacted in ((df, False), (masked, True)):
             if frame is None:
                 continue
-            path = self.tables_dir(redacted) / file
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                frame.to_csv(fh, index=False)
+            write_csv(frame, self.tables_dir(redacted) / file)
         return f"{self.step}/{file}"
 
 
