@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -56,14 +57,17 @@ class Sandbox:
         seed.write_text(json.dumps({"users": users}))
         self.log = out / f"{name}.requests.jsonl"
         cmd = [sys.executable, "-m", "toolkit.cli", "sandbox", "highlevel", "--port", "0", "--seed", str(seed),
-               "--request-log", str(self.log)] + (["--faults", faults] if faults else [])
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+               "--request-log", str(self.log), "--token-env", "BENCH_SANDBOX_TOKEN"] + (["--faults", faults] if faults else [])
+        self.token = secrets.token_urlsafe(24)
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                                     env={**os.environ, "BENCH_SANDBOX_TOKEN": self.token})
         banner = self.proc.stdout.readline()
         fields = dict(p.split("=", 1) for p in banner.split() if "=" in p)
-        self.url, self.token, self.location_id = fields["url"], fields["token"], fields["location_id"]
+        self.url, self.location_id = fields["url"], fields["location_id"]
+        self.admin = {"Authorization": f"Bearer {self.token}"}
         for _ in range(100):  # the banner comes before uvicorn accepts connections
             try:
-                httpx.get(self.url + "/__sandbox/state", timeout=1)
+                httpx.get(self.url + "/__sandbox/state", timeout=1, headers=self.admin)
                 break
             except httpx.TransportError:
                 time.sleep(0.1)
@@ -72,7 +76,7 @@ class Sandbox:
         return [json.loads(line) for line in self.log.read_text().splitlines()] if self.log.exists() else []
 
     def state(self) -> dict:
-        return httpx.get(self.url + "/__sandbox/state", timeout=30).json()
+        return httpx.get(self.url + "/__sandbox/state", timeout=30, headers=self.admin).json()
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -36,7 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sandbox", help="run a local imitation of a CRM's API")
     s.add_argument("name")
     s.add_argument("--port", type=int, default=8710)
-    s.add_argument("--token")
+    s.add_argument("--token-env", metavar="VAR",
+                   help="take the token the sandbox accepts from this environment variable (default: a random "
+                        "one, written to --token-file)")
+    s.add_argument("--token-file", help="where to write the token (owner-only; default sandbox-<name>.token)")
     s.add_argument("--location-id")
     s.add_argument("--seed", help="JSON file of users, pipelines and settings")
     s.add_argument("--time-scale", type=float, default=1.0)
@@ -126,8 +129,12 @@ def _generate(args) -> int:
 def _sandbox(args) -> int:
     from . import sandbox
 
-    sandbox.serve(args.name, port=args.port, token=args.token, location_id=args.location_id, seed=args.seed,
-                  time_scale=args.time_scale, faults=args.faults, request_log=args.request_log)
+    token = os.environ.get(args.token_env, "") if args.token_env else ""
+    if args.token_env and not token:
+        raise ConfigError(f"environment variable {args.token_env} is not set")
+    sandbox.serve(args.name, port=args.port, token=token or None, token_file=args.token_file,
+                  location_id=args.location_id, seed=args.seed, time_scale=args.time_scale, faults=args.faults,
+                  request_log=args.request_log)
     return 0
 
 

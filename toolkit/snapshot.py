@@ -67,3 +67,26 @@ class Snapshot:
     def counts(self) -> dict[str, int]:
         """Records per object."""
         return {name: len(df) for name, df in self.tables.items()}
+
+    def empty_objects(self) -> list[dict]:
+        """Objects read with no records (a header only, or an empty file), each with the columns
+        of other objects whose records point at it: ``{object, file, referred_by}``.
+
+        An empty object others refer to is an export cut short: nothing that points at it can
+        load, so a migration refuses it; one nobody refers to may simply have nothing in it.
+        """
+        out = []
+        for name, df in self.tables.items():
+            if len(df):
+                continue
+            referring = []
+            for other, sch in self.schema.items():
+                rows = self.tables.get(other)
+                if rows is None or not len(rows):
+                    continue
+                for col, target in sch.references.items():
+                    if target.split(".", 1)[0] == name and col in rows.columns and bool(rows[col].notna().any()):
+                        referring.append(f"{other}.{col}")
+            sch = self.schema.get(name)
+            out.append({"object": name, "file": sch.file if sch else name, "referred_by": referring})
+        return out

@@ -22,7 +22,7 @@ from .destinations import DestinationConfig
 from .destinations._base import SOURCE_ID_FIELD
 from .destinations import registry as destinations
 from .engine import Engine, RunResult
-from .errors import ConfigError, MappingError, NotFoundError
+from .errors import ConfigError, MappingError, NotFoundError, SourceError
 from .field_diff import VERDICTS, diff_sample
 from .attachments import FILE_OBJECT
 from .file_lock import WriterLock
@@ -365,6 +365,11 @@ def plan(ws: Workspace, spec: MappingSpec | None = None, *, accept_proposals: bo
         raise MappingError(f"{len(pending)} mapping fields are not confirmed: {shown}. Confirm them in 02_mapping "
                            "or run with --accept-proposals")
     snapshot = ws.read_source()
+    for empty in snapshot.empty_objects():
+        if empty["referred_by"] and empty["object"] in {o.source for o in spec.objects}:
+            raise SourceError(f"has a header but no records, yet {', '.join(empty['referred_by'])} refer to "
+                              f"{empty['object']}: the export is incomplete; export it again (nothing was written)",
+                              file=empty["file"], row=2)
     return snapshot, build_plan(snapshot, spec, inline_dir=ws.inline_images_dir)
 
 

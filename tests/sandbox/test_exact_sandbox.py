@@ -46,7 +46,7 @@ def _refresh(sb, c, rt) -> httpx.Response:
 
 
 def _advance(sb, c, seconds):
-    assert c.post("/__sandbox/advance", params={"seconds": seconds}).status_code == 200
+    assert c.post("/__sandbox/advance", params={"seconds": seconds}, headers={"X-Sandbox-Token": sb.token}).status_code == 200
 
 
 @pytest.fixture
@@ -217,7 +217,7 @@ def test_deleting_a_record_reports_it_on_sync_deleted(sb, api):
     before = api.get(f"{api.div}/sync/Deleted", params={"$select": "EntityKey,EntityType",
                                                          "$filter": "Timestamp gt 1L"}).json()["d"]["results"]
     mark = max(x["Timestamp"] for x in before)
-    assert api.delete(f"/__sandbox/records/Contacts/{contact}").status_code == 200
+    assert api.delete(f"/__sandbox/records/Contacts/{contact}", headers={"X-Sandbox-Token": sb.token}).status_code == 200
     after = api.get(f"{api.div}/sync/Deleted", params={"$select": "EntityKey,EntityType",
                                                         "$filter": f"Timestamp gt {mark}L"}).json()["d"]["results"]
     assert [(x["EntityKey"], x["EntityType"]) for x in after] == [(contact, 5)]

@@ -359,8 +359,8 @@ def test_seed_users_request_log_and_state(tmp_path):
         owners = httpx.get(f"{sb.url}/api/selector/owners", headers=h).json()["users"]
         assert "new.dentist@practice.example" in {u["email"] for u in owners} and len(owners) == 5
         httpx.post(f"{sb.url}/api/contacts", headers=h, json={"contact": {"first_name": "A"}})
-        assert len(httpx.get(f"{sb.url}/__sandbox/state").json()["contacts"]) == 1
-        httpx.post(f"{sb.url}/__sandbox/reset")
+        assert len(httpx.get(f"{sb.url}/__sandbox/state", headers={"Authorization": f"Bearer {sb.token}"}).json()["contacts"]) == 1
+        httpx.post(f"{sb.url}/__sandbox/reset", headers={"Authorization": f"Bearer {sb.token}"})
         assert sb.state()["contacts"] == [] and len(sb.state()["users"]) == 5
     lines = [json.loads(x) for x in log.read_text().splitlines()]
     assert [x["path"] for x in lines] == ["/api/selector/owners", "/api/contacts"]

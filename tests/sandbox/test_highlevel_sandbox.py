@@ -265,12 +265,12 @@ def test_opportunity_requires_vendor_fields(api, sb):
 def test_state_dump_and_reset_need_no_auth(api, sb):
     _field(api, sb, "Source ID", "TEXT")
     api.post("/contacts/", json={"locationId": sb.location_id, "email": "s@example.com"})
-    state = httpx.get(f"{sb.url}/__sandbox/state").json()
+    state = httpx.get(f"{sb.url}/__sandbox/state", headers={"Authorization": f"Bearer {sb.token}"}).json()
     assert len(state["contacts"]) == 1 and len(state["customFields"]) == 1
     assert set(state) >= {"contacts", "opportunities", "customFields", "pipelines", "users", "location", "calendars",
                           "businesses", "tasks", "notes", "customFieldsV2", "customFieldFolders", "objects",
                           "records", "associations", "relations", "events", "media"}
-    assert httpx.post(f"{sb.url}/__sandbox/reset").status_code == 200
+    assert httpx.post(f"{sb.url}/__sandbox/reset", headers={"Authorization": f"Bearer {sb.token}"}).status_code == 200
     after = sb.state()
     assert after["contacts"] == [] and after["customFields"] == []
     assert after["users"] == state["users"] and after["pipelines"] == state["pipelines"]
@@ -310,7 +310,7 @@ def test_rate_limit_headers_and_429():
         time.sleep(float(rs[3].headers["Retry-After"]))
         assert httpx.get(f"{sb.url}/users/", params={"locationId": sb.location_id}, headers=h).status_code == 200
         # the control endpoints are not rate limited
-        assert all(httpx.get(f"{sb.url}/__sandbox/state").status_code == 200 for _ in range(5))
+        assert all(httpx.get(f"{sb.url}/__sandbox/state", headers={"Authorization": f"Bearer {sb.token}"}).status_code == 200 for _ in range(5))
 
 
 def test_daily_limit_and_retry_after_switch():
@@ -330,7 +330,7 @@ def test_request_log_redacts_token(tmp_path):
     with sandbox.start("highlevel", request_log=str(log), token="pit-secret-123") as sb:
         httpx.post(f"{sb.url}/contacts/", json={"locationId": sb.location_id, "firstName": "Log"},
                    headers={"Authorization": "Bearer pit-secret-123", "Version": VERSION})
-        httpx.get(f"{sb.url}/__sandbox/state")  # not logged
+        httpx.get(f"{sb.url}/__sandbox/state", headers={"Authorization": f"Bearer {sb.token}"})  # not logged
     text = log.read_text()
     assert "pit-secret-123" not in text
     entries = [json.loads(line) for line in text.splitlines()]
@@ -702,3 +702,26 @@ def test_seed_users_without_ids_are_all_added():
     users = load_seed({"users": [{"email": "a@practice.example"}, {"email": "b@practice.example"}]})["users"]
     emails = [u["email"] for u in users]
     assert "a@practice.example" in emails and "b@practice.example" in emails
+
+
+def test_the_sandbox_routes_need_its_token_and_the_banner_never_shows_it(tmp_path):
+    import subprocess
+    import sys
+
+    for name in ("highlevel", "freshsales", "pipedrive"):
+        with sandbox.start(name) as sb:
+            assert httpx.get(f"{sb.url}/__sandbox/state").status_code == 401
+            assert httpx.post(f"{sb.url}/__sandbox/reset").status_code == 401
+            assert httpx.get(f"{sb.url}/__sandbox/state", headers={"Authorization": "Bearer wrong"}).status_code == 401
+            assert httpx.get(f"{sb.url}/__sandbox/state",
+                             headers={"Authorization": f"Bearer {sb.token}"}).status_code == 200
+    proc = subprocess.Popen([sys.executable, "-m", "toolkit.cli", "sandbox", "highlevel", "--port", "0",
+                             "--token-file", str(tmp_path / "tok")], stdout=subprocess.PIPE, text=True)
+    try:
+        banner = proc.stdout.readline()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    token = (tmp_path / "tok").read_text().strip()
+    assert len(token) >= 24 and token not in banner and str(tmp_path / "tok") in banner
+    assert (tmp_path / "tok").stat().st_mode & 0o077 == 0

@@ -432,10 +432,10 @@ def test_5xx_fault_uses_the_vendor_envelope():
 def test_state_dump_and_reset_over_http(api, sb):
     _field(api, "person", "Source ID", "varchar")
     _person(api)
-    state = httpx.get(f"{sb.url}/__sandbox/state").json()
+    state = httpx.get(f"{sb.url}/__sandbox/state", headers={"Authorization": f"Bearer {sb.token}"}).json()
     assert len(state["persons"]) == 1 and state["tokens_spent_today"] > 0
     assert any(f["is_custom_field"] for f in state["fields"]["person"])
-    assert httpx.post(f"{sb.url}/__sandbox/reset").json() == {"reset": True}
-    state = httpx.get(f"{sb.url}/__sandbox/state").json()
+    assert httpx.post(f"{sb.url}/__sandbox/reset", headers={"Authorization": f"Bearer {sb.token}"}).json() == {"reset": True}
+    state = httpx.get(f"{sb.url}/__sandbox/state", headers={"Authorization": f"Bearer {sb.token}"}).json()
     assert state["persons"] == [] and not any(f["is_custom_field"] for f in state["fields"]["person"])
     assert len(state["users"]) >= 2 and state["pipelines"]  # users and pipelines survive a reset

@@ -62,7 +62,7 @@ class Jump:
 
 
 def _advance(sb, clock: Jump, seconds: float):
-    httpx.post(f"{sb.url}/__sandbox/advance", params={"seconds": seconds}).raise_for_status()
+    httpx.post(f"{sb.url}/__sandbox/advance", params={"seconds": seconds}, headers={"X-Sandbox-Token": sb.token}).raise_for_status()
     clock.offset += seconds
 
 
@@ -261,15 +261,16 @@ def test_delta_picks_up_changes_and_deletions(dataset, tmp_path):
         first = _source(sb, tmp_path / "state", refresh_after=0).read(sb.url)
         calls_before = len(_log(log))
         ctl = f"{sb.url}/__sandbox/records"
-        httpx.post(f"{ctl}/Contacts", json={"ID": changed, "Email": "moved.house@example.org"}).raise_for_status()
+        admin = {"X-Sandbox-Token": sb.token}
+        httpx.post(f"{ctl}/Contacts", json={"ID": changed, "Email": "moved.house@example.org"}, headers=admin).raise_for_status()
         new = httpx.post(f"{ctl}/Contacts", json={"Account": contacts[0]["Account"], "FirstName": "Nia",
-                                                   "LastName": "Newpatient"}).json()["ID"]
-        httpx.delete(f"{ctl}/Contacts/{gone}").raise_for_status()
+                                                   "LastName": "Newpatient"}, headers=admin).json()["ID"]
+        httpx.delete(f"{ctl}/Contacts/{gone}", headers=admin).raise_for_status()
         # no sync endpoint covers these: only the ID sweep can see them go
-        httpx.delete(f"{ctl}/Opportunities/{opp_gone}").raise_for_status()
-        httpx.delete(f"{ctl}/Tasks/{task_gone}").raise_for_status()
+        httpx.delete(f"{ctl}/Opportunities/{opp_gone}", headers=admin).raise_for_status()
+        httpx.delete(f"{ctl}/Tasks/{task_gone}", headers=admin).raise_for_status()
         httpx.post(f"{ctl}/Opportunities", json={"ID": opp, "OpportunityStageDescription": "Completed",
-                                                  "OpportunityStatus": 2}).raise_for_status()
+                                                  "OpportunityStatus": 2}, headers=admin).raise_for_status()
         snap = _source(sb, tmp_path / "state", refresh_after=0).read(sb.url)
         delta_calls = [e for e in _log(log)[calls_before:]
                        if e["path"].startswith("/api/v1/") and "current" not in e["path"]]

@@ -17,7 +17,14 @@ from ._expectations import load_great_expectations, run_suite
 from ._integrity import parent_cycles
 from ._profile import CHECKED_TYPES, line_numbers, profile_object, reference_lookups
 
-__all__ = ["AuditReport", "run_audit"]
+__all__ = ["AuditReport", "run_audit", "outsized_values", "MAX_VALUE_CHARS", "MAX_TEXT_CHARS"]
+
+#: the longest value a field other than free text takes: a CRM's short-text fields hold far
+#: less, so anything over this is a broken export (a runaway quote, a pasted document)
+MAX_VALUE_CHARS = 10_000
+#: the longest free text (notes, descriptions) a CRM's long-text field holds
+MAX_TEXT_CHARS = 65_535
+_FREE_TEXT = ("note", "text", "body", "description", "comment", "memo", "narrative", "message", "content")
 
 
 @dataclass
@@ -34,6 +41,8 @@ class AuditReport:
             column, message}``: the audit goes on without them and says so.
         integrity: object -> records whose parent chain loops back (``{line, id, column, value,
             cycle}``).
+        empty: objects read with no records (see :meth:`~toolkit.snapshot.Snapshot.empty_objects`).
+        outsized: values longer than any CRM field takes, ``{object, file, line, column, id, length}``.
     """
 
     source: str
@@ -42,6 +51,8 @@ class AuditReport:
     drift: dict
     read_errors: list[dict] = field(default_factory=list)
     integrity: dict[str, list[dict]] = field(default_factory=dict)
+    empty: list[dict] = field(default_factory=list)
+    outsized: list[dict] = field(default_factory=list)
 
     def summary(self) -> dict:
         failed = [(o, r) for o, rs in self.expectations.items() for r in rs if not r["success"]]
@@ -60,6 +71,8 @@ class AuditReport:
             "parent_cycles": sum(len(v) for v in self.integrity.values()),
             "schema_drift": len(self.drift),
             "read_errors": len(self.read_errors),
+            "empty_objects": len(self.empty),
+            "outsized_values": len(self.outsized),
         }
 
     def failures(self) -> pd.DataFrame:
@@ -75,7 +88,8 @@ class AuditReport:
         ``check`` says which part of the audit raised it: ``expectation`` (a GX suite),
         ``invalid`` (a value that will not convert), ``reference`` (points at nothing),
         ``duplicate`` (the later of a likely duplicate pair), ``cycle`` (parent chain loops),
-        ``drift`` (header differs from the layout) or ``unreadable`` (the reader left it out).
+        ``drift`` (header differs from the layout), ``unreadable`` (the reader left it out),
+        ``empty`` (a file with no records) or ``outsized`` (a value no CRM field holds).
         """
         # rows as tuples in the frame's column order (hundreds of thousands at a million patients)
         rows = [(o, r["file"], f["line"], r["column"], f["id"], f["value"], "expectation",
@@ -96,12 +110,43 @@ class AuditReport:
         rows += [(o, d["file"], 1, None, None, None, "drift", d["message"]) for o, d in self.drift.items()]
         rows += [(e.get("object"), e.get("file"), e.get("row"), e.get("column"), None, None, "unreadable",
                   e["message"]) for e in self.read_errors]
+        rows += [(e["object"], e["file"], 2, None, None, None, "empty",
+                  "no records, only a header" + (f"; yet {', '.join(e['referred_by'])} refer to it: the export is "
+                                                 "incomplete and a migration refuses it" if e["referred_by"] else ""))
+                 for e in self.empty]
+        rows += [(o["object"], o["file"], o["line"], o["column"], o["id"], f"({o['length']:,} characters)", "outsized",
+                  f"a value of {o['length']:,} characters: longer than a CRM field holds ({MAX_VALUE_CHARS:,})")
+                 for o in self.outsized]
         return pd.DataFrame.from_records(rows, columns=["object", "file", "line", "column", "id", "value", "check",
                                                         "why"])
 
     def to_dict(self) -> dict:
         return {"summary": self.summary(), "profile": self.profile, "expectations": self.expectations,
-                "drift": self.drift, "read_errors": self.read_errors, "integrity": self.integrity}
+                "drift": self.drift, "read_errors": self.read_errors, "integrity": self.integrity,
+                "empty": self.empty, "outsized": self.outsized}
+
+
+def outsized_values(snapshot: Snapshot, limit: int = MAX_VALUE_CHARS, text_limit: int = MAX_TEXT_CHARS) -> list[dict]:
+    """Values longer than a CRM field takes (``limit``; ``text_limit`` for free-text columns)."""
+    out = []
+    for obj, df in snapshot.tables.items():
+        if not len(df):
+            continue
+        schema = snapshot.schema.get(obj)
+        key = schema.key if schema else None
+        lines = line_numbers(snapshot, obj)
+        for col in df.columns:
+            cap = text_limit if any(w in col.lower() for w in _FREE_TEXT) else limit
+            lengths = df[col].str.len()
+            longest = lengths.max(skipna=True)
+            if pd.isna(longest) or longest <= cap:
+                continue
+            for pos in (lengths > cap).fillna(False).to_numpy().nonzero()[0][:1000]:
+                out.append({"object": obj, "file": schema.file if schema else obj,
+                            "line": int(lines.iloc[pos]) if lines is not None else int(pos) + 2, "column": col,
+                            "id": str(df[key].iloc[pos]) if key in df.columns else None,
+                            "length": int(lengths.iloc[pos])})
+    return out
 
 
 def _release() -> None:
@@ -240,4 +285,5 @@ def run_audit(snapshot: Snapshot, expectations_dir: str | Path, *, workers: int 
             if found:
                 integrity[obj] = found
     return AuditReport(snapshot.source, prof, results, snapshot.meta.get("drift", {}),
-                       list(snapshot.meta.get("read_errors", [])), integrity)
+                       list(snapshot.meta.get("read_errors", [])), integrity, snapshot.empty_objects(),
+                       outsized_values(snapshot))

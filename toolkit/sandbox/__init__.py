@@ -80,17 +80,30 @@ def start(name: str, *, port: int = 0, token: str | None = None, location_id: st
                          built.state, server, thread, getattr(built, "options", None))
 
 
-def serve(name: str, *, port: int = 0, **options: Any) -> None:
+def serve(name: str, *, port: int = 0, token_file: str | None = None, **options: Any) -> None:
     """Run the ``name`` sandbox in the foreground until interrupted (``crm-migrate sandbox``).
 
-    Prints one line with the URL, the token and the location id first. Takes the same options
-    as :func:`start`.
+    Prints one line with the URL and the account id first, never the token: the token is the
+    one given, or a random one written to ``token_file`` (owner-only), whose path is printed.
+    Takes the same options as :func:`start`.
     """
-    built = _build(name, {"token": None, "location_id": None, **options})
+    import os
+    import secrets
+
+    token = options.pop("token", None)
+    if not token:
+        token = secrets.token_urlsafe(24)
+        token_file = token_file or f"sandbox-{name}.token"
+    if token_file:
+        fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(token + "\n")
+    built = _build(name, {"token": token, "location_id": None, **options})
 
     def banner(real_port: int) -> str:
         extra = getattr(built, "options", None)  # e.g. an OAuth app's client id and redirect URI
-        return (f"{name} sandbox: url=http://127.0.0.1:{real_port} token={built.token} "
-                f"location_id={built.location_id}" + "".join(f" {k}={v}" for k, v in (extra or {}).items()))
+        where = f"token in {os.path.abspath(token_file)}" if token_file else "token as given"
+        return (f"{name} sandbox: url=http://127.0.0.1:{real_port} location_id={built.location_id} {where}"
+                + "".join(f" {k}={v}" for k, v in (extra or {}).items()))
 
     run_foreground(built.app, port, banner)

@@ -17,6 +17,7 @@ The vendor module decides status codes, bodies and header names; nothing here kn
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import math
 import random
@@ -46,6 +47,8 @@ __all__ = [
 
 #: Paths under this prefix (state dump, reset) skip auth, rate limits, faults and the log.
 STATE_PREFIX = "/__sandbox/"
+#: the one sandbox route open without the token: uploaded files, as a CRM's file links are
+PUBLIC_PREFIX = STATE_PREFIX + "media/"
 
 _SECRET_HEADERS = {"authorization", "cookie", "x-api-key", "api-key", "token", "x-api-token"}
 _SECRET_FORM_FIELDS = {"client_secret", "code", "refresh_token", "access_token", "password"}
@@ -275,12 +278,22 @@ class SandboxMiddleware:
     """
 
     def __init__(self, app, faults: FaultPlan | None = None, log: RequestLog | None = None,
-                 error_body: Callable[[int], dict] | None = None):
+                 error_body: Callable[[int], dict] | None = None, admin_token: str | None = None):
         self.app, self.faults, self.log = app, faults, log
+        self.admin_token = admin_token
         self.error_body = error_body or (lambda status: {"statusCode": status, "message": "Internal Server Error"})
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["path"].startswith(STATE_PREFIX):
+        if scope["type"] == "http" and scope["path"].startswith(STATE_PREFIX):
+            if not scope["path"].startswith(PUBLIC_PREFIX) and not self._admin(scope):
+                payload = b'{"message": "the sandbox\'s own routes need its token (Authorization: Bearer ...)"}'
+                await send({"type": "http.response.start", "status": 401,
+                            "headers": [(b"content-type", b"application/json"),
+                                        (b"content-length", str(len(payload)).encode())]})
+                await send({"type": "http.response.body", "body": payload})
+                return
+            return await self.app(scope, receive, send)
+        if scope["type"] != "http":
             return await self.app(scope, receive, send)
         body = b""
         more = True
@@ -304,6 +317,15 @@ class SandboxMiddleware:
         finally:
             if self.log is not None:
                 self.log.write(_log_entry(scope, body, status_box[0] if status_box else None))
+
+    def _admin(self, scope) -> bool:
+        """Whether the request carries the sandbox's token (``Authorization: Bearer`` or
+        ``X-Sandbox-Token``); the state dump holds every record, the reset empties them."""
+        if self.admin_token is None:
+            return True
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        given = headers.get("x-sandbox-token") or headers.get("authorization", "").removeprefix("Bearer ").strip()
+        return hmac.compare_digest(given.encode(), self.admin_token.encode())
 
     async def _run(self, scope, receive, send):
         f = self.faults

@@ -41,6 +41,7 @@ import csv
 import io
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,6 +113,13 @@ class CsvTable:
     bad_rows: list[dict] = field(default_factory=list)
 
 
+def column_list(items: Sequence[str], shown: int = 12) -> str:
+    """Column names for a one-line message: the first ``shown``, then how many more."""
+    items = list(items)
+    text = ", ".join(map(repr, items[:shown]))
+    return text + (f" and {len(items) - shown:,} more" if len(items) > shown else "")
+
+
 def compare_header(header: Sequence[str], expected: Sequence[str]) -> dict | None:
     """How a file's header differs from the declared columns, or None when it does not.
 
@@ -121,16 +129,21 @@ def compare_header(header: Sequence[str], expected: Sequence[str]) -> dict | Non
         >= 80 after case and punctuation folding).
     """
     header = list(header)
-    dupes = sorted({c for c in header if header.count(c) > 1})
-    missing = [c for c in expected if c not in header]
-    extra = [c for c in header if c not in expected]
+    # sets and counts, not list scans: a header of 100,000 names compares in linear time
+    seen = Counter(header)
+    have, want = set(header), set(expected)
+    dupes = sorted(c for c, n in seen.items() if n > 1)
+    missing = [c for c in expected if c not in have]
+    extra = [c for c in header if c not in want]
     if not (dupes or missing or extra):
         return None
     renamed: dict[str, str] = {}
     if missing and extra:
         from rapidfuzz import fuzz, process, utils
 
-        free = list(extra)
+        free = list(dict.fromkeys(extra))
+        if len(missing) * len(free) > 1_000_000:  # fuzzy pairing of thousands against thousands: no renames
+            return {"missing": missing, "extra": extra, "duplicated": dupes, "renamed": renamed}
         for m in missing:
             hit = process.extractOne(m, free, scorer=fuzz.ratio, processor=utils.default_process,
                                      score_cutoff=80)
@@ -156,11 +169,11 @@ def check_header(header: Sequence[str], expected: Sequence[str], *, file: str,
                                       drift["renamed"])
     parts = []
     if missing:
-        parts.append("missing column(s) " + ", ".join(map(repr, missing)))
+        parts.append("missing column(s) " + column_list(missing))
     if extra:
-        parts.append("unknown column(s) " + ", ".join(map(repr, extra)))
+        parts.append("unknown column(s) " + column_list(extra))
     if dupes:
-        parts.append("duplicated column(s) " + ", ".join(map(repr, dupes)))
+        parts.append("duplicated column(s) " + column_list(dupes))
     for m, e in renamed.items():
         parts.append(f"{e!r} renamed? (expected {m!r})")
     err = SchemaDriftError(f"header differs from {layout}: " + "; ".join(parts),
@@ -208,6 +221,11 @@ def read_strict_csv(path: str | Path, *, expected_columns: Sequence[str] | None 
         raise SourceError(f"zero byte at offset {zero}: this is not a text export (a binary file, or "
                           "space reserved but never written — an interrupted copy?)", file=name,
                           row=head[:zero].count(b"\n") + 1)
+    if b"\r" in head and b"\n" not in head.replace(b"\r\n", b""):
+        cr = head.find(b"\r")
+        if head[cr:cr + 2] != b"\r\n" and len(head) > cr + 1:
+            raise SourceError("lines end with a bare carriage return (old Mac style), not CR LF or LF: save the "
+                              "file again with Windows or Unix line endings", file=name, row=1)
     quick = quick_scan(path, fallback_encoding=fallback_encoding, chunk_size=chunk_size)
     if quick.size <= (len(BOM) if quick.bom else 0) or _all_space(path, quick):
         raise SourceError("the file is empty (no header row)", file=name, row=1)
@@ -477,7 +495,10 @@ def _header_from_bytes(head: bytes, bom: bool, encoding: str, delimiter: str, na
     except UnicodeDecodeError as exc:
         raise SourceError(f"header cannot be decoded as {encoding}: {exc.reason}",
                           file=name, row=1) from None
-    return next(csv.reader(io.StringIO(text.rstrip("\r")), delimiter=delimiter, strict=True))
+    try:
+        return next(csv.reader(io.StringIO(text.rstrip("\r")), delimiter=delimiter, strict=True))
+    except csv.Error as exc:
+        raise SourceError(f"the header row cannot be read ({exc})", file=name, row=1) from None
 
 
 def _line_of_offset(path: Path, pos: int) -> int:

@@ -9,6 +9,7 @@ which shows it as a table instead of stopping).
 from __future__ import annotations
 
 from ..errors import SchemaDriftError
+from ._csv import column_list
 
 __all__ = ["drift_entry", "drift_error", "conform"]
 
@@ -24,6 +25,8 @@ def _fix(missing: list[str], extra: list[str], renamed: dict[str, str], dupes: l
               "version?); it is kept in the audit meanwhile"
               for e in extra if e not in renamed.values()]
     steps += [f"remove the repeated column {d!r} from {file}" for d in dupes]
+    if len(steps) > 6:  # one line: the first steps, then how many more of the same kind
+        steps = steps[:5] + [f"and {len(steps) - 5:,} more steps like these"]
     return steps
 
 
@@ -48,11 +51,11 @@ def drift_entry(obj: str, file: str, version: str, drift: dict) -> dict:
     gone = [m for m in missing if m not in renamed]
     new = [e for e in extra if e not in renamed.values()]
     if gone:
-        parts.append("missing column(s) " + ", ".join(map(repr, gone)))
+        parts.append("missing column(s) " + column_list(gone))
     if new:
-        parts.append("unknown column(s) " + ", ".join(map(repr, new)))
+        parts.append("unknown column(s) " + column_list(new))
     if dupes:
-        parts.append("duplicated column(s) " + ", ".join(map(repr, dupes)))
+        parts.append("duplicated column(s) " + column_list(dupes))
     return {"object": obj, "file": file, "layout": version, "missing": missing, "extra": extra,
             "renamed": renamed, "duplicated": dupes,
             "fix": _fix(missing, extra, renamed, dupes, file),

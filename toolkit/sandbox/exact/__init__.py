@@ -73,7 +73,7 @@ def build(*, token: str | None = None, location_id: str | None = None, seed: dic
     app = SandboxMiddleware(create_app(Context(state=state, window=window, clock=clock)), faults=plan,
                             log=RequestLog(request_log) if request_log else None,
                             error_body=lambda status: {"error": {"code": "", "message": {
-                                "lang": "", "value": "Service unavailable"}}})
+                                "lang": "", "value": "Service unavailable"}}}, admin_token=state.client.secret)
     options = {"client_id": state.client.client_id, "redirect_uri": state.client.redirect_uri,
                "division": state.division}
     return Built(app=app, state=state, token=state.client.secret, location_id=str(state.division),

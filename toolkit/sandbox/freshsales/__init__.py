@@ -71,7 +71,8 @@ def build(*, token: str | None = None, location_id: str | None = None, seed: dic
     ctx = Context(state=state, token=token or DEFAULT_TOKEN, windows=windows, clock=clock, faults=plan_faults,
                   retry_after=retry_after)
     app = SandboxMiddleware(create_app(ctx), faults=plan_faults, log=RequestLog(request_log) if request_log else None,
-                            error_body=lambda status: ApiError(status, "Service Unavailable").body())
+                            error_body=lambda status: ApiError(status, "Service Unavailable").body(),
+                            admin_token=ctx.token)
     # What a workspace (and so the adapter) needs to reach and pace this account. The vendor
     # sends no header naming its windows (§2), so the plan, any limits set here and the time
     # scale travel as options.

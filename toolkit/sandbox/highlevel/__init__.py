@@ -57,5 +57,6 @@ def build(*, token: str | None = None, location_id: str | None = None, seed: dic
                       enforce_burst=max(1, b // 2) if plan and plan.burst429 else None)
     ctx = Context(state=state, token=token, window=rate, clock=clock, faults=plan, retry_after=retry_after)
     app = SandboxMiddleware(create_app(ctx), faults=plan, log=RequestLog(request_log) if request_log else None,
-                            error_body=lambda status: {"statusCode": status, "message": "Service Unavailable"})
+                            error_body=lambda status: {"statusCode": status, "message": "Service Unavailable"},
+                            admin_token=token)
     return Built(app=app, state=state, token=token, location_id=location_id)

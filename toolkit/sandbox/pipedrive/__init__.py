@@ -72,7 +72,7 @@ def build(*, token: str | None = None, location_id: str | None = None, seed: dic
     app = SandboxMiddleware(create_app(ctx), faults=fault_plan, log=RequestLog(request_log) if request_log else None,
                             error_body=lambda status: {"success": False, "error": "Service Unavailable",
                                                        "error_info": ERROR_INFO, "data": None,
-                                                       "additional_data": None})
+                                                       "additional_data": None}, admin_token=ctx.token)
     options = {"company_domain": domain}
     if time_scale != 1.0:
         # the burst window is 2 s of sandbox time; tell the adapter how long that is for real

@@ -42,12 +42,21 @@ def read_workbook(path: Path) -> list[dict]:
     Raises:
         SourceError: the file is not a readable XLSX workbook (naming the file).
     """
+    import zipfile
+
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    if magic != b"PK\x03\x04":  # every XLSX is a zip archive
+        what = "an old binary .xls workbook" if magic == b"\xd0\xcf\x11\xe0" else (
+            "text (a CSV file?)" if magic and all(32 <= b < 127 or b in (9, 10, 13) for b in magic) else "not a workbook")
+        raise SourceError(f"named .xlsx but its content is {what}: save it as .xlsx from the spreadsheet, or give "
+                          "it the name its content has (.csv)", file=path.name, row=1)
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+    except (InvalidFileException, OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise SourceError(f"not a readable XLSX workbook ({exc})", file=path.name) from None
     out = []
     try:
