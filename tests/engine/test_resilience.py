@@ -11,7 +11,7 @@ import threading
 import time
 
 import pytest
-from conftest import by_source_id, make_workspace, request_count, start_box
+from conftest import by_source_id, duplicates, holdings, make_workspace, orphans, request_count, start_box
 
 from toolkit import Ledger
 from toolkit import workflow as wf
@@ -73,7 +73,11 @@ def test_the_daily_cap_stops_the_run_cleanly_and_it_resumes_the_next_day(export,
         # reconciliation would spend another sandbox day)
         _, the_plan = wf.plan(ws, accept_proposals=True)
         planned = {(pr.source_object, pr.source_key) for op in the_plan.objects for pr in op.records}
-        assert planned and all(fates.get(k, ("", None))[0] in {"created", "skipped", "error"} for k in planned)
+        # a custom-object record made just as the quota ran out, its contact link not yet made,
+        # is completed by the next day's run: "updated" (created, then completed - never twice)
+        odd = {k: fates.get(k) for k in planned
+               if fates.get(k, ("", None))[0] not in {"created", "updated", "skipped", "error"}}
+        assert planned and not odd, list(odd.items())[:5]
 
 
 # A process that has imported the toolkit once and forks a fresh migrate run per request, so each
@@ -132,6 +136,7 @@ def test_sigkill_at_20_random_points_ends_identical_to_an_uninterrupted_run(expo
         ref_ws = make_workspace(tmp_path / "ref", export, ref_box, monkeypatch)
         wf.migrate(ref_ws, progress=False)
         reference = by_source_id(ref_box.state())
+        ref_holdings = holdings(ref_box.state())
         calls = request_count(tmp_path / "ref.log")
         ref_fates = wf.reconcile(ref_ws).fates[["object", "source_key", "fate"]]
     log = tmp_path / "killed.log"
@@ -170,3 +175,16 @@ def test_sigkill_at_20_random_points_ends_identical_to_an_uninterrupted_run(expo
         rec = wf.reconcile(ws)
         assert rec.summary()["unaccounted"] == 0 and rec.summary()["broken_links"] == 0
         assert rec.fates[["object", "source_key", "fate"]].equals(ref_fates)  # every record, the same fate
+        # every kind (custom objects, events, files) as the uninterrupted run left it, and no orphan
+        assert holdings(state) == ref_holdings and not duplicates(state)
+        assert orphans(state, ws.ledger_path) == []
+        # each killed run was closed by the run after it; one rollback undoes them all
+        with Ledger(ws.ledger_path) as ledger:
+            runs = ledger.runs()
+        # (a kill before a run journaled its start leaves no run to close)
+        assert runs[-1]["status"] == "finished" and len(runs) >= 10
+        assert all(r["status"] == "interrupted" for r in runs[:-1])
+        rb = wf.rollback(ws, since=runs[0]["run_id"], progress=False)
+        assert rb.status == "finished", rb.message
+        assert len(rb.of_runs) == len(runs)
+        assert {k: v for k, v in holdings(box.state()).items() if v} == {}
