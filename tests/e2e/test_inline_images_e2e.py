@@ -84,7 +84,8 @@ def test_each_picture_is_an_uploaded_file_on_its_patients_contact(run):
         assert p["sha256"] in by_hash, f"{key} was not uploaded"
         media = next(m for m in state["media"] if m["id"] == by_hash[p["sha256"]])
         ext = "png" if p["type"] == "png" else "jpg"
-        assert media["name"] == f"{p['note_id']}-1.{ext}"
+        # the library name carries the Source ID first (traceable, and findable after a lost answer)
+        assert media["name"] == f"{p['note_id']}#image-1_{p['note_id']}-1.{ext}"
         attachment = _note_of(state, key)  # HighLevel attaches a file to a contact through a note
         assert attachment["contactId"] == contacts[p["patient_id"]]
         assert media["url"] in attachment["body"]
