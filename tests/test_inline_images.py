@@ -9,9 +9,9 @@ import zlib
 import pandas as pd
 import pytest
 
-from toolkit.inline_images import extract_inline_images, is_note_object
+from toolkit.mapping.inline_images import extract_inline_images, is_note_object
 from toolkit.mapping import MappingSpec, build_plan
-from toolkit.snapshot import ObjectSchema, Snapshot
+from toolkit.shapes import ObjectSchema, Snapshot
 
 
 def _png(seed: int = 1) -> bytes:

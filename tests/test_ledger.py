@@ -2,7 +2,7 @@ import os
 import stat
 
 from toolkit import Ledger
-from toolkit.ledger import UNCHANGED
+from toolkit.load.ledger import UNCHANGED
 
 
 def test_created_owner_readable_only(tmp_path):

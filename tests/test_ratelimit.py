@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from toolkit.errors import QuotaExhaustedError
-from toolkit.ratelimit import RateLimiter, clear_registry, limiter_for
+from toolkit.destinations.ratelimit import RateLimiter, clear_registry, limiter_for
 
 
 class FakeClock:

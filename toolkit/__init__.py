@@ -7,18 +7,18 @@ The public surface is what this module exports; everything else is an implementa
 from .audit import AuditReport, run_audit
 from .destinations import CustomField, Destination, DestinationConfig, Pipeline, Record, Stage, User
 from .destinations import registry as destinations
-from .engine import Engine, RunResult
+from .load.engine import Engine, RunResult
 from .errors import (AuthError, ConfigError, DestinationError, FatalError, MappingError, MigrationError,
                      NotFoundError, QuotaExhaustedError, RateLimitedError, ReconciliationError, RetriableError,
                      SchemaDriftError, SourceError)
-from .ledger import Ledger
+from .load.ledger import Ledger
 from .mapping import MappingSpec, Plan, build_plan
 from .notebook_runs import STEPS, render_html, run_step
-from .owner_resolution import OwnerResolution, resolve_owners
-from .snapshot import ObjectSchema, Snapshot
+from .load.owner_resolution import OwnerResolution, resolve_owners
+from .shapes import ObjectSchema, Snapshot
 from .sources import Source
 from .sources import registry as sources
-from .views import not_loaded, owner_table, show_counts, show_findings, show_missing, show_table
+from .reports.views import not_loaded, owner_table, show_counts, show_findings, show_missing, show_table
 from .workflow import (MigrationOutcome, Reconciliation, audit, mapping_table, migrate, open_workspace,
                        prepare_mapping, reconcile)
 from .workspace import Workspace, init_workspace
@@ -26,7 +26,7 @@ from .workspace import Workspace, init_workspace
 from .notebook_runs import render_report
 from .reports import (Redactor, begin_report, estimate, migration_summary, owner_report, rebuild_guide, show_estimate,
                       show_migration_summary, show_rebuild_guide, show_signoff, signoff)
-from .views import show_audit, show_owners, show_reconciliation, show_sample_diff, show_summary
+from .reports.views import show_audit, show_owners, show_reconciliation, show_sample_diff, show_summary
 # proposing and confirming the mapping (issue 5)
 from .mapping import (CONFIRM_THRESHOLD, carrier_table, export_mapping, import_mapping, propose_mapping, read_folder,
                       review_grid, value_maps_table)

@@ -17,23 +17,23 @@ import pandas as pd
 
 from . import _paths
 from .audit import AuditReport, run_audit
-from .delta import select_changes
+from .load.delta import select_changes
 from .destinations import DestinationConfig
-from .destinations._base import SOURCE_ID_FIELD
+from .shapes import SOURCE_ID_FIELD
 from .destinations import registry as destinations
-from .engine import Engine, RunResult
+from .load.engine import Engine, RunResult
 from .errors import ConfigError, MappingError, NotFoundError, SourceError
-from .field_diff import VERDICTS, diff_sample
-from .attachments import FILE_OBJECT
+from .verify.field_diff import VERDICTS, diff_sample
+from .load.attachments import FILE_OBJECT
 from .file_lock import WriterLock
-from .ledger import Ledger, LedgerMismatchError
+from .load.ledger import Ledger, LedgerMismatchError
 from .mapping import MappingSpec, Plan, build_plan
-from .owner_resolution import OwnerResolution, resolve_owners
-from .retries import Retrier
-from .reconciliation import Reconciliation, reconcile_run
-from .rollback import RollbackResult
-from .rollback import rollback as rollback_run
-from .sample import select_sample
+from .load.owner_resolution import OwnerResolution, resolve_owners
+from .load.retries import Retrier
+from .verify.reconciliation import Reconciliation, reconcile_run
+from .load.rollback import RollbackResult
+from .load.rollback import rollback as rollback_run
+from .load.sample import select_sample
 from .workspace import Workspace, write_private
 
 __all__ = ["open_workspace", "audit", "prepare_mapping", "owners", "sample", "migrate", "delta", "rollback",

@@ -172,7 +172,7 @@ class Workspace:
 
     # --- the things it names ------------------------------------------------------------
     def read_source(self):
-        """Read the source into a :class:`~toolkit.snapshot.Snapshot`."""
+        """Read the source into a :class:`~toolkit.shapes.Snapshot`."""
         return self.open_source().read(self.export)
 
     def open_source(self):

@@ -15,7 +15,7 @@ import pytest
 from toolkit import _paths
 from toolkit.audit import run_audit
 from toolkit.destinations import User
-from toolkit.owner_resolution import resolve_owners
+from toolkit.load.owner_resolution import resolve_owners
 from toolkit.sources import registry
 
 SOURCES = ["dent-o-soft", "practice-by-numbers", "dental-exec", "generic-csv"]

@@ -53,7 +53,7 @@ import pytest
 
 from toolkit import sandbox
 from toolkit.destinations import Destination, DestinationConfig, Record, registry
-from toolkit.ratelimit import RateLimiter
+from toolkit.destinations.ratelimit import RateLimiter
 
 __all__ = ["Entry", "Sample", "Bench", "DESTINATIONS"]
 

@@ -15,7 +15,7 @@ from toolkit.destinations.freshsales import Freshsales
 from toolkit.destinations.freshsales._pacing import HOURLY_HEADERS, Pacer
 from toolkit.destinations.freshsales._records import FIELD_TYPE_CODES, TYPE_TO_FS
 from toolkit.errors import AuthError, FatalError, MappingError, NotFoundError, RateLimitedError, RetriableError
-from toolkit.ratelimit import RateLimiter
+from toolkit.destinations.ratelimit import RateLimiter
 from toolkit.sandbox.freshsales import schemas
 
 TOKEN = "fs-test-key-0000"

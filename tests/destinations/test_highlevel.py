@@ -17,7 +17,7 @@ from toolkit.destinations.highlevel._text import split_source, with_source
 from toolkit.destinations.highlevel._values import from_property, to_property
 from toolkit.errors import (AuthError, ConfigError, FatalError, MappingError, QuotaExhaustedError,
                             RateLimitedError, RetriableError)
-from toolkit.ratelimit import RateLimiter
+from toolkit.destinations.ratelimit import RateLimiter
 
 TOKEN = "pit-test-token-0000"
 LOC = "TestLocation00000001"
@@ -334,7 +334,7 @@ def test_a_create_whose_response_is_lost_ends_as_one_record(tmp_path, monkeypatc
     creates, updates and relations alike. The engine's look-before-retry must find each record
     (also in an opportunity index built earlier) and never make a second one."""
     from toolkit import Ledger
-    from toolkit.engine import Engine
+    from toolkit.load.engine import Engine
 
     with sandbox.start("highlevel", faults="lost=1.0", time_scale=100) as sb:
         monkeypatch.setenv("HL_LOST", sb.token)

@@ -17,7 +17,7 @@ from toolkit.destinations.pipedrive._api import BURST_HEADERS, Pacer
 from toolkit.destinations.pipedrive._fields import key_from_label, label_for
 from toolkit.errors import (AuthError, ConfigError, FatalError, MappingError, NotFoundError, QuotaExhaustedError,
                             RateLimitedError, RetriableError)
-from toolkit.ratelimit import RateLimiter
+from toolkit.destinations.ratelimit import RateLimiter
 
 TOKEN = "0123456789abcdef0123456789abcdef01234567"
 
@@ -249,13 +249,13 @@ def test_ensure_pipeline_creates_what_is_missing_once(pd):
 
 
 def test_engine_creates_a_missing_pipeline_through_ensure_pipeline(pd, tmp_path):
-    from toolkit.engine import Engine
-    from toolkit.ledger import Ledger
+    from toolkit.load.engine import Engine
+    from toolkit.load.ledger import Ledger
     from toolkit.mapping import UNMAPPED_STAGE
 
     plan = types.SimpleNamespace(pipelines={"Recall": {"Due", "Missed", UNMAPPED_STAGE}})
     with Ledger(tmp_path / "ledger.sqlite") as ledger:
-        stages = Engine(pd, ledger, progress=False).pipelines(plan)
+        stages = Engine(pd, ledger, progress=False).provisioning.pipelines(plan)
     recall = next(p for p in pd.list_pipelines() if p.name == "Recall")
     assert [s.name for s in recall.stages] == ["Due", "Missed", UNMAPPED_STAGE]
     assert stages[("Recall", "Due")] == (recall.id, recall.stage("Due").id)

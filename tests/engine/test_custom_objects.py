@@ -13,7 +13,7 @@ from toolkit import Ledger
 from toolkit import workflow as wf
 from toolkit.destinations import DestinationConfig, Record
 from toolkit.destinations import registry as destinations
-from toolkit.engine import Engine
+from toolkit.load.engine import Engine
 from toolkit.errors import ConfigError
 from toolkit.mapping import ObjectPlan, Plan, PlannedRecord
 

@@ -8,10 +8,10 @@ import pytest
 from fake_crm import FakeCRM, FakeDestination
 
 from toolkit import ConfigError, CustomField, Engine, Ledger, Record, User
-from toolkit.attachments import LINK_FIELD
+from toolkit.load.attachments import LINK_FIELD
 from toolkit.mapping import ObjectPlan, Plan, PlannedRecord
-from toolkit.owner_resolution import resolve_owners
-from toolkit.rollback import rollback
+from toolkit.load.owner_resolution import resolve_owners
+from toolkit.load.rollback import rollback
 
 USERS = [User("u1", "office@practice.example"), User("u2", "dr@practice.example")]
 
@@ -126,7 +126,7 @@ def test_a_spent_quota_pauses_cleanly_and_the_next_run_resumes(crm, ledger):
 def test_an_interrupted_create_is_settled_by_source_id(crm, ledger):
     contacts = ObjectPlan("patients", "contact", [rec("patients", "P1", "contact"), rec("patients", "P2", "contact")])
     dest = FakeDestination(crm)
-    Engine(dest, ledger, progress=False).provision(plan(contacts), "crashed")
+    Engine(dest, ledger, progress=False).provisioning.provision(plan(contacts), "crashed")
     # the process died after the create reached the CRM and before its outcome was journaled
     seq = ledger.intent("crashed", "create", source_object="patients", source_key="P1", dest_object="contact",
                         content_hash="h")
@@ -210,7 +210,7 @@ def test_files_upload_under_the_limit_and_stay_as_links_over_it(crm, ledger, tmp
 
 
 def test_the_progress_bar_says_which_limit_the_run_waits_on():
-    from toolkit.engine import _Status
+    from toolkit.load.engine import _Status
 
     class Limiter:
         wait_reason = "burst limit: 97 requests per 10 s"
@@ -234,7 +234,7 @@ def test_the_progress_bar_says_which_limit_the_run_waits_on():
 
 
 def test_pace_sets_the_share_of_the_quota_the_shared_limiter_uses(crm, ledger):
-    from toolkit.ratelimit import RateLimiter
+    from toolkit.destinations.ratelimit import RateLimiter
 
     dest = FakeDestination(crm)
     dest.limiter = RateLimiter(max_requests=100, interval=10)
@@ -245,6 +245,7 @@ def test_pace_sets_the_share_of_the_quota_the_shared_limiter_uses(crm, ledger):
 class BulkFake(FakeDestination):
     """An adapter with a bulk create (as Freshsales' bulk upsert) for contacts."""
 
+    features = frozenset({"bulk_create"})
     bulk_objects = frozenset({"contact"})
 
     def create_many(self, records):
@@ -273,6 +274,8 @@ def test_objects_the_destination_bulk_creates_go_in_batches_of_100(crm, ledger):
 
 class PipelineFake(FakeDestination):
     """An adapter that can create pipelines and stages (as Pipedrive's)."""
+
+    features = frozenset({"create_pipelines"})
 
     def ensure_pipeline(self, name, stages):
         pipe = next((p for p in self.crm.pipelines if p["name"] == name), None)
@@ -307,6 +310,7 @@ def test_missing_pipelines_are_created_where_the_destination_can_and_refused_whe
 def test_custom_objects_are_made_before_their_records_and_left_on_rollback(crm, ledger):
     class ObjectsFake(FakeDestination):
         undeletable = frozenset({"custom_object_schema"})
+        features = frozenset({"custom_objects"})
         made: list = []
 
         def ensure_custom_object(self, key, singular, plural, primary_field):

@@ -14,7 +14,7 @@ from conftest import duplicates, holdings, make_workspace, orphans, start_box
 from toolkit import Ledger
 from toolkit import workflow as wf
 from toolkit.file_lock import WorkspaceBusyError, WriterLock
-from toolkit.ledger import LedgerMismatchError
+from toolkit.load.ledger import LedgerMismatchError
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from conftest import by_source_id, duplicates, holdings, make_workspace, orphans
 
 from toolkit import Ledger
 from toolkit import workflow as wf
-from toolkit.ratelimit import clear_registry
+from toolkit.destinations.ratelimit import clear_registry
 
 
 @pytest.mark.e2e

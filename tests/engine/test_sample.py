@@ -8,8 +8,8 @@ from conftest import make_workspace, start_box
 
 from toolkit import ConfigError, Ledger, MappingSpec, build_plan
 from toolkit import workflow as wf
-from toolkit.field_diff import diff_sample, verdict
-from toolkit.sample import select_sample
+from toolkit.verify.field_diff import diff_sample, verdict
+from toolkit.load.sample import select_sample
 
 
 @pytest.mark.parametrize("source, expected, actual, want", [

@@ -121,7 +121,7 @@ def hostile_run(tmp_path_factory):
         ws.mapping_path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
         out = wf.migrate(ws, progress=False)
         media = [httpx.get(m["url"]).content for m in box.state()["media"]]
-        from toolkit.ledger import Ledger
+        from toolkit.load.ledger import Ledger
         with Ledger(ws.ledger_path) as ledger:
             fates = ledger.fates()
         yield {"out": out, "media": media, "fates": fates, "hostile": hostile, "good": good,

@@ -8,10 +8,10 @@ dentists, lab cases, case pipelines) use small hand-made Snapshots.
 import pandas as pd
 import pytest
 
-from toolkit.destinations._base import SOURCE_ID_FIELD
+from toolkit.shapes import SOURCE_ID_FIELD
 from toolkit.errors import MappingError
 from toolkit.mapping import MappingSpec, build_plan, carrier_table, carrier_value_map, parse_dates, pipeline_maps
-from toolkit.snapshot import ObjectSchema, Snapshot
+from toolkit.shapes import ObjectSchema, Snapshot
 
 OPEN = ["Proposed", "Accepted", "In Progress"]
 

@@ -32,7 +32,7 @@ class DemoRun:
 def _sample_diff(ws, out: Path) -> Path:
     """Field-level rows for a slice of the loaded records, one of them tampered with in the CRM."""
     from toolkit import Ledger, MappingSpec, Record, build_plan
-    from toolkit.field_diff import diff_sample
+    from toolkit.verify.field_diff import diff_sample
 
     spec = MappingSpec.load(ws.mapping_path)
     snapshot = ws.read_source()

@@ -77,3 +77,11 @@ def leaks(ws) -> list[str]:
             if re.search(pattern, text):
                 hits.append(f"{path.relative_to(ws.root)}: {sorted(kinds)} {value!r}")
     return hits
+
+
+def test_every_artefact_under_the_workspace_is_owner_only(demo):
+    import stat
+
+    loose = [str(p.relative_to(demo.ws.root)) for p in demo.ws.root.rglob("*")
+             if stat.S_IMODE(p.stat().st_mode) & 0o077]
+    assert loose == []

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from ..snapshot import Snapshot
+from ..shapes import Snapshot
 from ._expectations import load_great_expectations, run_suite
 from ._integrity import parent_cycles
 from ._profile import CHECKED_TYPES, line_numbers, profile_object, reference_lookups
@@ -41,7 +41,7 @@ class AuditReport:
             column, message}``: the audit goes on without them and says so.
         integrity: object -> records whose parent chain loops back (``{line, id, column, value,
             cycle}``).
-        empty: objects read with no records (see :meth:`~toolkit.snapshot.Snapshot.empty_objects`).
+        empty: objects read with no records (see :meth:`~toolkit.shapes.Snapshot.empty_objects`).
         outsized: values longer than any CRM field takes, ``{object, file, line, column, id, length}``.
     """
 

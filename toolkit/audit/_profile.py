@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from ..mapping import find_duplicates
 from ._arrow_bytes import chunk_bytes, valid_rows, values_at
 from ._fast_checks import column_checks
-from ..snapshot import Snapshot
+from ..shapes import Snapshot
 
 __all__ = ["profile", "profile_object", "reference_lookups", "line_numbers", "CHECKED_TYPES"]
 

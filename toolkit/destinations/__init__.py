@@ -1,7 +1,7 @@
 """Destinations: one adapter per CRM behind a single seam (:class:`Destination`)."""
 
 from ..registry import Registry
-from ._base import CustomField, Destination, DestinationConfig, Pipeline, Record, Stage, User
+from ._base import FEATURES, CustomField, Destination, DestinationConfig, Pipeline, Record, Stage, User
 
 registry: Registry[type[Destination]] = Registry("destination")
 registry.register("highlevel", "toolkit.destinations.highlevel:HighLevel")
@@ -9,6 +9,7 @@ registry.register("freshsales", "toolkit.destinations.freshsales:Freshsales")
 registry.register("pipedrive", "toolkit.destinations.pipedrive:Pipedrive")
 
 __all__ = [
+    "FEATURES",
     "CustomField",
     "Destination",
     "DestinationConfig",

@@ -9,118 +9,20 @@ like with like.
 from __future__ import annotations
 
 import abc
-import os
-from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterator
 
 import httpx
 
-from ..errors import ConfigError, MappingError
+from ..errors import MappingError
+from ..shapes import SOURCE_ID_FIELD, CustomField, DestinationConfig, Pipeline, Record, Stage, User
 
-#: The custom field every migrated record carries, holding its source record's id.
-SOURCE_ID_FIELD = "source_id"
-
-
-@dataclass
-class DestinationConfig:
-    """Where and how to reach one destination account.
-
-    Attributes:
-        base_url: the API root (a sandbox's loopback URL, or the vendor's).
-        token_env: the NAME of the environment variable holding the token; never the token.
-        options: vendor specifics (HighLevel ``location_id``; others later).
-    """
-
-    base_url: str
-    token_env: str
-    options: dict[str, Any] = field(default_factory=dict)
-
-    def token(self) -> str:
-        """Read the token from the environment.
-
-        Raises:
-            ConfigError: the variable is unset or empty.
-        """
-        value = os.environ.get(self.token_env, "")
-        if not value:
-            raise ConfigError(f"environment variable {self.token_env} is not set (it must hold the API token)")
-        return value
-
-
-@dataclass
-class User:
-    """A destination user, the target of owner resolution."""
-
-    id: str
-    email: str
-    name: str = ""
-
-
-@dataclass
-class Stage:
-    id: str
-    name: str
-
-
-@dataclass
-class Pipeline:
-    id: str
-    name: str
-    stages: list[Stage]
-
-    def stage(self, name: str) -> Stage | None:
-        """The stage called ``name`` (case-insensitive), if any."""
-        low = name.strip().lower()
-        return next((s for s in self.stages if s.name.strip().lower() == low), None)
-
-
-@dataclass
-class CustomField:
-    """A custom field, as provisioned in the destination.
-
-    Attributes:
-        key: our key for it (``source_id``), stable across accounts.
-        name: its label in the CRM.
-        type: one of text|large_text|number|monetary|date|datetime|checkbox|single_option|
-            multiple_options|phone|email.
-        object: the destination object it belongs to (``contact``, ``opportunity``).
-        options: allowed values, for pick-lists.
-        id: the destination's id, once it exists.
-    """
-
-    key: str
-    name: str
-    type: str
-    object: str
-    options: list[str] = field(default_factory=list)
-    id: str | None = None
-
-
-@dataclass
-class Record:
-    """One destination record, vendor-neutral.
-
-    Attributes:
-        object: destination object (``contact``, ``opportunity``).
-        fields: the destination's own API field names -> values (``firstName``).
-        custom: custom-field key -> value.
-        tags: tags to carry.
-        owner_id: destination user id of the owner, if the object has owners.
-        links: link field -> destination id of the linked record (``contactId``).
-        id: the destination id, when known.
-        remove_tags: on an update, tags to take off the record. ``tags`` can only add or
-            overwrite (an empty list means "no tags given", not "no tags"), so a rollback that
-            undoes tags a run added names them here.
-    """
-
-    object: str
-    fields: dict[str, Any] = field(default_factory=dict)
-    custom: dict[str, Any] = field(default_factory=dict)
-    tags: list[str] = field(default_factory=list)
-    owner_id: str | None = None
-    links: dict[str, str] = field(default_factory=dict)
-    id: str | None = None
-    remove_tags: list[str] = field(default_factory=list)
+#: optional features a destination adapter may declare
+FEATURES = frozenset({
+    "bulk_create",       # create_many: many records in one call (Freshsales bulk upsert)
+    "bulk_delete",       # destroy_many: many deletes in one call
+    "create_pipelines",  # ensure_pipeline: pipelines and stages through the API (Pipedrive)
+    "custom_objects",    # ensure_custom_object: custom object schemas and their records (HighLevel)
+})
 
 
 class Destination(abc.ABC):
@@ -139,6 +41,16 @@ class Destination(abc.ABC):
     has_owners: ClassVar[bool] = True
     #: objects the vendor's API cannot delete (rollback leaves them, and the reports say so)
     undeletable: ClassVar[frozenset[str]] = frozenset()
+    #: the optional features this adapter has (names from :data:`FEATURES`); callers ask
+    #: :meth:`has`, never probe for methods
+    features: ClassVar[frozenset[str]] = frozenset()
+    #: objects :meth:`create_many` and :meth:`destroy_many` take (with ``bulk_create``/``bulk_delete``)
+    bulk_objects: ClassVar[frozenset[str]] = frozenset()
+    #: the largest file :meth:`create` uploads, in bytes (None: no limit known)
+    max_file_bytes: int | None = None
+    #: the account's rate limiter, shared by every call to it (``None``: the adapter paces itself
+    #: without one the engine can see)
+    limiter: Any = None
 
     def __init__(self, config: DestinationConfig, client: httpx.Client | None = None):
         self.config = config
@@ -169,6 +81,26 @@ class Destination(abc.ABC):
 
     @abc.abstractmethod
     def delete_custom_field(self, spec: CustomField) -> None: ...
+
+    def has(self, feature: str) -> bool:
+        """Whether the adapter has optional ``feature`` (one of :data:`FEATURES`)."""
+        if feature not in FEATURES:
+            raise ValueError(f"unknown destination feature {feature!r} (known: {', '.join(sorted(FEATURES))})")
+        return feature in self.features
+
+    # --- optional features: an adapter that declares one overrides its method ------------
+    def create_many(self, records: list[Record]) -> list[str | Exception]:
+        """``bulk_create``: create ``records`` (of :attr:`bulk_objects`) in one call, keyed on their
+        Source IDs so a retried batch cannot duplicate; per record its id or its error."""
+        raise NotImplementedError(f"{self.name} has no bulk create")
+
+    def destroy_many(self, object: str, ids: list[str]) -> None:
+        """``bulk_delete``: delete many records of ``object`` (of :attr:`bulk_objects`) in one call."""
+        raise NotImplementedError(f"{self.name} has no bulk delete")
+
+    def ensure_pipeline(self, name: str, stages: list[str]) -> Pipeline:
+        """``create_pipelines``: make pipeline ``name`` exist with every stage in ``stages``."""
+        raise NotImplementedError(f"{self.name} cannot create pipelines through its API")
 
     def ensure_custom_object(self, key: str, singular: str, plural: str, primary_field: str) -> str:
         """Make sure custom object ``custom_object:<key>`` exists; returns the vendor's id/key for it.

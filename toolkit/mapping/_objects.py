@@ -17,7 +17,7 @@ import pandas as pd
 from rapidfuzz import fuzz
 
 from ..errors import MappingError, SourceError
-from ..snapshot import ObjectSchema, Snapshot
+from ..shapes import ObjectSchema, Snapshot
 from ._carriers import carrier_value_map, cluster_carriers
 from ._catalog import DestinationObject, custom_objects_allowed, destination_objects
 from ._profiling import ValueProfile, profile

@@ -10,16 +10,15 @@ from __future__ import annotations
 import hashlib
 import json
 import string
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..destinations._base import SOURCE_ID_FIELD, CustomField, Record
 from ..errors import MappingError
-from ..inline_images import default_folder, extract_inline_images, has_inline_images, is_note_object
-from ..snapshot import Snapshot
+from .inline_images import default_folder, extract_inline_images, has_inline_images, is_note_object
+from ..shapes import (SOURCE_ID_FIELD, UNMAPPED_STAGE, CustomField, ObjectPlan, Plan, PlannedRecord, Record,
+                      Snapshot)
 from ._catalog import destination_object
 from ._dedupe import find_duplicates
 from ._rules import (apply_field_rules, circular_parents, collect, custom_values, derive_columns, pipeline_and_stage,
@@ -28,70 +27,6 @@ from ._spec import FieldMap, MappingSpec, ObjectMap
 from ._transforms import apply_transform
 
 __all__ = ["Plan", "ObjectPlan", "PlannedRecord", "build_plan", "UNMAPPED_STAGE"]
-
-UNMAPPED_STAGE = "Unmapped — Review Required"
-
-
-@dataclass
-class PlannedRecord:
-    """One record to write, with everything the engine needs and nothing it must look up."""
-
-    source_object: str
-    source_key: str
-    record: Record
-    owner_email: str | None = None
-    links: dict[str, tuple[str, str]] = field(default_factory=dict)
-    pipeline: tuple[str, str] | None = None
-    flags: list[str] = field(default_factory=list)
-    skip_reason: str | None = None
-    content_hash: str = ""
-
-
-@dataclass
-class ObjectPlan:
-    source_object: str
-    target: str
-    records: list[PlannedRecord]
-    pipeline_fields: tuple[str, str] | None = None
-
-
-@dataclass
-class Plan:
-    """Everything a run will write, in load order.
-
-    Attributes:
-        objects: per mapped (source object, target) pair, in dependency order.
-        unrouted: (source object, key, reason) for records no route takes — e.g. objects this
-            mapping does not migrate — so that every source record is accounted for.
-        custom_fields: custom fields that must exist before loading.
-        pipelines: pipeline name -> stage names the records use.
-        aliases: (source object, duplicate key) -> the key of the record it duplicates, so
-            that records pointing at a duplicate link to the record kept.
-        notes: what build_plan changed from the mapping's letter and why (a multi-select kept
-            as comma-separated text where the destination object has no multi-select).
-    """
-
-    source: str
-    destination: str
-    objects: list[ObjectPlan]
-    unrouted: list[tuple[str, str, str]]
-    custom_fields: list[CustomField]
-    pipelines: dict[str, set[str]]
-    aliases: dict[tuple[str, str], str] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-
-    def counts(self) -> dict[str, int]:
-        return {f"{o.source_object}->{o.target}": len(o.records) for o in self.objects}
-
-    def owner_emails(self) -> dict[str, int]:
-        """Source owner email -> records it owns (``""`` for records whose owner has no email)."""
-        out: dict[str, int] = {}
-        for o in self.objects:
-            for r in o.records:
-                if r.skip_reason is None and r.owner_email is not None:
-                    out[r.owner_email] = out.get(r.owner_email, 0) + 1
-        return out
-
 
 def _column(df: pd.DataFrame, name: str, obj: str) -> pd.Series:
     if name not in df.columns:
@@ -391,7 +326,7 @@ def build_plan(snapshot: Snapshot, spec: MappingSpec, load_order: tuple[str, ...
 
     Pictures embedded in notes (HTML data URIs, RTF ``\\pict`` groups) are written to
     ``inline_dir`` and planned as file records of the note's parent; the note keeps a marker
-    where each picture was (:mod:`toolkit.inline_images`).
+    where each picture was (:mod:`toolkit.mapping.inline_images`).
 
     Args:
         snapshot: the source data.
@@ -463,7 +398,7 @@ def _inline_images(op: ObjectPlan, folder: Path) -> ObjectPlan | None:
     journals it, resumes and rolls it back like any other file. A picture that cannot be read
     is planned skipped, with the note and the reason, so the run reports it.
     """
-    from ..attachments import FILE_OBJECT  # attachments imports this package: import when used
+    from ..load.attachments import FILE_OBJECT  # attachments imports this package: import when used
 
     if op.target == FILE_OBJECT or not is_note_object(op.target):
         return None

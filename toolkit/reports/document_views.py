@@ -1,5 +1,5 @@
 """The views of the report-only documents: the estimate, the mapping sign-off sheet, the migration
-summary and the rebuild guide. Same conventions as :mod:`toolkit.views` (a ``part`` per section).
+summary and the rebuild guide. Same conventions as :mod:`toolkit.reports.views` (a ``part`` per section).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ and returns its result for the notebook's views:
 from __future__ import annotations
 
 from ..errors import ConfigError
-from ..ledger import Ledger
+from ..load.ledger import Ledger
 from ..mapping import MappingSpec, build_plan
 from ..workflow import template_path, write_figures
 from ..workspace import write_private

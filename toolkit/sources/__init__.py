@@ -1,4 +1,4 @@
-"""Sources: each reads one practice system into a :class:`~toolkit.snapshot.Snapshot`.
+"""Sources: each reads one practice system into a :class:`~toolkit.shapes.Snapshot`.
 
 A source is a class with ``name``, ``read(location) -> Snapshot`` and, for the built-ins, a
 ``generate(out, patients, seed)`` that writes a synthetic export with planted defects.

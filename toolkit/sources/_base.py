@@ -6,7 +6,7 @@ import abc
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..snapshot import Snapshot
+from ..shapes import Snapshot
 
 
 @dataclass

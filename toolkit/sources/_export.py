@@ -2,7 +2,7 @@
 
 ``read_export(folder, source=..., layouts=...)`` picks the layout version the export was written
 in, reads each declared file strictly (:func:`~toolkit.sources._csv.read_strict_csv`) and returns
-a :class:`~toolkit.snapshot.Snapshot` whose ``meta`` holds:
+a :class:`~toolkit.shapes.Snapshot` whose ``meta`` holds:
 
 * ``layout_version``: the version read against, and ``layout_choice``: how it was chosen
   (``manifest``, ``only``, or ``best header match`` with each version's score).
@@ -41,7 +41,7 @@ import pyarrow.compute as pc
 
 from ..errors import SchemaDriftError, SourceError
 from ..export_paths import UnsafePathError, listing
-from ..snapshot import Snapshot
+from ..shapes import Snapshot
 from ._csv import compare_header, read_strict_csv, string_dtype
 from ._csv_scan import BOM, sniff_utf16
 from ._drift import conform, drift_entry, drift_error

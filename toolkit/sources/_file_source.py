@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from ..snapshot import Snapshot
+from ..shapes import Snapshot
 from ._base import Source
 from ._export import read_export
 from ._layout import Layout, load_layouts

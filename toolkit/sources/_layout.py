@@ -10,7 +10,7 @@ exports against.
 
 Column attributes (all but ``name`` and ``type`` optional):
 
-* ``type``: an :class:`~toolkit.snapshot.ObjectSchema` type — text, date, datetime, phone, email,
+* ``type``: an :class:`~toolkit.shapes.ObjectSchema` type — text, date, datetime, phone, email,
   money, number, code, flag, picklist, id.
 * ``format``: the strftime pattern the software writes for a date (exports drift from it).
 * ``values``: the pick-list values the software allows.
@@ -35,7 +35,7 @@ from importlib import resources
 import yaml
 
 from ..errors import ConfigError
-from ..snapshot import ObjectSchema
+from ..shapes import ObjectSchema
 
 __all__ = ["Layout", "ObjectLayout", "Column", "load_layout", "load_layouts", "PATTERNS", "date_regex"]
 

@@ -2,7 +2,7 @@
 
 Freshsales limits every paid plan to 400 requests a minute and 1,000-5,000 an hour per
 account, whatever the number of users (research freshsales.md §2). Each window is a
-:class:`~toolkit.ratelimit.RateLimiter` from the process-wide registry, so adapters on the
+:class:`~toolkit.destinations.ratelimit.RateLimiter` from the process-wide registry, so adapters on the
 same account pace together. The vendor documents no rate-limit headers; its sister products
 send ``X-RateLimit-Total``/``X-RateLimit-Remaining`` (§2), so the hourly window learns from
 them when present and simply paces by the plan's figure when not.
@@ -10,7 +10,7 @@ them when present and simply paces by the plan's figure when not.
 
 from __future__ import annotations
 
-from ...ratelimit import RateLimiter, limiter_for
+from ..ratelimit import RateLimiter, limiter_for
 
 __all__ = ["Pacer", "PER_MINUTE", "PLAN_HOURLY", "HOURLY_HEADERS"]
 

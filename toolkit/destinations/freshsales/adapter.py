@@ -10,7 +10,7 @@ Objects, in load order: ``sales_account`` (with ``parent_sales_account_id``), ``
 ``lead`` (a lead is a contact in the lead lifecycle stage: the current product has no leads API,
 §3 "Leads"), ``deal`` (pipeline and stage ids from :meth:`list_pipelines`), ``task``,
 ``appointment``, ``note`` and ``file`` (an upload of ``fields["path"]`` named ``fields["name"]``,
-the seam's file convention, :mod:`toolkit.attachments`). Custom values are keyed by our key; the
+the seam's file convention, :mod:`toolkit.load.attachments`). Custom values are keyed by our key; the
 account names the field ``cf_<key>`` (§5). Tasks, appointments, notes and files have no custom fields, so their source id
 travels as a marker line in the description (file name) and reads back as ``custom["source_id"]``.
 Note and file ids are ``<id>@<Type>/<parent id>``: the API reads them only through their parent.
@@ -67,6 +67,7 @@ class Freshsales(SchemaOperations, BulkOperations, Destination):
     name = "freshsales"
     objects = ("sales_account", "contact", "lead", "deal", "task", "appointment", "note", "file")
     has_owners = True
+    features = frozenset({"bulk_create", "bulk_delete"})
     #: the API documents no way to delete a file (§3 "Files": delete [?]); rollback leaves them
     undeletable = frozenset({"file"})
 

@@ -2,7 +2,7 @@
 
 Every request carries ``Authorization: Bearer <token>`` and the ``Version`` its endpoint needs
 (``2021-04-15`` for calendars, ``2021-07-28`` for everything else; research highlevel.md §1)
-and passes the location's shared :class:`~toolkit.ratelimit.RateLimiter` first (§2). Nothing
+and passes the location's shared :class:`~toolkit.destinations.ratelimit.RateLimiter` first (§2). Nothing
 here retries: each outcome becomes a typed error and the engine retries by type.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from ...errors import DestinationError, FatalError, FileTooLargeError, NotFoundError
-from ...ratelimit import RateLimiter
+from ..ratelimit import RateLimiter
 from .._http import decode, error_for, send
 from .._http import retry_after as _retry_after
 

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ...errors import ConfigError, MappingError
-from ...ratelimit import RateLimiter, limiter_for
+from ..ratelimit import RateLimiter, limiter_for
 from .._base import ByKind, CustomField, Destination, DestinationConfig, Pipeline, Record, Stage, User
 from ._activities import MAX_UPLOAD_BYTES, Files, Notes, Tasks
 from ._api import DEFAULT_BASE_URL, Api
@@ -58,6 +58,7 @@ class HighLevel(ByKind, Destination):
     #: that hangs off a contact; custom objects (``custom_object:<name>``) follow, per instance
     objects = ("company", "contact", "opportunity", "event", "task", "note", "file")
     has_owners = True
+    features = frozenset({"custom_objects"})
     #: no DELETE in the API for pipelines (nor a create, in the spec we hold) or custom object
     #: schemas (research §5): rollback leaves them, and the reports list them
     undeletable = frozenset({"pipeline", "custom_object_schema"})

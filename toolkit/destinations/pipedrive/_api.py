@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ...errors import DestinationError, RateLimitedError
-from ...ratelimit import RateLimiter, limiter_for
+from ..ratelimit import RateLimiter, limiter_for
 from .._http import decode, error_for, retry_after, send
 
 __all__ = ["Api", "Pacer", "BURST_HEADERS", "SEARCH_BURST", "WINDOW_SECONDS"]

@@ -59,6 +59,7 @@ class Pipedrive(ByKind, Destination):
     # "user" kind still creates, reads and deactivates users when called on purpose.
     objects = ("organization", "person", "lead", "deal", "activity", "note", "file")
     has_owners = True
+    features = frozenset({"create_pipelines"})
     #: users cannot be deleted through the API (no DELETE /v1/users/{id}); every object listed
     #: can (persons, organizations, deals, activities and files are marked deleted and purged
     #: after 30 days, §6)

@@ -1,6 +1,6 @@
 """Dent-O-Soft: an on-premises dental practice system exported as a folder of cp1252 CSV files.
 
-``DentOSoftSource().read(folder)`` returns a :class:`~toolkit.snapshot.Snapshot`;
+``DentOSoftSource().read(folder)`` returns a :class:`~toolkit.shapes.Snapshot`;
 ``DentOSoftSource().generate(out, patients=..., seed=...)`` writes a realistic synthetic export
 with planted defects and a ``ground_truth.json`` describing every one of them. The declared
 layouts (``layout.yaml``, version ``dos-7``; ``layouts/dos-6.yaml``) are the contract both sides

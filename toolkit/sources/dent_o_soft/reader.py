@@ -1,4 +1,4 @@
-"""Read a Dent-O-Soft export folder into a :class:`~toolkit.snapshot.Snapshot`.
+"""Read a Dent-O-Soft export folder into a :class:`~toolkit.shapes.Snapshot`.
 
 Dent-O-Soft has no API and no published export format; practices hand over a folder of CSV files
 written by its export utility (one per object, cp1252, CRLF). The layouts we check against are
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...snapshot import Snapshot
+from ...shapes import Snapshot
 from .._export import read_export as _read_export
 from ._automations import read_definitions
 from ._layout import Layout, load_layouts

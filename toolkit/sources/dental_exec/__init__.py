@@ -1,7 +1,7 @@
 """Dental-Exec: a practice-management-flavoured CRM for practices and DSOs, exported as a folder
 of UTF-8 (with byte-order mark) CSV files plus its workflow and e-mail template definitions.
 
-``DentalExecSource().read(folder)`` returns a :class:`~toolkit.snapshot.Snapshot` read against
+``DentalExecSource().read(folder)`` returns a :class:`~toolkit.shapes.Snapshot` read against
 the declared layout (``layout.yaml``, ``dx-4``); ``generate(out, patients=..., seed=...)`` writes a
 realistic synthetic export with planted defects (a circular parent chain among them) and
 ``ground_truth.json``.

@@ -42,7 +42,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from ...errors import ConfigError
-from ...snapshot import Snapshot
+from ...shapes import Snapshot
 from .._base import ApiConnection, Source
 from ._api import ExactApi
 from ._checkpoints import Checkpoints

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ...snapshot import ObjectSchema
+from ...shapes import ObjectSchema
 
 __all__ = ["Stream", "STREAMS", "LAYOUT_VERSION", "DELETED_ENTITY_TYPES", "stream"]
 
@@ -39,7 +39,7 @@ class Stream:
             (read everything each time; records no longer there are dropped).
         optional: a 404 means "this division has no such resource", not a failure.
         table: whether it becomes a Snapshot table (else it goes to ``Snapshot.meta``).
-        references / picklists / updated: as :class:`~toolkit.snapshot.ObjectSchema`.
+        references / picklists / updated: as :class:`~toolkit.shapes.ObjectSchema`.
     """
 
     name: str

@@ -30,7 +30,7 @@ from urllib.parse import quote, urlencode
 import pandas as pd
 
 from ...errors import SourceError
-from ...snapshot import Snapshot
+from ...shapes import Snapshot
 from ._api import EndpointAbsent, ExactApi
 from ._checkpoints import Checkpoints, Run
 from ._layout import DELETED_ENTITY_TYPES, LAYOUT_VERSION, STREAMS, Stream

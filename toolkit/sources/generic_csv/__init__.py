@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...snapshot import Snapshot
+from ...shapes import Snapshot
 from .._base import Source
 from .reader import read_folder
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from ...errors import SourceError
 from ...export_paths import UnsafePathError, listing
-from ...snapshot import ObjectSchema, Snapshot
+from ...shapes import ObjectSchema, Snapshot
 from .._csv import read_strict_csv, string_dtype
 from .._layout import date_regex
 from ._detect import date_layouts, detect_dialect, detect_encoding

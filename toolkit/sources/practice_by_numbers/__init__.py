@@ -1,7 +1,7 @@
 """Practice by Numbers: the analytics and patient-engagement layer over a practice's PMS, exported
 as a folder of UTF-8 CSV files (one per object) plus its engagement campaigns.
 
-``PracticeByNumbersSource().read(folder)`` returns a :class:`~toolkit.snapshot.Snapshot` read
+``PracticeByNumbersSource().read(folder)`` returns a :class:`~toolkit.shapes.Snapshot` read
 against the declared layout (``layout.yaml``, ``pbn-2``); ``generate(out, patients=..., seed=...)``
 writes a realistic synthetic export with planted defects and ``ground_truth.json``.
 """

@@ -8,7 +8,7 @@ A file over the limit is not uploaded: its path is written into a text custom fi
 record it belongs to (:data:`LINK_FIELD`) and listed in the run's report, so nothing is lost
 and nobody has to guess where it went.
 
-Pictures embedded in notes travel the same way (:mod:`toolkit.inline_images`): build_plan
+Pictures embedded in notes travel the same way (:mod:`toolkit.mapping.inline_images`): build_plan
 writes each to a folder and plans a file record keyed ``<note id>#image-<n>`` whose ``path`` is
 absolute, linked to the note's own parent.
 
@@ -22,17 +22,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .destinations import CustomField
-from .export_paths import UnsafePathError, inside
-from .mapping import Plan
+from ..export_paths import UnsafePathError, inside
+from ..shapes import FILE_INPUTS, FILE_OBJECT, CustomField, Plan
 
 __all__ = ["FILE_OBJECT", "FILE_INPUTS", "LINK_FIELD", "FileCheck", "check_file", "files_kept_as_links", "link_field",
            "link_text"]
 
-#: the destination object name a file record travels as
-FILE_OBJECT = "file"
-#: a file record's fields that tell the engine what to upload; the destination stores neither
-FILE_INPUTS = frozenset({"path", "size"})
 #: the custom field (on the file's parent record) that holds files too large to upload
 LINK_FIELD = "files_kept_as_links"
 

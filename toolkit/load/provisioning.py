@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from .destinations import CustomField, Destination, Pipeline
-from .errors import ConfigError, FatalError
-from .mapping import UNMAPPED_STAGE, Plan
+from ..destinations import CustomField, Destination, Pipeline
+from ..errors import ConfigError, FatalError
+from ..mapping import UNMAPPED_STAGE, Plan
 
 #: how a custom object's schema is named in the journal (``custom_object_schema:<key>``); the
 #: adapter's ``undeletable`` lists ``custom_object_schema`` where schemas cannot be deleted
@@ -24,20 +24,29 @@ __all__ = ["Provisioning"]
 
 
 class Provisioning:
-    """Mixed into :class:`~toolkit.engine.Engine`; uses its ``dest``, ``ledger`` and ``call``."""
+    """What a run makes exist before its records, journaled in the ledger.
+
+    Args:
+        dest: the destination adapter.
+        ledger: the workspace's ledger.
+        call: how to call the destination (the engine's: transient failures retried).
+    """
+
+    def __init__(self, dest: Destination, ledger, call):
+        self.dest, self.ledger, self.call = dest, ledger, call
 
     def check_custom_objects(self, plan: Plan) -> None:
         """Refuse a plan that routes records to custom objects the destination cannot hold.
 
         Checked before the run is journaled, so nothing is written. A destination has custom
-        objects when its adapter implements ``Destination.ensure_custom_object``.
+        objects when its adapter declares the ``custom_objects`` feature.
 
         Raises:
             ConfigError: naming each route to a ``custom_object:<name>`` target.
         """
         routes = [f"{o.source_object} -> {o.target}" for o in plan.objects
                   if o.target.startswith(CUSTOM_OBJECT_PREFIX)]
-        if routes and type(self.dest).ensure_custom_object is Destination.ensure_custom_object:
+        if routes and not self.dest.has("custom_objects"):
             raise ConfigError(f"{self.dest.name} has no custom objects, so the mapping's route"
                               f"{'s' if len(routes) > 1 else ''} {', '.join(routes)} cannot load; route "
                               f"{'them' if len(routes) > 1 else 'it'} to a standard object or set the route's "
@@ -103,7 +112,7 @@ class Provisioning:
     def pipelines(self, plan: Plan, run_id: str | None = None) -> dict[tuple[str, str], tuple[str, str]]:
         """(pipeline name, stage name) -> (pipeline id, stage id), falling back to the review stage.
 
-        A destination whose API creates pipelines and stages (``ensure_pipeline``, Pipedrive)
+        A destination whose API creates pipelines and stages (``create_pipelines``, Pipedrive)
         gets what is missing — every stage the plan uses, then the review stage — journaled as
         a provision; elsewhere they must exist already.
 
@@ -113,7 +122,7 @@ class Provisioning:
         if not plan.pipelines:
             return {}
         have: dict[str, Pipeline] = {p.name.strip().lower(): p for p in self.call(self.dest.list_pipelines)}
-        ensure = getattr(self.dest, "ensure_pipeline", None)
+        ensure = self.dest.ensure_pipeline if self.dest.has("create_pipelines") else None
         out = {}
         for name, stages in plan.pipelines.items():
             pipe = have.get(name.strip().lower())

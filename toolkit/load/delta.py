@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .errors import ConfigError
+from ..errors import ConfigError
 from .ledger import Ledger
-from .mapping import ObjectPlan, Plan
-from .snapshot import Snapshot
+from ..mapping import ObjectPlan, Plan
+from ..shapes import Snapshot
 
 __all__ = ["DeltaSelection", "select_changes"]
 

@@ -20,12 +20,12 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from .attachments import FILE_INPUTS, FILE_OBJECT
-from .destinations import Destination, Record
-from .errors import MappingError
-from .ledger import Ledger
-from .mapping import Plan
-from .snapshot import Snapshot
+from ..load.attachments import FILE_INPUTS, FILE_OBJECT
+from ..destinations import Destination, Record
+from ..errors import MappingError
+from ..load.ledger import Ledger
+from ..mapping import Plan
+from ..shapes import Snapshot
 
 __all__ = ["Reconciliation", "reconcile_run"]
 

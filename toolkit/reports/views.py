@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .reports import blocks
-from .reports.display import emit, parts as _parts, show_frame, show_summary
+from . import blocks
+from .display import emit, parts as _parts, show_frame, show_summary
 
 __all__ = ["show_counts", "show_missing", "show_table", "show_findings", "owner_table", "not_loaded", "show_summary",
            "show_audit", "show_owners", "show_sample_diff", "show_reconciliation", "emit", "show_frame"]

@@ -22,7 +22,7 @@ from collections import deque
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Mapping
 
-from .errors import QuotaExhaustedError
+from ..errors import QuotaExhaustedError
 
 __all__ = ["RateLimiter", "limiter_for", "clear_registry", "HIGHLEVEL_HEADERS"]
 

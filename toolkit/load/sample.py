@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from .mapping import ObjectPlan, Plan, PlannedRecord
+from ..mapping import ObjectPlan, Plan, PlannedRecord
 
 __all__ = ["SampleSelection", "select_sample", "PICKLIST_TYPES"]
 

@@ -29,7 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 __all__ = ["Ledger", "JournalEntry", "UNCHANGED", "ROLLED_BACK", "INTERRUPTED", "LedgerMismatchError"]
 

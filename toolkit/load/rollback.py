@@ -14,7 +14,7 @@ back a delta leaves the full run as the baseline and a new delta can run.
 
 Where the destination deletes many records in one call (``destroy_many`` for the objects in its
 ``bulk_objects``, e.g. Freshsales' bulk delete), records created back to back are deleted in
-chunks of :data:`~toolkit.engine.BULK_BATCH`: each record still gets its own intent before the
+chunks of :data:`~toolkit.load.engine.BULK_BATCH`: each record still gets its own intent before the
 call and its own outcome after it, so resume and reconciliation see nothing different. A chunk
 the bulk call fails on is deleted one record at a time (the call does not say which of its
 records it could not delete, and deleting a record already gone is not an error).
@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .destinations import CustomField, Destination, Record
+from ..destinations import CustomField, Destination, Record
 from .engine import BULK_BATCH, Engine
-from .errors import ConfigError, FatalError, MappingError, QuotaExhaustedError, RetriableError
+from ..errors import ConfigError, FatalError, MappingError, QuotaExhaustedError, RetriableError
 from .ledger import ROLLED_BACK, JournalEntry, Ledger
 
 __all__ = ["RollbackResult", "rollback", "restore_record"]
@@ -277,7 +277,7 @@ def _bulk_batch(dest: Destination, todo: list[JournalEntry], start: int) -> list
     first = todo[start]
     obj = first.dest_object or ""
     if (first.op != "create" or not first.dest_id or obj in dest.undeletable
-            or obj not in getattr(dest, "bulk_objects", ()) or not callable(getattr(dest, "destroy_many", None))):
+            or not dest.has("bulk_delete") or obj not in dest.bulk_objects):
         return []
     batch = []
     for entry in todo[start:start + BULK_BATCH]:

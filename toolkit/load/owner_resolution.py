@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .destinations import User
-from .errors import ConfigError
+from ..destinations import User
+from ..errors import ConfigError
 
 __all__ = ["OwnerResolution", "resolve_owners"]
 

@@ -11,7 +11,7 @@ engine reports them instead of linking them to nothing.
 
 from __future__ import annotations
 
-from .mapping import ObjectPlan, PlannedRecord
+from ..mapping import ObjectPlan, PlannedRecord
 
 __all__ = ["ordered", "layers"]
 

@@ -25,12 +25,12 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from .attachments import FILE_INPUTS, FILE_OBJECT
-from .destinations import Destination
-from .destinations._base import SOURCE_ID_FIELD
-from .ledger import Ledger
-from .mapping import MappingSpec, ObjectMap, Plan
-from .snapshot import Snapshot
+from ..load.attachments import FILE_INPUTS, FILE_OBJECT
+from ..destinations import Destination
+from ..shapes import SOURCE_ID_FIELD
+from ..load.ledger import Ledger
+from ..mapping import MappingSpec, ObjectMap, Plan
+from ..shapes import Snapshot
 
 __all__ = ["VERDICTS", "diff_sample", "same_value", "verdict"]
 

@@ -34,12 +34,12 @@ from typing import Callable
 from tqdm.auto import tqdm
 
 from .attachments import FILE_OBJECT, LINK_FIELD, check_file, files_kept_as_links, link_field, link_text
-from .destinations import Destination, Record
-from .errors import (FatalError, MappingError, NotFoundError, PartialWriteError, QuotaExhaustedError,
+from ..destinations import Destination, Record
+from ..errors import (FatalError, MappingError, NotFoundError, PartialWriteError, QuotaExhaustedError,
                      RateLimitedError, RetriableError)
 from .ledger import UNCHANGED, Ledger
 from .load_order import layers, ordered
-from .mapping import ObjectPlan, Plan, PlannedRecord
+from ..mapping import ObjectPlan, Plan, PlannedRecord
 from .owner_resolution import OwnerResolution
 from .provisioning import Provisioning
 from .retries import Retrier
@@ -58,7 +58,7 @@ class _Missing(Exception):
         self.op, self.reason = op, reason
 
 
-class Engine(Provisioning):
+class Engine:
     """Runs plans against one destination account.
 
     Args:
@@ -90,11 +90,12 @@ class Engine(Provisioning):
         self.max_attempts, self.progress, self.sleep = max_attempts, progress, sleep
         self.workers, self.read_before = max(1, int(workers)), read_before
         self.files_root, self.note_unchanged, self.own_files = files_root, note_unchanged, tuple(own_files)
-        self.max_file_bytes = max_file_bytes if max_file_bytes is not None else getattr(destination, "max_file_bytes", None)
-        limiter = getattr(destination, "limiter", None)
-        if pace is not None and limiter is not None:
-            limiter.safety = float(pace)
+        self.max_file_bytes = max_file_bytes if max_file_bytes is not None else destination.max_file_bytes
+        if pace is not None and destination.limiter is not None:
+            destination.limiter.safety = float(pace)
         self.retry = Retrier(max_attempts, sleep)
+        #: what must exist before records load (custom fields, custom objects, pipelines)
+        self.provisioning = Provisioning(destination, ledger, self.call)
 
     # --- calls with retries -------------------------------------------------------------
     def call(self, fn, *args):
@@ -195,7 +196,7 @@ class Engine(Provisioning):
         """
         if owners is not None and self.dest.has_owners:
             owners.check()
-        self.check_custom_objects(plan)
+        self.provisioning.check_custom_objects(plan)
         t0 = time.monotonic()
         run_id = self.ledger.start_run(mode, {"counts": plan.counts(), **(info or {})})
         result = RunResult(run_id, mode, "running")
@@ -204,18 +205,18 @@ class Engine(Provisioning):
         self._links: dict[tuple[str, str], list] = {}
         for o in self.ordered(plan.objects):  # a source object loaded as two targets: the first
             self._targets.setdefault(o.source_object, o.target)
-        limiter = getattr(self.dest, "limiter", None)
+        limiter = self.dest.limiter
         if limiter is not None and limiter.daily_exhausted():
             # A new run asks the server again: the daily quota may have reset since the last
             # one stopped. If it has not, the first answer says so and the run pauses at once.
             limiter.daily_remaining = None
         try:
             self.settle_pending(run_id)
-            self.ensure_custom_objects(custom_objects or {}, run_id)
+            self.provisioning.ensure_custom_objects(custom_objects or {}, run_id)
             self._links = files_kept_as_links(plan, self._targets, self.files_root, self.max_file_bytes,
                                               self.own_files)
-            self.provision(plan, run_id, [link_field(t) for t in sorted({self._targets[p[0]] for p in self._links})])
-            stages = self.pipelines(plan, run_id)
+            self.provisioning.provision(plan, run_id, [link_field(t) for t in sorted({self._targets[p[0]] for p in self._links})])
+            stages = self.provisioning.pipelines(plan, run_id)
             self.ledger.note_many(run_id, "skip", [(o, k, None, r) for o, k, r in plan.unrouted])
             if plan.unrouted:
                 result.add("skipped", len(plan.unrouted))
@@ -339,7 +340,7 @@ class Engine(Provisioning):
         New records of an object the adapter can create in bulk (``bulk_objects`` and
         ``create_many``, e.g. Freshsales' bulk upsert) go in batches of :data:`BULK_BATCH`.
         """
-        if tasks and tasks[0][1].object in getattr(self.dest, "bulk_objects", ()) and hasattr(self.dest, "create_many"):
+        if tasks and self.dest.has("bulk_create") and tasks[0][1].object in self.dest.bulk_objects:
             new = [t for t in tasks if t[2] is None]
             tasks = [t for t in tasks if t[2] is not None]
             for start in range(0, len(new), BULK_BATCH):
@@ -348,7 +349,7 @@ class Engine(Provisioning):
                     bar.update()
         if not tasks:
             return
-        status = _Status(getattr(self.dest, "limiter", None))
+        status = _Status(self.dest.limiter)
         stop: BaseException | None = None
         if self.workers == 1:
             for task in tasks:

@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Callable, Iterator
 
-from .errors import RateLimitedError, RetriableError
+from ..errors import RateLimitedError, RetriableError
 
 __all__ = ["Retrier"]
 
