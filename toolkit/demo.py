@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .notebook_runs import run_step
 from .sources import registry as sources
-from .workspace import DEFAULT_TOKEN_ENV, init_workspace, write_private
+from .workspace import default_token_env, init_workspace, write_private
 
 __all__ = ["run"]
 
@@ -67,7 +67,7 @@ def run(*, source: str = "dent-o-soft", destination: str = "highlevel", patients
             echo(f"demo: {source} sandbox at {conn.location}")
         box = stack.enter_context(sandbox.start(destination, seed={"users": users}, request_log=request_log,
                                                 time_scale=time_scale))
-        token_env = DEFAULT_TOKEN_ENV.get(destination, destination.upper() + "_TOKEN")
+        token_env = default_token_env(destination)
         os.environ[token_env] = box.token  # read by the step kernels from their environment, never a parameter
         fallback = fallback_user(users)
         ws = init_workspace(out / "workspace", source=source, export=location, destination=destination,

@@ -32,12 +32,6 @@ STEPS = {"estimate": "00_estimate.ipynb", "audit": "01_audit.ipynb", "map": "02_
 #: runs them again; any other step's report is re-rendered from its executed notebook instead
 REPORT_ONLY = frozenset({"estimate", "audit", "signoff", "owners", "reconcile", "summary", "rebuild_guide"})
 
-#: how product names are written in a report's title bar
-DISPLAY_NAMES = {"highlevel": "HighLevel", "freshsales": "Freshsales", "pipedrive": "Pipedrive",
-                 "dent-o-soft": "Dent-O-Soft", "exact": "EXACT", "practice-by-numbers": "Practice by Numbers",
-                 "dental-exec": "Dental-Exec", "generic-csv": "CSV/XLSX export"}
-
-
 class StepFailed(MigrationError):
     """A step notebook raised; ``ename`` is the type it raised, the message its one line."""
 
@@ -47,7 +41,14 @@ class StepFailed(MigrationError):
 
 
 def display_name(name: str) -> str:
-    return DISPLAY_NAMES.get(name, name.replace("-", " ").title())
+    """How a report writes a source's or destination's name (as its class declares it)."""
+    from .destinations import registry as destinations
+    from .sources import registry as sources
+
+    for registry in (destinations, sources):
+        if name in registry and registry.get(name).display_name:
+            return registry.get(name).display_name
+    return name.replace("-", " ").title()
 
 
 def render_html(notebook: str | Path, out: str | Path, title: str | None = None) -> Path:

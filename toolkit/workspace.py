@@ -21,14 +21,14 @@ from .destinations import registry as destinations
 from .errors import ConfigError
 from .sources import registry as sources
 
-__all__ = ["Workspace", "init_workspace", "DEFAULT_TOKEN_ENV"]
+__all__ = ["Workspace", "init_workspace", "default_token_env"]
 
 CONFIG_FILE = "workspace.yaml"
-#: token variable per destination, when ``init`` is not told otherwise
-DEFAULT_TOKEN_ENV = {"highlevel": "HIGHLEVEL_TOKEN", "freshsales": "FRESHSALES_TOKEN", "pipedrive": "PIPEDRIVE_TOKEN"}
-DEFAULT_BASE_URL = {"highlevel": "https://services.leadconnectorhq.com",
-                    # the vendor specs' server host; the token says which company (pipedrive.md §1)
-                    "pipedrive": "https://api.pipedrive.com"}
+
+
+def default_token_env(destination: str) -> str:
+    """The token variable ``init`` names for ``destination`` when given none (its package says)."""
+    return destinations.get(destination).default_token_env or destination.upper().replace("-", "_") + "_TOKEN"
 
 
 def _private_dir(path: Path) -> None:
@@ -215,8 +215,8 @@ def init_workspace(root: str | Path, *, source: str, export: str | Path, destina
         export=export_s,
         destination=destination,
         destination_config=DestinationConfig(
-            base_url=base_url or DEFAULT_BASE_URL.get(destination, ""),
-            token_env=token_env or DEFAULT_TOKEN_ENV.get(destination, destination.upper() + "_TOKEN"),
+            base_url=base_url or destinations.get(destination).default_base_url or "",
+            token_env=token_env or default_token_env(destination),
             options=dict(options or {}),
         ),
         fallback_owner=fallback_owner,

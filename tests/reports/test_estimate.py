@@ -73,8 +73,12 @@ def test_grade_follows_the_sum_of_factor_scores(scores, letter):
 
 
 def test_unknown_destination_or_plan_is_a_clear_error():
-    with pytest.raises(ConfigError, match="no API quota is known for destination 'zoho'"):
+    with pytest.raises(ConfigError, match="unknown destination 'zoho'"):
         quota_for("zoho")
+    # the plans the Freshsales pacer accepts are the plans the estimate knows: one table
+    from toolkit.destinations.freshsales._pacing import PLAN_HOURLY
+
+    assert {p: quota_for("freshsales", {"plan": p}).hourly for p in PLAN_HOURLY} == PLAN_HOURLY
     with pytest.raises(ConfigError, match="unknown Pipedrive plan 'gold'"):
         quota_for("pipedrive", {"plan": "gold"})
 

@@ -52,6 +52,31 @@ class Destination(abc.ABC):
     #: without one the engine can see)
     limiter: Any = None
 
+    # --- what is known of the CRM besides its calls (its package's ``knowledge`` module) ----
+    #: how reports write the CRM's name
+    display_name: ClassVar[str] = ""
+    #: the API root ``init`` uses when given none (None: the account's own URL is required)
+    default_base_url: ClassVar[str | None] = None
+    #: the environment variable ``init`` names for the token when given none
+    default_token_env: ClassVar[str] = ""
+    #: whether its workflows send SMS themselves
+    sends_sms: ClassVar[bool] = False
+    #: concept -> how its templates write a merge field (:class:`~.knowledge.MergeEntry`)
+    merge_fields: ClassVar[dict[str, Any]] = {}
+    #: kind of automation -> where it is rebuilt in this CRM
+    rebuild_where: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def quota(cls, options: dict) -> Any:
+        """The account's limits and costs (:class:`~.knowledge.Quota`) for its destination options.
+
+        Raises:
+            ConfigError: the options name an unknown plan, or no quota is known.
+        """
+        from ..errors import ConfigError
+
+        raise ConfigError(f"no API quota is known for destination {cls.name!r}")
+
     def __init__(self, config: DestinationConfig, client: httpx.Client | None = None):
         self.config = config
         self.client = client

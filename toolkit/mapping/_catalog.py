@@ -1,8 +1,10 @@
-"""The destinations' field lists (``destination_fields.yaml``), read once and asked by name.
+"""The destinations' field lists, read once and asked by name.
 
-The proposer, the review grid and build_plan all ask here what a destination object holds, so a
-field added to the YAML file is known everywhere at once. The mapping package never imports an
-adapter; this file is its only knowledge of the destinations.
+Each CRM's list lives in its own package (``toolkit/destinations/<name>/fields.yaml``); a CRM
+added by a third party names its list in the ``dental_crm_toolkit.field_catalogs`` entry-point
+group (``name = "package:fields.yaml"``). The proposer, the review grid and build_plan all ask
+here what a destination object holds. The mapping package never imports an adapter: it reads
+the list as data.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from ..errors import MappingError
 
 __all__ = ["DestinationObject", "destination_objects", "destination_object", "known_destinations"]
 
-_FILE = Path(__file__).with_name("destination_fields.yaml")
+_BUILT_IN = Path(__file__).resolve().parents[1] / "destinations"
+#: entry-point group where third-party destinations name their field lists
+ENTRY_POINTS = "dental_crm_toolkit.field_catalogs"
 
 
 @dataclass(frozen=True)
@@ -42,9 +46,20 @@ class DestinationObject:
         return next((name for name, k in self.links.items() if k == kind), None)
 
 
+def _catalog_files() -> dict[str, Path]:
+    files = {p.parent.name: p for p in sorted(_BUILT_IN.glob("*/fields.yaml"))}
+    from importlib.metadata import entry_points
+    from importlib.resources import files as resources
+
+    for ep in entry_points(group=ENTRY_POINTS):
+        package, _, resource = ep.value.partition(":")
+        files[ep.name] = Path(str(resources(package).joinpath(resource or "fields.yaml")))
+    return files
+
+
 @lru_cache(maxsize=1)
 def _data() -> dict:
-    return yaml.safe_load(_FILE.read_text(encoding="utf-8"))
+    return {name: yaml.safe_load(path.read_text(encoding="utf-8")) for name, path in _catalog_files().items()}
 
 
 def known_destinations() -> list[str]:
@@ -61,7 +76,7 @@ def destination_objects(destination: str) -> dict[str, DestinationObject]:
     data = _data().get(destination)
     if data is None:
         raise MappingError(f"no field list for destination {destination!r} (known: {', '.join(known_destinations())}); "
-                           f"add it to {_FILE.name}")
+                           "a destination's package holds its fields.yaml")
     out = {}
     for name, o in data["objects"].items():
         out[name] = DestinationObject(destination, name, o["kind"], tuple(o.get("aliases") or ()), dict(o.get("fields") or {}),

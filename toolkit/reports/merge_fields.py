@@ -36,7 +36,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["SOURCE_NAMES", "DESTINATIONS", "Token", "find_tokens", "concept_of", "translate", "Entry"]
+from ..destinations import registry as destinations
+from ..destinations.knowledge import MergeEntry
+
+__all__ = ["SOURCE_NAMES", "Token", "find_tokens", "concept_of", "translate", "Entry", "entries"]
 
 # --- source side ------------------------------------------------------------------------------
 #: placeholder syntaxes seen in practice systems' templates; the name is group 1
@@ -103,79 +106,14 @@ def find_tokens(text: str) -> list[Token]:
 
 
 # --- destination side ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Entry:
-    """How a destination writes a concept.
-
-    Attributes:
-        token: the placeholder (for ``custom``: a pattern with ``{key}`` and ``{name}``).
-        status: ``translated``, ``check`` or ``custom``.
-        custom_key: for ``custom``: the mapping's custom-field key that must exist.
-        note: what the person rebuilding the template should know.
-    """
-
-    token: str
-    status: str = "translated"
-    custom_key: str | None = None
-    note: str = ""
+#: how a destination writes a concept (each CRM's package holds its own table)
+Entry = MergeEntry
 
 
-#: destination -> concept -> entry. A concept absent from a destination is untranslatable there.
-DESTINATIONS: dict[str, dict[str, Entry]] = {
-    "highlevel": {
-        "contact.first_name": Entry("{{contact.first_name}}"),
-        "contact.last_name": Entry("{{contact.last_name}}"),
-        "contact.full_name": Entry("{{contact.name}}"),
-        "contact.email": Entry("{{contact.email}}"),
-        "contact.phone": Entry("{{contact.phone}}"),
-        "contact.date_of_birth": Entry("{{contact.date_of_birth}}"),
-        "contact.address": Entry("{{contact.address1}}"),
-        "contact.preferred_name": Entry("{{contact.{key}}}", "custom", "preferred_name"),
-        "contact.balance": Entry("{{contact.{key}}}", "custom", "balance"),
-        "appointment.date": Entry("{{appointment.only_start_date}}", "check",
-                                  note="only in workflows started by an appointment trigger"),
-        "appointment.time": Entry("{{appointment.only_start_time}}", "check",
-                                  note="only in workflows started by an appointment trigger"),
-        "appointment.provider": Entry("{{appointment.user.name}}", "check",
-                                      note="the calendar's assigned user; providers without a HighLevel user show blank"),
-        "practice.name": Entry("{{location.name}}"),
-        "practice.phone": Entry("{{location.phone}}"),
-        "practice.address": Entry("{{location.full_address}}", "check"),
-        "recall.type": Entry("{{opportunity.{key}}}", "custom", "recall_type",
-                             note="a field of the recall opportunity: use it in a workflow started by the opportunity"),
-        "recall.due_date": Entry("{{opportunity.{key}}}", "custom", "recall_date",
-                                 note="a field of the recall opportunity: use it in a workflow started by the opportunity"),
-    },
-    "freshsales": {
-        "contact.first_name": Entry("{{contact.first_name}}", "check"),
-        "contact.last_name": Entry("{{contact.last_name}}", "check"),
-        "contact.full_name": Entry("{{contact.display_name}}", "check"),
-        "contact.email": Entry("{{contact.email}}", "check"),
-        "contact.phone": Entry("{{contact.mobile_number}}", "check"),
-        "contact.address": Entry("{{contact.address}}", "check"),
-        "contact.date_of_birth": Entry("{{contact.cf_{key}}}", "custom", "date_of_birth"),
-        "contact.preferred_name": Entry("{{contact.cf_{key}}}", "custom", "preferred_name"),
-        "contact.balance": Entry("{{contact.cf_{key}}}", "custom", "balance"),
-        "appointment.provider": Entry("{{contact.owner_name}}", "check",
-                                      note="the contact's owner, which owner resolution sets from the provider"),
-        "recall.type": Entry("{{contact.cf_{key}}}", "custom", "recall_type"),
-        "recall.due_date": Entry("{{contact.cf_{key}}}", "custom", "recall_date"),
-    },
-    "pipedrive": {
-        "contact.first_name": Entry("[Person: First name]", "check"),
-        "contact.last_name": Entry("[Person: Last name]", "check"),
-        "contact.full_name": Entry("[Person: Name]", "check"),
-        "contact.email": Entry("[Person: Email]", "check"),
-        "contact.phone": Entry("[Person: Phone]", "check"),
-        "contact.preferred_name": Entry("[Person: {name}]", "custom", "preferred_name"),
-        "contact.date_of_birth": Entry("[Person: {name}]", "custom", "date_of_birth"),
-        "contact.balance": Entry("[Person: {name}]", "custom", "balance"),
-        "appointment.provider": Entry("[Deal: Owner]", "check", note="the deal's owner"),
-        "practice.name": Entry("[Organization: Name]", "check", note="only if the practice is an organization record"),
-        "recall.type": Entry("[Deal: {name}]", "custom", "recall_type"),
-        "recall.due_date": Entry("[Deal: {name}]", "custom", "recall_date"),
-    },
-}
+def entries(destination: str) -> dict[str, MergeEntry]:
+    """Concept -> how ``destination``'s templates write it (its package's ``MERGE_FIELDS``)."""
+    return dict(destinations.get(destination).merge_fields)
+
 
 #: why a concept cannot be translated, when the destination's table has no entry for it
 _WHY_NOT = {
@@ -213,7 +151,7 @@ def translate_token(token: Token, destination: str, custom: dict[str, str]) -> T
     Args:
         custom: the mapping's custom-field keys in this workspace -> their display names.
     """
-    entry = DESTINATIONS.get(destination, {}).get(token.concept or "")
+    entry = entries(destination).get(token.concept or "")
     if entry is None:
         return Translated(token.text, token.concept, None, "untranslatable", _why_not(token.concept))
     if entry.status == "custom":

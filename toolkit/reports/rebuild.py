@@ -13,43 +13,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .merge_fields import DESTINATIONS, translate
+from ..destinations import registry as destinations
+from .merge_fields import translate
 
-__all__ = ["RebuildGuide", "GuideItem", "build_guide", "WHERE", "KINDS"]
+__all__ = ["RebuildGuide", "GuideItem", "build_guide", "where", "KINDS"]
 
 KINDS = ("workflow", "reminder", "recall_rule", "email_template", "sms_template")
 
-#: destination -> kind -> where in the destination the item is rebuilt, and how (plain English)
-WHERE: dict[str, dict[str, str]] = {
-    "highlevel": {
-        "workflow": "Automation › Workflows: a new workflow with the same trigger and actions.",
-        "reminder": "Automation › Workflows: trigger on the appointment (booked or status changed), add a Wait "
-                    "until the offset before the appointment, then a Send SMS or Send Email action.",
-        "recall_rule": "Automation › Workflows: trigger on the recall opportunity (pipeline Recall) and wait "
-                       "relative to its Recall Date field, then send the message.",
-        "email_template": "Marketing › Emails › Templates: a new template with this subject and body.",
-        "sms_template": "Conversations › Snippets (text): a new snippet with this text, used by the workflows' "
-                        "Send SMS actions.",
-    },
-    "freshsales": {
-        "workflow": "Admin settings › Workflows: a workflow on the contact with the same trigger and actions.",
-        "reminder": "Appointments keep their own reminders; for a message to the patient use a Workflow or a "
-                    "Sales sequence on the contact.",
-        "recall_rule": "Admin settings › Workflows (or a Sales sequence) on the contact, timed from the recall "
-                       "date field.",
-        "email_template": "Email templates: a new template; pick placeholders from the placeholder list.",
-        "sms_template": "No SMS step of its own (research/freshsales.md lists no SMS endpoint): send through an "
-                        "SMS integration, or keep the text for staff to send.",
-    },
-    "pipedrive": {
-        "workflow": "Automations: a new automation with the matching trigger (person, deal or activity) and actions.",
-        "reminder": "Automations: trigger on the activity (the appointment), then send an email with a template.",
-        "recall_rule": "Automations on the recall deal, timed from its recall date field.",
-        "email_template": "Email templates (Sales inbox): a new template; insert fields from the field list.",
-        "sms_template": "No built-in SMS: send through an SMS app from the Marketplace, or keep the text for staff.",
-    },
-}
-_NO_SMS = {"freshsales", "pipedrive"}
+def where(destination: str, kind: str) -> str:
+    """Where in ``destination`` an automation of ``kind`` is rebuilt (its package's ``REBUILD_WHERE``)."""
+    return destinations.get(destination).rebuild_where.get(kind, "rebuild by hand")
+
+
+def sends_sms(destination: str) -> bool:
+    return destinations.get(destination).sends_sms
 
 
 @dataclass
@@ -122,7 +99,7 @@ class RebuildGuide:
 
 def _status(tokens: list[dict], channel: str | None, destination: str, kind: str) -> str:
     sms = (channel or "").lower() == "sms" or kind == "sms_template"
-    if any(t["status"] == "untranslatable" for t in tokens) or (sms and destination in _NO_SMS):
+    if any(t["status"] == "untranslatable" for t in tokens) or (sms and not sends_sms(destination)):
         return "needs work"
     if any(t["status"] == "check" for t in tokens):
         return "check"
@@ -138,7 +115,7 @@ def build_guide(automations: list[dict], source: str, destination: str,
             custom field translate only when the mapping creates it).
     """
     guide = RebuildGuide(source, destination)
-    order = [destination] + sorted(d for d in DESTINATIONS if d != destination)
+    order = [destination] + sorted(d for d in destinations.names() if d != destination)
     for dest in order:
         items = []
         for a in automations:
@@ -148,11 +125,11 @@ def build_guide(automations: list[dict], source: str, destination: str,
             rows = [t.__dict__ for t in tokens]
             channel = a.get("channel")
             steps = [str(s) for s in (a.get("steps") or [])]
-            if (channel or "").lower() == "sms" and dest in _NO_SMS and kind != "sms_template":
-                steps.append(f"{dest} cannot send the SMS itself: {WHERE.get(dest, {}).get('sms_template', '')}")
+            if (channel or "").lower() == "sms" and not sends_sms(dest) and kind != "sms_template":
+                steps.append(f"{dest} cannot send the SMS itself: {where(dest, 'sms_template')}")
             items.append(GuideItem(kind=kind, name=str(a.get("name") or "(unnamed)"), trigger=a.get("trigger"),
                                    channel=channel, steps=steps, body=body, translated=text, tokens=rows,
-                                   where=WHERE.get(dest, {}).get(kind, "rebuild by hand"),
+                                   where=where(dest, kind),
                                    status=_status(rows, channel, dest, kind)))
         guide.items[dest] = items
     return guide

@@ -7,7 +7,7 @@ A source is a class with ``name``, ``read(location) -> Snapshot`` and, for the b
 from ..registry import Registry
 from ._base import Source
 
-registry: Registry[type[Source]] = Registry("source")
+registry: Registry[type[Source]] = Registry("source", group="dental_crm_toolkit.sources")
 registry.register("dent-o-soft", "toolkit.sources.dent_o_soft:DentOSoftSource")
 registry.register("exact", "toolkit.sources.exact:ExactSource")
 registry.register("practice-by-numbers", "toolkit.sources.practice_by_numbers:PracticeByNumbersSource")

@@ -11,14 +11,10 @@ them when present and simply paces by the plan's figure when not.
 from __future__ import annotations
 
 from ..ratelimit import RateLimiter, limiter_for
+from .knowledge import PER_MINUTE, PLAN_HOURLY
 
 __all__ = ["Pacer", "PER_MINUTE", "PLAN_HOURLY", "HOURLY_HEADERS"]
 
-#: requests per minute on every paid plan (§2)
-PER_MINUTE = 400
-#: requests per hour per account by plan (§2, current and legacy names)
-PLAN_HOURLY = {"blossom": 1000, "garden": 1000, "estate": 2000, "forest": 5000,
-               "growth": 1000, "pro": 2000, "enterprise": 5000}
 _UNSENT = "X-Freshsales-Not-Sent"
 #: the Freshworks-family headers the hourly window reads (§2: "treat as possible")
 HOURLY_HEADERS = {"max": "X-RateLimit-Total", "remaining": "X-RateLimit-Remaining", "interval_ms": _UNSENT,

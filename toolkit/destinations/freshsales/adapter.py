@@ -31,6 +31,7 @@ import httpx
 
 from ...errors import ConfigError, FatalError, MappingError, NotFoundError
 from .._base import SOURCE_ID_FIELD, CustomField, Destination, DestinationConfig, Record
+from . import knowledge
 from .._http import decode, error_for, send
 from ._bulk import BulkOperations
 from ._pacing import PER_MINUTE, PLAN_HOURLY, Pacer
@@ -68,6 +69,13 @@ class Freshsales(SchemaOperations, BulkOperations, Destination):
     objects = ("sales_account", "contact", "lead", "deal", "task", "appointment", "note", "file")
     has_owners = True
     features = frozenset({"bulk_create", "bulk_delete"})
+    display_name = knowledge.DISPLAY_NAME
+    default_base_url = knowledge.DEFAULT_BASE_URL
+    default_token_env = knowledge.DEFAULT_TOKEN_ENV
+    sends_sms = knowledge.SENDS_SMS
+    merge_fields = knowledge.MERGE_FIELDS
+    rebuild_where = knowledge.REBUILD_WHERE
+    quota = staticmethod(knowledge.quota)
     #: the API documents no way to delete a file (§3 "Files": delete [?]); rollback leaves them
     undeletable = frozenset({"file"})
 

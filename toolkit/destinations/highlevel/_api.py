@@ -13,13 +13,13 @@ from typing import Any
 import httpx
 
 from ...errors import DestinationError, FatalError, FileTooLargeError, NotFoundError
-from ..ratelimit import RateLimiter
 from .._http import decode, error_for, send
 from .._http import retry_after as _retry_after
+from ..ratelimit import RateLimiter
+from .knowledge import DEFAULT_BASE_URL
 
 __all__ = ["Api", "DEFAULT_BASE_URL", "API_VERSION", "CALENDAR_VERSION", "FileTooLargeError", "join_id", "split_id"]
 
-DEFAULT_BASE_URL = "https://services.leadconnectorhq.com"
 API_VERSION = "2021-07-28"
 CALENDAR_VERSION = "2021-04-15"
 

@@ -26,6 +26,7 @@ import httpx
 from ...errors import ConfigError, MappingError
 from ..ratelimit import RateLimiter, limiter_for
 from .._base import ByKind, CustomField, Destination, DestinationConfig, Pipeline, Record, Stage, User
+from . import knowledge
 from ._activities import MAX_UPLOAD_BYTES, Files, Notes, Tasks
 from ._api import DEFAULT_BASE_URL, Api
 from ._crm import Companies, Contacts, Opportunities
@@ -59,6 +60,13 @@ class HighLevel(ByKind, Destination):
     objects = ("company", "contact", "opportunity", "event", "task", "note", "file")
     has_owners = True
     features = frozenset({"custom_objects"})
+    display_name = knowledge.DISPLAY_NAME
+    default_base_url = knowledge.DEFAULT_BASE_URL
+    default_token_env = knowledge.DEFAULT_TOKEN_ENV
+    sends_sms = knowledge.SENDS_SMS
+    merge_fields = knowledge.MERGE_FIELDS
+    rebuild_where = knowledge.REBUILD_WHERE
+    quota = staticmethod(knowledge.quota)
     #: no DELETE in the API for pipelines (nor a create, in the spec we hold) or custom object
     #: schemas (research §5): rollback leaves them, and the reports list them
     undeletable = frozenset({"pipeline", "custom_object_schema"})

@@ -16,6 +16,7 @@ import httpx
 
 from ...errors import ConfigError, MappingError
 from .._base import ByKind, CustomField, Destination, DestinationConfig, Pipeline, Record, Stage, User
+from . import knowledge
 from ._api import WINDOW_SECONDS, Api, Pacer
 from ._fields import ENTITY_OF, FieldCatalog
 from ._activities import ActivityKind, FileKind, NoteKind
@@ -60,6 +61,13 @@ class Pipedrive(ByKind, Destination):
     objects = ("organization", "person", "lead", "deal", "activity", "note", "file")
     has_owners = True
     features = frozenset({"create_pipelines"})
+    display_name = knowledge.DISPLAY_NAME
+    default_base_url = knowledge.DEFAULT_BASE_URL
+    default_token_env = knowledge.DEFAULT_TOKEN_ENV
+    sends_sms = knowledge.SENDS_SMS
+    merge_fields = knowledge.MERGE_FIELDS
+    rebuild_where = knowledge.REBUILD_WHERE
+    quota = staticmethod(knowledge.quota)
     #: users cannot be deleted through the API (no DELETE /v1/users/{id}); every object listed
     #: can (persons, organizations, deals, activities and files are marked deleted and purged
     #: after 30 days, §6)

@@ -24,6 +24,7 @@ class DentOSoftSource(FileExportSource):
     """The Dent-O-Soft export-folder source."""
 
     name = "dent-o-soft"
+    display_name = "Dent-O-Soft"
     package = __name__
 
 

@@ -20,4 +20,5 @@ class DentalExecSource(FileExportSource):
     """The Dental-Exec export-folder source."""
 
     name = "dental-exec"
+    display_name = "Dental-Exec"
     package = __name__

@@ -74,6 +74,7 @@ class ExactSource(Source):
     """
 
     name = "exact"
+    display_name = "EXACT"
     sandbox = "exact"
 
     def __init__(self, *, state_dir: str | Path | None = None, options: dict | None = None,

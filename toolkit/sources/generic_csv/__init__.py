@@ -21,6 +21,7 @@ class GenericCsvSource(Source):
     """The any-CSV/XLSX source."""
 
     name = "generic-csv"
+    display_name = "CSV/XLSX export"
 
     def read(self, location: str | Path) -> Snapshot:
         """Read every table file strictly (an unreadable file or record raises)."""

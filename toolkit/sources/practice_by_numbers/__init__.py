@@ -19,4 +19,5 @@ class PracticeByNumbersSource(FileExportSource):
     """The Practice by Numbers export-folder source."""
 
     name = "practice-by-numbers"
+    display_name = "Practice by Numbers"
     package = __name__

@@ -1,0 +1,71 @@
+"""The shapes of what is known about a CRM besides its API calls: its quota, how its templates
+write merge fields. Each vendor package fills them in (``<vendor>/knowledge.py``) and its
+adapter class exposes them (:class:`~toolkit.destinations.Destination`), so the estimate, the
+rebuild guide and the workspace ask the registry, never a table of vendors of their own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["Quota", "MergeEntry"]
+
+
+@dataclass(frozen=True)
+class Quota:
+    """One destination account's limits and costs.
+
+    Attributes:
+        burst: requests allowed per ``burst_seconds`` window.
+        burst_seconds: the burst window.
+        hourly: requests allowed per hour (``None``: no hourly limit).
+        daily: units allowed per day (requests, or tokens when ``unit`` is "tokens").
+        unit: what ``daily`` counts.
+        write_cost: destination object -> units one write of it costs (``*`` for the rest).
+        batch: destination object -> records one write call carries (bulk endpoints).
+        page_size: records one list call reads back.
+        list_cost: units one list call costs.
+        source: where the figures come from.
+        assumptions: what was assumed to pick them.
+    """
+
+    name: str
+    burst: int
+    burst_seconds: float
+    daily: int | None
+    hourly: int | None = None
+    unit: str = "requests"
+    write_cost: dict[str, float] = field(default_factory=lambda: {"*": 1})
+    batch: dict[str, int] = field(default_factory=dict)
+    page_size: int = 100
+    list_cost: float = 1
+    source: str = ""
+    assumptions: tuple[str, ...] = ()
+
+    @property
+    def rate(self) -> float:
+        """Sustained requests per second the limits allow (burst and hourly together)."""
+        per_s = self.burst / self.burst_seconds
+        return min(per_s, self.hourly / 3600.0) if self.hourly else per_s
+
+    def cost(self, obj: str) -> float:
+        return self.write_cost.get(obj, self.write_cost.get("*", 1))
+
+    def per_call(self, obj: str) -> int:
+        return self.batch.get(obj, 1)
+
+
+@dataclass(frozen=True)
+class MergeEntry:
+    """How a destination's templates write one concept.
+
+    Attributes:
+        token: the placeholder (for ``custom``: a pattern with ``{key}`` and ``{name}``).
+        status: ``translated``, ``check`` or ``custom``.
+        custom_key: for ``custom``: the mapping's custom-field key that must exist.
+        note: what the person rebuilding the template should know.
+    """
+
+    token: str
+    status: str = "translated"
+    custom_key: str | None = None
+    note: str = ""
