@@ -21,7 +21,8 @@ def pytest_collection_finish(session):
     global _BOX
     if not any(item.nodeid.endswith(".ipynb") or ".ipynb::" in item.nodeid for item in session.items):
         return
-    from toolkit import init_workspace, sandbox
+    import crm_sandbox as sandbox
+    from toolkit import init_workspace
     from toolkit.demo import fallback_user
     from toolkit.sources import registry
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from toolkit import sandbox
+import crm_sandbox as sandbox
 from toolkit.cli import main
 
 

@@ -13,17 +13,22 @@ def _name(req: str) -> str:
     return re.split(r"[<>=!~\[ ]", req.strip(), maxsplit=1)[0].lower().replace("_", "-")
 
 
-def test_environment_lists_the_same_dependencies():
+def test_environment_lists_the_same_dependencies_from_conda_forge():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    pip_deps = {_name(d): d for d in project["dependencies"] + project["optional-dependencies"]["test"]}
+    extras = project["optional-dependencies"]
+    pip_deps = {_name(d): d for d in project["dependencies"] + extras["sandbox"] + extras["test"]
+                if not d.startswith("dental-crm-toolkit")}
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert env["channels"] == ["conda-forge"]
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    conda_deps = {_name(d): d for d in pip_section if not d.startswith("-e")}
-    assert conda_deps.keys() == pip_deps.keys()
+    from_conda = [d for d in env["dependencies"] if isinstance(d, str) and d not in ("pip", "python=3.11")]
+    listed = {_name(d): d for d in from_conda + [d for d in pip_section if not d.startswith("-e")]}
+    assert listed.keys() == pip_deps.keys()
     for name in pip_deps:  # same lower bounds, not only the same names
-        assert pip_deps[name].replace(" ", "") == conda_deps[name].replace(" ", ""), name
+        assert pip_deps[name].replace(" ", "") == listed[name].replace(" ", ""), name
+    assert len(from_conda) > len(pip_section)  # conda-forge packages where they exist, pip for the rest
     assert "python=3.11" in env["dependencies"]
-    assert "-e ." in pip_section
+    assert "-e .[sandbox]" in pip_section
 
 
 def test_dependencies_are_lower_bounded():

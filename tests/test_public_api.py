@@ -39,7 +39,7 @@ def test_core_does_not_import_the_sandbox():
     import subprocess
     import sys
 
-    code = "import sys, toolkit, toolkit.workflow, toolkit.load.engine; print(any(m.startswith('toolkit.sandbox') for m in sys.modules))"
+    code = "import sys, toolkit, toolkit.workflow, toolkit.load.engine; print(any(m.startswith('crm_sandbox') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "False"
 

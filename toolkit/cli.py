@@ -1,8 +1,19 @@
 """``crm-migrate``: the command line, a thin layer over the same calls the notebooks make.
 
-Input errors (unknown names, missing folders, bad exports, unset token variables, unconfirmed
-mappings) print one line naming the thing and exit with status 2, before anything is written
-to the destination.
+Every failure prints one line naming the thing; the exit status says what kind of ending it was,
+decided by the error's type (:data:`EXIT_CODES`), so that a scheduler can act on it:
+
+====  =====================================================================================
+0     done
+1     an unexpected failure (a bug, or something the toolkit does not classify)
+2     bad input: unknown names, missing folders, bad exports, unset token variables,
+      unconfirmed mappings; nothing was written to the destination
+3     the step finished, but some records ended in error (named in its report)
+4     the destination refused: credentials, or a request it will never accept
+75    try again later: the daily quota is spent (the time to resume is printed) or another
+      process is writing through the workspace
+130   interrupted (Ctrl-C); the ledger holds everything done so far
+====  =====================================================================================
 """
 
 from __future__ import annotations
@@ -13,14 +24,55 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import ConfigError, MappingError, MigrationError, SourceError
+from . import errors as _errors
+from .errors import ConfigError, DestinationError, MappingError, MigrationError, QuotaExhaustedError, SourceError
+from .file_lock import WorkspaceBusyError
 
-INPUT_ERRORS = (ConfigError, SourceError, MappingError)
-INPUT_ERROR_NAMES = {"ConfigError", "SourceError", "SchemaDriftError", "MappingError"}
+#: exit statuses
+DONE, FAILED, BAD_INPUT, RECORD_ERRORS, REFUSED, TRY_LATER, INTERRUPTED = 0, 1, 2, 3, 4, 75, 130
+#: error type -> exit status, most specific first (the first type an error is an instance of wins)
+EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
+    (WorkspaceBusyError, TRY_LATER),
+    (QuotaExhaustedError, TRY_LATER),
+    (ConfigError, BAD_INPUT),
+    (SourceError, BAD_INPUT),
+    (MappingError, BAD_INPUT),
+    (DestinationError, REFUSED),
+    (KeyboardInterrupt, INTERRUPTED),
+)
+
+
+def exit_code(error: type[BaseException] | BaseException) -> int:
+    """The exit status for an error (its type, or an instance), by :data:`EXIT_CODES`."""
+    kind = error if isinstance(error, type) else type(error)
+    return next((code for base, code in EXIT_CODES if issubclass(kind, base)), FAILED)
+
+
+def error_type(name: str) -> type[BaseException]:
+    """The toolkit's error class called ``name`` (a step notebook reports its error by name)."""
+    from . import export_paths, file_lock
+    from .load import ledger
+
+    for module in (_errors, file_lock, ledger, export_paths):
+        found = getattr(module, name, None)
+        if isinstance(found, type) and issubclass(found, BaseException):
+            return found
+    return {"KeyboardInterrupt": KeyboardInterrupt}.get(name, Exception)
 
 
 _REDACT_HELP = ("also write the copy to send: names, emails, phones, dates of birth, addresses and note text masked, "
                 "in WS/reports/redacted/")
+
+
+#: the options steps take (``Step.options``), with their help
+OPTIONS = {
+    "accept_proposals": ("--accept-proposals", {"action": "store_true",
+                                                 "help": "confirm every proposed mapping field without review"}),
+    "size": ("--size", {"type": int, "default": 200, "help": "records in the sample (default 200)"}),
+    "seed": ("--seed", {"type": int, "default": 0, "help": "the same seed picks the same sample"}),
+    "run_id": ("--run", {"dest": "run_id", "help": "the run to undo (its id, from the migrate/delta report)"}),
+    "since": ("--since", {"help": "undo this run and every later one (killed runs included), newest first"}),
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,22 +110,16 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--source-option", action="append", default=[], metavar="KEY=VALUE",
                    help="a source.options entry, e.g. client_id_env=MY_EXACT_ID (repeatable; never a secret)")
 
-    for step, text in (("audit", "audit the source"), ("map", "write the workspace's mapping"),
-                       ("sample", "load a stratified sample into the staging account and diff it field by field"),
-                       ("migrate", "load everything"), ("reconcile", "account for every source record"),
-                       ("delta", "load what changed in the source since the last run; report deletions"),
-                       ("rollback", "undo a run (default: the newest still in effect)")):
-        c = sub.add_parser(step, help=text)
+    from .notebook_runs import STEP_LIST
+
+    for st in STEP_LIST:
+        if not st.command or st.name == "estimate":
+            continue
+        c = sub.add_parser(st.name, help=st.help)
         c.add_argument("workspace")
-        if step in {"map", "migrate", "sample", "delta"}:
-            c.add_argument("--accept-proposals", action="store_true",
-                           help="confirm every proposed mapping field without review")
-        if step == "sample":
-            c.add_argument("--size", type=int, default=200, help="records in the sample (default 200)")
-            c.add_argument("--seed", type=int, default=0, help="the same seed picks the same sample")
-        if step == "rollback":
-            c.add_argument("--run", dest="run_id", help="the run to undo (its id, from the migrate/delta report)")
-            c.add_argument("--since", help="undo this run and every later one (killed runs included), newest first")
+        for option in st.options:
+            name, kw = OPTIONS[option]
+            c.add_argument(name, **kw)
         c.add_argument("--redact", action="store_true", help=_REDACT_HELP)
 
     # the reports a consultant sends (issue 7)
@@ -127,7 +173,7 @@ def _generate(args) -> int:
 
 
 def _sandbox(args) -> int:
-    from . import sandbox
+    sandbox = _sandboxes()
 
     token = os.environ.get(args.token_env, "") if args.token_env else ""
     if args.token_env and not token:
@@ -136,6 +182,15 @@ def _sandbox(args) -> int:
                   location_id=args.location_id, seed=args.seed, time_scale=args.time_scale, faults=args.faults,
                   request_log=args.request_log)
     return 0
+
+
+def _sandboxes():
+    """The sandboxes package (the ``[sandbox]`` extra), or a one-line error naming the install."""
+    try:
+        import crm_sandbox
+    except ImportError:
+        raise ConfigError("the sandboxes are not installed: pip install 'dental-crm-toolkit[sandbox]'") from None
+    return crm_sandbox
 
 
 def _init(args) -> int:
@@ -154,20 +209,21 @@ def _init(args) -> int:
 
 
 def _step(args) -> int:
-    from .notebook_runs import StepFailed, run_step
+    from .notebook_runs import STEP, StepFailed, run_step
     from .workspace import Workspace
 
+    step = STEP[args.command]
     ws = Workspace.load(args.workspace)
-    if args.command in {"migrate", "reconcile", "delta", "rollback"}:
+    if step.writes or args.command == "reconcile":
         ws.destination_config.token()  # an unset variable stops here, before any call
     options = {"accept_proposals": True} if getattr(args, "accept_proposals", False) else {}
-    options |= {k: getattr(args, k) for k in ("size", "seed", "run_id", "since") if getattr(args, k, None) is not None}
+    options |= {k: getattr(args, k) for k in step.options if k != "accept_proposals" and getattr(args, k, None) is not None}
     redact = bool(getattr(args, "redact", False))
     try:
         html = run_step(ws, args.command, redact=redact, **options)
     except StepFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2 if exc.ename in INPUT_ERROR_NAMES else 1
+        return exit_code(error_type(exc.ename))
     figures = json.loads((ws.reports_dir / f"{args.command}.json").read_text(encoding="utf-8"))
     line = {"audit": lambda f: f"audit: {f['summary']['records']} records, {f['summary']['expectations_failed']} "
                                f"expectations failed, {f['summary']['duplicates']} likely duplicates",
@@ -186,7 +242,21 @@ def _step(args) -> int:
     print(f"report: {html}")
     if redact:
         print(f"redacted report: {html.parent / 'redacted' / html.name}")
-    return 0
+    return _step_status(figures) if step.writes else DONE
+
+
+def _step_status(figures: dict) -> int:
+    """A writing step's exit status from its figures: paused at the quota, record errors, or done."""
+    if figures.get("status") == "paused":
+        print(f"stopped at the daily quota: run the same command again after {figures.get('resume_at') or 'the reset'}",
+              file=sys.stderr)
+        return TRY_LATER
+    counts = figures.get("counts") or {}
+    if counts.get("error") or counts.get("errors") or figures.get("status") == "incomplete":
+        print(f"finished with {counts.get('error') or counts.get('errors') or 'some'} records in error: see the report",
+              file=sys.stderr)
+        return RECORD_ERRORS
+    return DONE
 
 
 def _estimate_line(f: dict) -> str:
@@ -210,7 +280,7 @@ def _report(args) -> int:
                 render_report(ws, args.step, redact=True)
     except StepFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2 if exc.ename in INPUT_ERROR_NAMES else 1
+        return exit_code(error_type(exc.ename))
     print(f"report: {html}")
     if args.redact:
         print(f"redacted report: {html.parent / 'redacted' / html.name}")
@@ -287,16 +357,13 @@ def main(argv: list[str] | None = None) -> int:
                "mapping": _mapping, "report": _report, "adopt": _adopt}.get(args.command, _step)
     try:
         return handler(args)
-    except INPUT_ERRORS as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except MigrationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("interrupted: the ledger holds everything done so far; run the same command again to resume",
               file=sys.stderr)
-        return 130
+        return INTERRUPTED
+    except MigrationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exit_code(exc)
 
 
 if __name__ == "__main__":

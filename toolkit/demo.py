@@ -13,7 +13,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from .notebook_runs import run_step
+from .errors import ConfigError
+from .notebook_runs import DEMO_STEPS, run_step
 from .sources import registry as sources
 from .workspace import default_token_env, init_workspace, write_private
 
@@ -46,7 +47,10 @@ def run(*, source: str = "dent-o-soft", destination: str = "highlevel", patients
             counts its rate limits. The engine paces itself from the sandbox's headers either
             way; 1.0 shows a real account's pace (500 patients then take several minutes).
     """
-    from . import sandbox  # the sandbox is a product of its own: only the demo, CLI and tests start it
+    try:  # the sandboxes are a product of their own (the [sandbox] extra): only the demo, CLI and tests start them
+        import crm_sandbox as sandbox
+    except ImportError:
+        raise ConfigError("the demo runs against the sandboxes: pip install 'dental-crm-toolkit[sandbox]'") from None
 
     out = Path(out).resolve()
     src = sources.get(source)()
@@ -76,10 +80,7 @@ def run(*, source: str = "dent-o-soft", destination: str = "highlevel", patients
         pace = ("the vendor's real rate windows" if time_scale == 1 else
                 f"rate windows {time_scale:g}x faster than the vendor's (--time-scale 1 for the real pace)")
         echo(f"demo: {destination} sandbox at {box.url} ({pace}); workspace {ws.root}")
-        for step, options in (("estimate", {}), ("audit", {}), ("map", {"accept_proposals": True}),
-                              ("signoff", {}), ("owners", {}),  # the documents a practice signs before the load
-                              ("migrate", {"accept_proposals": True}), ("reconcile", {}),
-                              ("summary", {}), ("rebuild_guide", {})):
+        for step, options in DEMO_STEPS:
             html = run_step(ws, step, **options)
             echo(f"demo: {step} done: {html}")
         # what the sandbox CRM holds at the end, for checking by hand or by the tests

@@ -14,23 +14,76 @@ step again (:func:`render_report`): a migration is never re-run to produce a doc
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import _paths
 from .errors import MigrationError
 from .workspace import Workspace
 
-__all__ = ["STEPS", "REPORT_ONLY", "run_step", "render_html", "render_report", "StepFailed"]
+__all__ = ["STEPS", "STEP", "STEP_LIST", "Step", "DEMO_STEPS", "REPORT_ONLY", "run_step", "render_html", "render_report",
+           "StepFailed"]
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a migration: its notebook, what it does, and how it is run.
+
+    Attributes:
+        name: the step's name (``crm-migrate <name>``, ``WS/reports/<name>.html``).
+        notebook: its notebook in ``notebooks/``.
+        help: one line for the command line.
+        command: whether ``crm-migrate <name> WS`` runs it (others run through ``report``).
+        options: the options it takes, from :data:`OPTIONS`.
+        rerun_for_report: it only reads, so ``crm-migrate report`` runs it again; any other
+            step's report is re-rendered from its executed notebook instead.
+        writes: it writes to a destination (one writer per workspace; exit codes for record errors).
+    """
+
+    name: str
+    notebook: str
+    help: str
+    command: bool = True
+    options: tuple[str, ...] = ()
+    rerun_for_report: bool = False
+    writes: bool = False
+
+
+#: every step, in the order a migration runs: the one list the command line, the demo, the
+#: report command and the notebooks' runner read
+STEP_LIST = (
+    Step("estimate", "00_estimate.ipynb", "minimum load time, calendar days at the daily cap and a complexity grade",
+         rerun_for_report=True),
+    Step("audit", "01_audit.ipynb", "audit the source", rerun_for_report=True),
+    Step("map", "02_mapping.ipynb", "write the workspace's mapping", options=("accept_proposals",)),
+    Step("signoff", "02_signoff.ipynb", "the mapping sign-off sheet", command=False, rerun_for_report=True),
+    Step("owners", "03_owners.ipynb", "owner resolution, before the load", command=False, rerun_for_report=True),
+    Step("sample", "03_sample.ipynb", "load a stratified sample into the staging account and diff it field by field",
+         options=("accept_proposals", "size", "seed"), writes=True),
+    Step("migrate", "04_migrate.ipynb", "load everything", options=("accept_proposals",), writes=True),
+    Step("reconcile", "05_reconcile.ipynb", "account for every source record against the CRM read back",
+         rerun_for_report=True),
+    Step("delta", "06_delta.ipynb", "load what changed in the source since the last run; report deletions",
+         options=("accept_proposals",), writes=True),
+    Step("rollback", "07_rollback.ipynb", "undo a run (default: the newest still in effect)",
+         options=("run_id", "since"), writes=True),
+    Step("summary", "08_summary.ipynb", "migration summary and throughput over time", command=False,
+         rerun_for_report=True),
+    Step("rebuild_guide", "09_rebuild_guide.ipynb", "workflows and templates to rebuild, merge fields translated",
+         command=False, rerun_for_report=True),
+)
 
 #: step name -> notebook file, in the order a migration runs
-STEPS = {"estimate": "00_estimate.ipynb", "audit": "01_audit.ipynb", "map": "02_mapping.ipynb",
-         "signoff": "02_signoff.ipynb", "owners": "03_owners.ipynb", "sample": "03_sample.ipynb",
-         "migrate": "04_migrate.ipynb", "reconcile": "05_reconcile.ipynb", "delta": "06_delta.ipynb",
-         "rollback": "07_rollback.ipynb", "summary": "08_summary.ipynb", "rebuild_guide": "09_rebuild_guide.ipynb"}
+STEPS = {s.name: s.notebook for s in STEP_LIST}
+STEP = {s.name: s for s in STEP_LIST}
 
 #: steps that only read (the workspace, the source, the destination's users): ``crm-migrate report``
 #: runs them again; any other step's report is re-rendered from its executed notebook instead
-REPORT_ONLY = frozenset({"estimate", "audit", "signoff", "owners", "reconcile", "summary", "rebuild_guide"})
+REPORT_ONLY = frozenset(s.name for s in STEP_LIST if s.rerun_for_report)
+
+#: what ``crm-migrate demo`` runs, in order, with the options an unattended run takes
+DEMO_STEPS = (("estimate", {}), ("audit", {}), ("map", {"accept_proposals": True}), ("signoff", {}), ("owners", {}),
+              ("migrate", {"accept_proposals": True}), ("reconcile", {}), ("summary", {}), ("rebuild_guide", {}))
+
 
 class StepFailed(MigrationError):
     """A step notebook raised; ``ename`` is the type it raised, the message its one line."""

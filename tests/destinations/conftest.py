@@ -5,7 +5,7 @@ Contract
 ``DESTINATIONS`` maps a destination's registry name to a :class:`Entry`. Adding a CRM is one
 entry: how to start its sandbox, how to build its adapter, and a dict of facts about it.
 
-* ``sandbox_options``: keyword arguments for :func:`toolkit.sandbox.start` used for the shared,
+* ``sandbox_options``: keyword arguments for :func:`crm_sandbox.start` used for the shared,
   module-wide sandbox (run the rate windows fast with ``time_scale`` so pacing costs nothing).
 * ``build(handle, token_env, *, client, options, pace)``: the adapter for a running sandbox.
   ``token_env`` names an environment variable already holding the token to use (the suite sets
@@ -51,7 +51,7 @@ from typing import Any, Callable
 import httpx
 import pytest
 
-from toolkit import sandbox
+import crm_sandbox as sandbox
 from toolkit.destinations import Destination, DestinationConfig, Record, registry
 from toolkit.destinations.ratelimit import RateLimiter
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from toolkit import sandbox
+import crm_sandbox as sandbox
 from toolkit.destinations import CustomField, Record
 from toolkit.errors import AuthError, FatalError, MappingError, RateLimitedError
 

@@ -9,14 +9,14 @@ import json
 import httpx
 import pytest
 
-from toolkit import sandbox
+import crm_sandbox as sandbox
 from toolkit.destinations import CustomField, DestinationConfig, Record, registry
 from toolkit.destinations.freshsales import Freshsales
 from toolkit.destinations.freshsales._pacing import HOURLY_HEADERS, Pacer
 from toolkit.destinations.freshsales._records import FIELD_TYPE_CODES, TYPE_TO_FS
 from toolkit.errors import AuthError, FatalError, MappingError, NotFoundError, RateLimitedError, RetriableError
 from toolkit.destinations.ratelimit import RateLimiter
-from toolkit.sandbox.freshsales import schemas
+from crm_sandbox.freshsales import schemas
 
 TOKEN = "fs-test-key-0000"
 BASE = "https://acme.myfreshworks.com/crm/sales"
@@ -382,7 +382,7 @@ def test_429_surfaces_as_rate_limited(monkeypatch):
 
 def test_template_plans_onto_freshsales_objects_and_seeded_pipelines(tmp_path):
     from toolkit.mapping import MappingSpec, build_plan
-    from toolkit.sandbox.freshsales.state import load_seed
+    from crm_sandbox.freshsales.state import load_seed
     from toolkit.sources import registry as sources
     from toolkit.workflow import template_path
 

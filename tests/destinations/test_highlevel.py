@@ -10,7 +10,7 @@ import json
 import httpx
 import pytest
 
-from toolkit import sandbox
+import crm_sandbox as sandbox
 from toolkit.destinations import CustomField, DestinationConfig, Record, registry
 from toolkit.destinations.highlevel import MAX_UPLOAD_BYTES, FileTooLargeError, HighLevel
 from toolkit.destinations.highlevel._text import split_source, with_source
@@ -553,7 +553,7 @@ def test_users_are_listed_page_by_page(sb, monkeypatch):
 
 
 def test_every_request_the_adapter_sends_validates_against_the_vendor_spec(tmp_path, monkeypatch):
-    from toolkit.sandbox.highlevel.validation import validate_request_log
+    from crm_sandbox.highlevel.validation import validate_request_log
 
     log = tmp_path / "requests.jsonl"
     with sandbox.start("highlevel", time_scale=50, request_log=str(log)) as box:

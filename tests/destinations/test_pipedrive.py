@@ -10,7 +10,7 @@ import types
 import httpx
 import pytest
 
-from toolkit import sandbox
+import crm_sandbox as sandbox
 from toolkit.destinations import CustomField, DestinationConfig, Record, registry
 from toolkit.destinations.pipedrive import DEFAULT_BASE_URL, Pipedrive
 from toolkit.destinations.pipedrive._api import BURST_HEADERS, Pacer
@@ -276,7 +276,7 @@ def test_users_cannot_be_deleted(pd):
 @pytest.mark.e2e
 def test_demo_accounts_for_every_record_and_every_request_matches_the_vendor_spec(tmp_path):
     from toolkit import demo
-    from toolkit.sandbox.pipedrive.validation import log_entry_errors
+    from crm_sandbox.pipedrive.validation import log_entry_errors
 
     out, log = tmp_path / "demo", tmp_path / "requests.jsonl"
     status = demo.run(destination="pipedrive", patients=20, seed=5, out=out, request_log=str(log), echo=lambda _: None)

@@ -100,7 +100,7 @@ def test_every_skipped_record_has_a_reason_in_the_ledger(run):
 
 def test_no_report_notebook_or_log_holds_the_token(run):
     out, _ = run
-    from toolkit.sandbox import start
+    from crm_sandbox import start
 
     with start("highlevel") as box:
         token = box.token

@@ -11,7 +11,8 @@ import httpx
 import pytest
 import yaml
 
-from toolkit import init_workspace, sandbox
+import crm_sandbox as sandbox
+from toolkit import init_workspace
 from toolkit import workflow as wf
 from toolkit.demo import fallback_user
 from toolkit.sources import registry

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from toolkit import init_workspace, sandbox
+import crm_sandbox as sandbox
+from toolkit import init_workspace
 from toolkit.demo import fallback_user
 from toolkit.sources import registry
 from toolkit.workflow import prepare_mapping

@@ -10,7 +10,8 @@ import sqlite3
 import pytest
 from conftest import users_of
 
-from toolkit import init_workspace, sandbox
+import crm_sandbox as sandbox
+from toolkit import init_workspace
 from toolkit import workflow as wf
 from toolkit.demo import fallback_user
 from toolkit.destinations.freshsales.adapter import Freshsales

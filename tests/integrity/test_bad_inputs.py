@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from toolkit import init_workspace, sandbox
+import crm_sandbox as sandbox
+from toolkit import init_workspace
 from toolkit import workflow as wf
 from toolkit import _paths
 from toolkit.audit import run_audit

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-STEPS = (("estimate", {}), ("audit", {}), ("map", {"accept_proposals": True}), ("signoff", {}), ("owners", {}),
-         ("migrate", {"accept_proposals": True}), ("reconcile", {}), ("summary", {}), ("rebuild_guide", {}))
+from toolkit.notebook_runs import DEMO_STEPS as STEPS  # the demo's steps, in its order
 
 
 @dataclass
@@ -81,7 +80,8 @@ def _render_sample_view(ws, sample: Path) -> None:
 
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory) -> DemoRun:
-    from toolkit import init_workspace, sandbox
+    import crm_sandbox as sandbox
+    from toolkit import init_workspace
     from toolkit.demo import fallback_user
     from toolkit.notebook_runs import run_step
     from toolkit.sources import registry

@@ -2,7 +2,7 @@
 
 Most tests drive the app in-process (Starlette's TestClient); the ones about the server itself
 (request log, faults, start/seed) start it on a loopback port. Every successful response is
-checked against the response schemas in :mod:`toolkit.sandbox.freshsales.schemas`.
+checked against the response schemas in :mod:`crm_sandbox.freshsales.schemas`.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ with warnings.catch_warnings():  # starlette nudges towards another httpx packag
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from toolkit import sandbox
-from toolkit.sandbox.freshsales import DEFAULT_TOKEN, build, schemas
+import crm_sandbox as sandbox
+from crm_sandbox.freshsales import DEFAULT_TOKEN, build, schemas
 
 USER = 16000000101  # seeded admin (seed.json)
 
@@ -377,7 +377,7 @@ def test_faults_answer_in_the_vendor_shape():
 
 
 def test_seed_users_without_ids_are_all_added():
-    from toolkit.sandbox.freshsales.state import load_seed
+    from crm_sandbox.freshsales.state import load_seed
 
     users = load_seed({"users": [{"email": "a@practice.example"}, {"email": "b@practice.example"}]})["users"]
     emails = [u["email"] for u in users]

@@ -8,8 +8,8 @@ import time
 import httpx
 import pytest
 
-from toolkit import sandbox
-from toolkit.sandbox.highlevel import validation
+import crm_sandbox as sandbox
+from crm_sandbox.highlevel import validation
 
 VERSION = "2021-07-28"
 
@@ -362,7 +362,7 @@ def test_faults_are_seeded_and_repeatable():
 
 
 def test_lost_fault_parses_and_is_in_the_error_message():
-    from toolkit.sandbox._server import FaultPlan
+    from crm_sandbox._server import FaultPlan
 
     assert FaultPlan.parse("lost=0.25,reset=0.1").p_lost == 0.25
     with pytest.raises(ValueError, match="lost=P"):
@@ -677,7 +677,7 @@ _PROPERTY_VALUES = {**_LOCATION_VALUES, "MONETORY": {"currency": "default", "val
 
 @pytest.mark.parametrize("data_type", sorted(_LOCATION_VALUES))
 def test_every_data_type_in_both_field_apis(api, sb, data_type):
-    from toolkit.sandbox.highlevel.state import DATA_TYPES
+    from crm_sandbox.highlevel.state import DATA_TYPES
 
     assert set(_LOCATION_VALUES) == DATA_TYPES
     pick = data_type in ("CHECKBOX", "SINGLE_OPTIONS", "MULTIPLE_OPTIONS", "RADIO")
@@ -697,7 +697,7 @@ def test_every_data_type_in_both_field_apis(api, sb, data_type):
 
 
 def test_seed_users_without_ids_are_all_added():
-    from toolkit.sandbox.highlevel.state import load_seed
+    from crm_sandbox.highlevel.state import load_seed
 
     users = load_seed({"users": [{"email": "a@practice.example"}, {"email": "b@practice.example"}]})["users"]
     emails = [u["email"] for u in users]

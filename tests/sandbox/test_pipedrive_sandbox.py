@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from toolkit import sandbox
-from toolkit.sandbox.pipedrive import DEFAULT_OAUTH_TOKEN, validation
+import crm_sandbox as sandbox
+from crm_sandbox.pipedrive import DEFAULT_OAUTH_TOKEN, validation
 
 SPEC_DIR = Path(validation.__file__).parent / "specs"
 _SEEN: list[str] = []
@@ -161,7 +161,7 @@ def test_person_round_trip_with_custom_fields(api, sb):
 def test_field_keys_differ_between_companies():
     codes = []
     for seed in (1, 2):
-        from toolkit.sandbox.pipedrive import build
+        from crm_sandbox.pipedrive import build
         built = build(rng_seed=seed)
         codes.append(built.state.add_field("person", {"field_name": "Source ID", "field_type": "varchar"})["field_code"])
     assert codes[0] != codes[1]
@@ -406,8 +406,8 @@ def test_429_burst_fault_refuses_below_the_advertised_burst_and_abuse_is_blocked
         codes = [httpx.get(f"{box.url}/api/v1/users", headers=h) for _ in range(3)]
         assert [r.status_code for r in codes] == [200, 200, 429]
         assert codes[0].headers["x-ratelimit-limit"] == "4"
-    from toolkit.sandbox._server import run_in_thread
-    from toolkit.sandbox.pipedrive import build
+    from crm_sandbox._server import run_in_thread
+    from crm_sandbox.pipedrive import build
     built = build(burst=1, block_after=2)
     server, thread, port = run_in_thread(built.app)
     try:

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from toolkit import sandbox
+import crm_sandbox as sandbox
 from toolkit.audit import run_audit
 from toolkit.sources.exact import ExactSource, ExtractionPaused, KeyBlocked
 from toolkit.sources.exact.generator import generate

@@ -30,7 +30,7 @@ class Source(abc.ABC):
     name: str = ""
     #: how reports write the system's name
     display_name: str = ""
-    #: API sources: the sandbox (a :mod:`toolkit.sandbox` name) that serves this source's
+    #: API sources: the sandbox (a :mod:`crm_sandbox` name) that serves this source's
     #: generated data, so the demo can run against it; None for export-file sources.
     sandbox: str | None = None
 

@@ -1,7 +1,7 @@
 """The Freshsales (Freshworks CRM) adapter: one account, every object a practice migration moves.
 
 Facts come from ``shared/research/freshsales.md`` ("§n"); the request shapes this adapter sends
-are the ones written down in :mod:`toolkit.sandbox.freshsales.schemas`. Every request carries
+are the ones written down in :mod:`crm_sandbox.freshsales.schemas`. Every request carries
 ``Authorization: Token token=<key>`` (§1) and passes the account's :class:`._pacing.Pacer`
 (per-minute and per-hour windows, §2). The adapter never retries: each outcome becomes a typed
 error and the engine retries by type.

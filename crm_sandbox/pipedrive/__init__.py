@@ -4,7 +4,7 @@ Serves persons, organizations, deals, activities, pipelines, stages and person/o
 fields on ``/api/v2`` and leads, notes, files, users and activity types on ``/api/v1`` (and the
 older ``/v1``), as the current API splits them (research pipedrive.md section 3), with the vendor's
 bodies, errors, pagination, token budget and burst windows, validated against slices of the
-vendor's own OpenAPI files (``specs/``). Start it through :func:`toolkit.sandbox.start`
+vendor's own OpenAPI files (``specs/``). Start it through :func:`crm_sandbox.start`
 (``start("pipedrive")``); :func:`build` is the registry hook.
 """
 
@@ -28,7 +28,7 @@ DEFAULT_COMPANY_DOMAIN = "brightsmiles-sandbox"
 
 @dataclass
 class Built:
-    """What :func:`toolkit.sandbox.start` needs to serve and describe the sandbox."""
+    """What :func:`crm_sandbox.start` needs to serve and describe the sandbox."""
 
     app: object
     state: State
@@ -43,7 +43,7 @@ def build(*, token: str | None = None, location_id: str | None = None, seed: dic
           burst: int | None = None, daily: int | None = None, retry_after: bool = True,
           plan: str = "growth", seats: int = 5, company_domain: str | None = None,
           oauth_token: str | None = None, block_after: int | None = None, rng_seed: int = 0) -> Built:
-    """Assemble the sandbox app (not yet serving). Options as :func:`toolkit.sandbox.start`, plus:
+    """Assemble the sandbox app (not yet serving). Options as :func:`crm_sandbox.start`, plus:
 
     Args:
         location_id: the company id to serve (default the seed's); reported as ``location_id``.

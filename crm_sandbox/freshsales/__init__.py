@@ -5,7 +5,7 @@ pipelines and stages, tasks, appointments, notes, files, custom fields, owners a
 selectors, single and bulk upserts with job statuses, and bulk deletes - with the vendor's
 paths, ``Token token=`` auth, error bodies, pagination and per-hour/per-minute limits. Requests
 are validated with the project's own schemas (:mod:`.schemas`; the vendor publishes none).
-Start it through :func:`toolkit.sandbox.start` (``start("freshsales")``); :func:`build` is the
+Start it through :func:`crm_sandbox.start` (``start("freshsales")``); :func:`build` is the
 registry hook.
 """
 
@@ -39,7 +39,7 @@ def build(*, token: str | None = None, location_id: str | None = None, seed: dic
           time_scale: float = 1.0, faults: str | None = None, request_log: str | None = None,
           burst: int | None = None, daily: int | None = None, retry_after: bool = True,
           hourly: int | None = None, rng_seed: int = 0) -> Built:
-    """Assemble the sandbox app (not yet serving). Options as :func:`toolkit.sandbox.start`.
+    """Assemble the sandbox app (not yet serving). Options as :func:`crm_sandbox.start`.
 
     Args:
         location_id: the account's bundle alias (domain); default the seed's.

@@ -36,7 +36,7 @@ class RateWindows:
     """Fixed windows per account - (limit, seconds) pairs - all of which a request must fit.
 
     A refused request counts against none of them. The windows are fixed like the shared
-    :class:`~toolkit.sandbox._server.RateWindow` (a client pacing with a sliding log stays inside).
+    :class:`~crm_sandbox._server.RateWindow` (a client pacing with a sliding log stays inside).
 
     Args:
         limits: e.g. ``[(400, 60.0), (5000, 3600.0)]``; the last one is the one the headers report.

@@ -10,7 +10,7 @@ applied in memory by :mod:`.validation`.
 
 Run it again after refreshing the vendor files::
 
-    python -m toolkit.sandbox.pipedrive.slice_specs ../shared/specs/pipedrive
+    python -m crm_sandbox.pipedrive.slice_specs ../shared/specs/pipedrive
 
 and update ``specs/SOURCE.md`` with the sha256 it prints.
 """
@@ -104,7 +104,7 @@ def slice_spec(doc: dict, paths: tuple[str, ...]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print("usage: python -m toolkit.sandbox.pipedrive.slice_specs SHARED_SPECS_PIPEDRIVE_DIR", file=sys.stderr)
+        print("usage: python -m crm_sandbox.pipedrive.slice_specs SHARED_SPECS_PIPEDRIVE_DIR", file=sys.stderr)
         return 2
     src = Path(argv[0])
     OUT_DIR.mkdir(exist_ok=True)

@@ -6,7 +6,7 @@ custom object schemas and records, associations and relations, calendars and app
 (``Version: 2021-04-15``), the media library (25 MB uploads) and users - with the vendor's
 paths, bodies, errors, pagination and rate-limit headers, every request validated against the
 vendor's own OpenAPI files (vendored under ``specs/``, corrections in ``validation._PATCHES``).
-Start it through :func:`toolkit.sandbox.start` (``start("highlevel")``); :func:`build` is the
+Start it through :func:`crm_sandbox.start` (``start("highlevel")``); :func:`build` is the
 registry hook. :func:`.validation.validate_request_log` checks a ``--request-log`` file.
 """
 
@@ -40,7 +40,7 @@ def build(*, token: str | None = None, location_id: str | None = None, seed: dic
           time_scale: float = 1.0, faults: str | None = None, request_log: str | None = None,
           burst: int | None = None, daily: int | None = None, retry_after: bool = True,
           window: float | None = None, rng_seed: int = 0) -> Built:
-    """Assemble the sandbox app (not yet serving). Options as :func:`toolkit.sandbox.start`.
+    """Assemble the sandbox app (not yet serving). Options as :func:`crm_sandbox.start`.
 
     Args:
         retry_after: send ``Retry-After`` on 429s (HighLevel does not document whether it does).

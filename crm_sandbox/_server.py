@@ -119,7 +119,7 @@ class RateWindow:
 
     Fixed rather than sliding windows: HighLevel reports a per-window ``Remaining`` count and no
     reset time, which is what a fixed window produces; a client that paces with a sliding log
-    (see :mod:`toolkit.ratelimit`) stays inside either kind.
+    (see :mod:`toolkit.destinations.ratelimit`) stays inside either kind.
 
     Args:
         burst: requests allowed per window.

@@ -5,7 +5,7 @@ imitates Exact Online: OAuth2 code grant with rotating refresh tokens, OData pag
 endpoints with rowversion deltas and ``sync/Deleted``, the minutely and daily rate limits with
 their real header names, and the error budget that blocks a key. It serves the dataset written
 by ``crm-migrate generate exact`` (pass that folder as ``seed``). Start it with
-``toolkit.sandbox.start("exact", seed=DIR)``; :func:`build` is the registry hook.
+``crm_sandbox.start("exact", seed=DIR)``; :func:`build` is the registry hook.
 
 The handle's ``token`` is the app's client secret (an Exact app has no static bearer token);
 ``options`` carries ``client_id``, ``redirect_uri`` and ``division``.
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ...errors import ConfigError
+from toolkit.errors import ConfigError
 from .._server import FaultPlan, RateWindow, RequestLog, SandboxMiddleware, VirtualClock
 from .app import Context, create_app
 from .state import ExactState
@@ -45,7 +45,7 @@ def build(*, token: str | None = None, location_id: str | None = None, seed: dic
           time_scale: float = 1.0, faults: str | None = None, request_log: str | None = None,
           burst: int | None = None, daily: int | None = None, retry_after: bool = True,
           client_id: str | None = None, redirect_uri: str | None = None, rng_seed: int = 0) -> Built:
-    """Assemble the sandbox app (not yet serving). Options as :func:`toolkit.sandbox.start`.
+    """Assemble the sandbox app (not yet serving). Options as :func:`crm_sandbox.start`.
 
     Args:
         token: the client secret to accept (default a fixed fake one).

@@ -1,12 +1,13 @@
 """Local stand-ins for the CRMs' APIs: same paths, bodies, errors, pagination and rate limits.
 
-A sandbox is a product of its own (DESIGN.md, "Sandboxes: the embedded default"): the CLI, the
+A product of its own beside ``toolkit`` (installed with the ``[sandbox]`` extra): the CLI, the
 demo and the tests start one; the library's core never imports this package. Each vendor lives
-in its own subpackage and registers itself here in one line.
+in its own subpackage and registers itself here in one line; a third party's sandbox is found
+by an entry point in the ``dental_crm_toolkit.sandboxes`` group.
 
 Example::
 
-    from toolkit import sandbox
+    import crm_sandbox as sandbox
     with sandbox.start("highlevel") as sb:
         print(sb.url, sb.location_id)   # give these (and sb.token) to the adapter
         ...
@@ -25,18 +26,28 @@ __all__ = ["start", "serve", "names", "SandboxHandle"]
 #: vendor name -> "module:builder". A builder takes the options of :func:`start` and returns
 #: an object with ``app``, ``state``, ``token`` and ``location_id``.
 _REGISTRY: dict[str, str] = {}
-_REGISTRY["highlevel"] = "toolkit.sandbox.highlevel:build"
-_REGISTRY["freshsales"] = "toolkit.sandbox.freshsales:build"
-_REGISTRY["exact"] = "toolkit.sandbox.exact:build"
-_REGISTRY["pipedrive"] = "toolkit.sandbox.pipedrive:build"
+_REGISTRY["highlevel"] = "crm_sandbox.highlevel:build"
+_REGISTRY["freshsales"] = "crm_sandbox.freshsales:build"
+_REGISTRY["exact"] = "crm_sandbox.exact:build"
+_REGISTRY["pipedrive"] = "crm_sandbox.pipedrive:build"
+
+
+def _discover() -> None:
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="dental_crm_toolkit.sandboxes"):
+        _REGISTRY.setdefault(ep.name, ep.value)
 
 
 def names() -> list[str]:
     """Vendors that have a sandbox."""
+    _discover()
     return sorted(_REGISTRY)
 
 
 def _build(name: str, options: dict[str, Any]):
+    if name not in _REGISTRY:
+        _discover()
     try:
         target = _REGISTRY[name]
     except KeyError:
