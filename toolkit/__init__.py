@@ -21,11 +21,13 @@ from .sources import registry as sources
 from .reports.views import not_loaded, owner_table, show_counts, show_findings, show_missing, show_table
 from .workflow import (MigrationOutcome, Reconciliation, audit, mapping_table, migrate, open_workspace,
                        prepare_mapping, reconcile)
+from .version import __version__
 from .workspace import Workspace, init_workspace
 # the reports a consultant sends (issue 7)
 from .notebook_runs import render_report
-from .reports import (Redactor, begin_report, estimate, migration_summary, owner_report, rebuild_guide, show_estimate,
-                      show_migration_summary, show_rebuild_guide, show_signoff, signoff)
+from .reports import (Redactor, begin_report, show_estimate, show_migration_summary, show_rebuild_guide,
+                      show_signoff)
+from .workflow import estimate, migration_summary, owner_report, rebuild_guide, signoff
 from .reports.views import show_audit, show_owners, show_reconciliation, show_sample_diff, show_summary
 # proposing and confirming the mapping (issue 5)
 from .mapping import (CONFIRM_THRESHOLD, carrier_table, export_mapping, import_mapping, propose_mapping, read_folder,
@@ -34,7 +36,6 @@ from .workflow import propose
 # sample, full, delta and rollback runs
 from .workflow import DeltaOutcome, RollbackResult, SampleOutcome, delta, owners, rollback, sample
 
-__version__ = "0.1.0"
 
 __all__ = [
     "AuditReport", "AuthError", "ConfigError", "CustomField", "Destination", "DestinationConfig", "DestinationError",

@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
 from . import errors as _errors
 from .errors import ConfigError, DestinationError, MappingError, MigrationError, QuotaExhaustedError, SourceError
@@ -311,7 +310,7 @@ def _adopt(args) -> int:
 
 
 def _propose(args) -> int:
-    from pathlib import Path as _P
+    from pathlib import Path as _P  # noqa: N814
 
     from .mapping import propose_mapping, read_folder
     from .workflow import open_workspace, propose

@@ -8,7 +8,6 @@ path and the ledger concern patients.
 
 from __future__ import annotations
 
-import os
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ import yaml
 from .destinations import DestinationConfig
 from .destinations import registry as destinations
 from .errors import ConfigError
+from .private_files import private_dir, write_private
 from .sources import registry as sources
 
 __all__ = ["Workspace", "init_workspace", "default_token_env"]
@@ -29,20 +29,6 @@ CONFIG_FILE = "workspace.yaml"
 def default_token_env(destination: str) -> str:
     """The token variable ``init`` names for ``destination`` when given none (its package says)."""
     return destinations.get(destination).default_token_env or destination.upper().replace("-", "_") + "_TOKEN"
-
-
-def _private_dir(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically, readable by the owner only."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 @dataclass
@@ -96,21 +82,21 @@ class Workspace:
     @property
     def reports_dir(self) -> Path:
         path = self.root / "reports"
-        _private_dir(path)
+        private_dir(path)
         return path
 
     @property
     def inline_images_dir(self) -> Path:
         """Where pictures taken out of note text are written before upload (owner-only: clinical)."""
         path = self.root / "attachments" / "inline"
-        _private_dir(path.parent)
-        _private_dir(path)
+        private_dir(path.parent)
+        private_dir(path)
         return path
 
     @property
     def runs_dir(self) -> Path:
         path = self.root / "runs"
-        _private_dir(path)
+        private_dir(path)
         return path
 
     # --- load / save ------------------------------------------------------------------
@@ -159,7 +145,7 @@ class Workspace:
             "owner_resolution": {"by": "email", "fallback_user_email": self.fallback_owner},
             **self.extra,
         }
-        _private_dir(self.root)
+        private_dir(self.root)
         write_private(self.root / CONFIG_FILE, yaml.safe_dump(data, sort_keys=False))
 
     @property

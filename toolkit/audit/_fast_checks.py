@@ -24,9 +24,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..mapping import apply_transform, parse_dates
+from ..mapping import DATE_FORMATS, apply_transform, parse_dates
 from ._arrow_bytes import arrow_strings, chunk_bytes, valid_rows
-from ..mapping._transforms import DATE_FORMATS
 
 __all__ = ["problems", "date_layouts", "column_checks", "unique_problems", "unique_date_layouts"]
 

@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..sources._layout import date_regex
+from ..sources import date_regex
 
 __all__ = ["suite_for", "write_suites", "date_regex", "at_most_regex", "EMAIL_REGEX", "PHONE_REGEX"]
 

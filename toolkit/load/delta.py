@@ -138,5 +138,6 @@ def select_changes(plan: Plan, snapshot: Snapshot, ledger: Ledger,
                         # change are retried by running migrate again
                         "errored_before_not_retried": failed})
     unrouted = [(o, k, r) for o, k, r in plan.unrouted if fates.get((o, k)) != ("skipped", r)]
-    sub = Plan(plan.source, plan.destination, chosen, unrouted, plan.custom_fields, plan.pipelines, plan.aliases)
+    sub = Plan(plan.source, plan.destination, chosen, unrouted, plan.custom_fields, plan.pipelines, plan.aliases,
+               mapping=plan.mapping)
     return DeltaSelection(sub, base["watermark"], base["run_id"], objects, deleted)

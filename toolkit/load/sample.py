@@ -165,5 +165,6 @@ def select_sample(plan: Plan, size: int = 200, seed: int = 0) -> SampleSelection
                          [pr for pr in op.records if (pr.source_object, pr.source_key, op.target) in picked],
                          op.pipeline_fields)
               for op in plan.objects]
-    sub = Plan(plan.source, plan.destination, chosen, [], plan.custom_fields, plan.pipelines, plan.aliases)
+    sub = Plan(plan.source, plan.destination, chosen, [], plan.custom_fields, plan.pipelines, plan.aliases,
+               mapping=plan.mapping)
     return SampleSelection(sub, size, coverage)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..errors import MappingError
 from .inline_images import default_folder, extract_inline_images, has_inline_images, is_note_object
-from ..shapes import (SOURCE_ID_FIELD, UNMAPPED_STAGE, CustomField, ObjectPlan, Plan, PlannedRecord, Record,
+from ..shapes import (FILE_OBJECT, SOURCE_ID_FIELD, UNMAPPED_STAGE, CustomField, ObjectPlan, Plan, PlannedRecord, Record,
                       Snapshot)
 from ._catalog import destination_object
 from ._dedupe import find_duplicates
@@ -387,7 +387,7 @@ def build_plan(snapshot: Snapshot, spec: MappingSpec, load_order: tuple[str, ...
             if (cf.object, cf.key) not in seen:
                 seen.add((cf.object, cf.key))
                 fields.append(cf)
-    return Plan(spec.source, spec.destination, plans, unrouted, fields, pipelines, aliases, notes)
+    return Plan(spec.source, spec.destination, plans, unrouted, fields, pipelines, aliases, notes, mapping=spec)
 
 
 def _inline_images(op: ObjectPlan, folder: Path) -> ObjectPlan | None:
@@ -398,8 +398,6 @@ def _inline_images(op: ObjectPlan, folder: Path) -> ObjectPlan | None:
     journals it, resumes and rolls it back like any other file. A picture that cannot be read
     is planned skipped, with the note and the reason, so the run reports it.
     """
-    from ..load.attachments import FILE_OBJECT  # attachments imports this package: import when used
-
     if op.target == FILE_OBJECT or not is_note_object(op.target):
         return None
     files: list[PlannedRecord] = []

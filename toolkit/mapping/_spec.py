@@ -48,6 +48,7 @@ from typing import Any
 import yaml
 
 from ..errors import MappingError
+from ..private_files import write_private
 
 __all__ = ["MappingSpec", "ObjectMap", "FieldMap", "CUSTOM_TYPES", "ROUTE_STATUSES"]
 
@@ -196,8 +197,6 @@ class MappingSpec:
                 "objects": [o.to_dict() for o in self.objects]}
 
     def save(self, path: str | Path) -> None:
-        from ..workspace import write_private
-
         write_private(Path(path), yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True, width=120))
 
     # --- questions the engine asks ------------------------------------------------------

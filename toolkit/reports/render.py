@@ -156,7 +156,7 @@ def render_notebook(notebook: str | Path, out: str | Path, *, title: str | None 
     import nbformat
     from nbconvert import HTMLExporter
 
-    from .. import __version__
+    from ..version import __version__
 
     book = nbformat.read(str(notebook), as_version=4)
     if redactor is not None:

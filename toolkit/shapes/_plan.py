@@ -5,6 +5,7 @@ loads them. Lookups to other records are kept as *source* keys until the engine 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ._records import CustomField, Record
 
@@ -55,6 +56,8 @@ class Plan:
             that records pointing at a duplicate link to the record kept.
         notes: what build_plan changed from the mapping's letter and why (a multi-select kept
             as comma-separated text where the destination object has no multi-select).
+        mapping: the mapping the plan was built from (a ``MappingSpec``), so that the steps after
+            the plan (custom objects, the field diff) read it once with the plan.
     """
 
     source: str
@@ -65,6 +68,7 @@ class Plan:
     pipelines: dict[str, set[str]]
     aliases: dict[tuple[str, str], str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    mapping: Any = field(default=None, repr=False, compare=False)
 
     def counts(self) -> dict[str, int]:
         return {f"{o.source_object}->{o.target}": len(o.records) for o in self.objects}

@@ -6,6 +6,7 @@ A source is a class with ``name``, ``read(location) -> Snapshot`` and, for the b
 
 from ..registry import Registry
 from ._base import Source
+from ._layout import date_regex
 
 registry: Registry[type[Source]] = Registry("source", group="dental_crm_toolkit.sources")
 registry.register("dent-o-soft", "toolkit.sources.dent_o_soft:DentOSoftSource")
@@ -14,4 +15,4 @@ registry.register("practice-by-numbers", "toolkit.sources.practice_by_numbers:Pr
 registry.register("dental-exec", "toolkit.sources.dental_exec:DentalExecSource")
 registry.register("generic-csv", "toolkit.sources.generic_csv:GenericCsvSource")
 
-__all__ = ["Source", "registry"]
+__all__ = ["Source", "date_regex", "registry"]

@@ -1,89 +1,46 @@
-"""The steps of a migration, one call each: what the notebooks and the CLI run.
-
-Each step reads the workspace, does its work through the toolkit's modules, writes its figures
-to ``WS/reports/<step>.json`` and returns them, so a notebook is a list of these calls and a
-display of what they return.
-"""
+"""The steps of a run, one call each: audit, mapping, sample, migrate, delta, adopt, rollback and
+reconcile. Each reads the source and builds the plan once, passes them on, and writes its figures
+to ``WS/reports/<step>.json``."""
 
 from __future__ import annotations
 
-import json
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pandas as pd
 
-from . import _paths
-from .audit import AuditReport, run_audit
-from .load.delta import select_changes
-from .destinations import DestinationConfig
-from .shapes import SOURCE_ID_FIELD
-from .destinations import registry as destinations
-from .load.engine import Engine, RunResult
-from .errors import ConfigError, MappingError, NotFoundError, SourceError
-from .verify.field_diff import VERDICTS, diff_sample
-from .load.attachments import FILE_OBJECT
-from .file_lock import WriterLock
-from .load.ledger import Ledger, LedgerMismatchError
-from .mapping import MappingSpec, Plan, build_plan
-from .load.owner_resolution import OwnerResolution, resolve_owners
-from .load.retries import Retrier
-from .verify.reconciliation import Reconciliation, reconcile_run
-from .load.rollback import RollbackResult
-from .load.rollback import rollback as rollback_run
-from .load.sample import select_sample
-from .workspace import Workspace, write_private
+from .. import _paths
+from ..audit import AuditReport, run_audit
+from ..errors import NotFoundError
+from ..load.delta import select_changes
+from ..load.engine import RunResult
+from ..load.ledger import Ledger
+from ..load.owner_resolution import OwnerResolution
+from ..load.rollback import RollbackResult
+from ..load.rollback import rollback as rollback_run
+from ..load.sample import select_sample
+from ..mapping import MappingSpec, build_plan
+from ..shapes import SOURCE_ID_FIELD
+from ..verify.field_diff import VERDICTS, diff_sample
+from ..verify.reconciliation import Reconciliation, reconcile_run
+from ..workspace import Workspace
+from ._setup import (_connected, _engine, _ordered, _refuse_unknown_records, _writing, custom_objects, owners, plan,
+                     template_path, write_figures)
 
-__all__ = ["open_workspace", "audit", "prepare_mapping", "owners", "sample", "migrate", "delta", "rollback",
-           "reconcile", "write_figures", "MigrationOutcome", "SampleOutcome", "DeltaOutcome", "RollbackResult",
-           "Reconciliation", "ENGINE_DEFAULTS"]
-
-#: engine settings a workspace can override in its ``engine:`` block
-ENGINE_DEFAULTS = {
-    # calls in flight per destination account, sharing its one limiter: on loopback one keeps the
-    # quota full; a CRM that answers in 200-300 ms needs several (BENCHMARKS.md, engine throughput)
-    "workers": 6,
-    # share of the vendor's burst quota the limiter allows itself; the rest absorbs clock skew
-    "pace": 0.97,
-    # read each record before updating it, so a rollback restores edits made in the CRM since the
-    # last run, at one extra call per update; off, the ledger's last-written values are "before"
-    "read_before": False,
-    "max_attempts": 6,
-    # largest file to upload, in bytes; None = what the destination adapter says (HighLevel: 25 MB)
-    "max_file_bytes": None,
-}
-
-
-def open_workspace(path: str | Path) -> Workspace:
-    """Open the workspace at ``path``."""
-    return Workspace.load(path)
-
-
-def write_figures(ws: Workspace, step: str, figures: dict) -> Path:
-    """Write a step's figures as ``WS/reports/<step>.json`` (owner-readable only)."""
-    path = ws.reports_dir / f"{step}.json"
-    write_private(path, json.dumps(figures, indent=2, default=str, ensure_ascii=False))
-    return path
+__all__ = ["audit", "prepare_mapping", "propose", "mapping_table", "sample", "migrate", "delta", "adopt", "rollback",
+           "reconcile", "SampleOutcome", "MigrationOutcome", "DeltaOutcome", "AdoptOutcome"]
 
 
 # --- 01 audit --------------------------------------------------------------------------------
 def audit(ws: Workspace, expectations_dir: str | Path | None = None) -> AuditReport:
     """Read the source and audit it against its Great Expectations suites."""
     # the audit reads leniently: schema drift and unreadable files are reported, not raised
-    from .sources import registry as _sources
-
     report = run_audit(ws.open_source().read_for_audit(ws.export), expectations_dir or _paths.EXPECTATIONS)
     write_figures(ws, "audit", report.to_dict())
     return report
 
 
 # --- 02 mapping ------------------------------------------------------------------------------
-def template_path(source: str, destination: str) -> Path:
-    return _paths.TEMPLATES / "mappings" / f"{source}__{destination}.yaml"
-
-
 def prepare_mapping(ws: Workspace, *, accept_proposals: bool = False, overwrite: bool = False) -> MappingSpec:
     """Give the workspace its mapping: the confirmed one if it exists, else the pair's template.
 
@@ -94,7 +51,7 @@ def prepare_mapping(ws: Workspace, *, accept_proposals: bool = False, overwrite:
     if ws.mapping_path.is_file() and not overwrite:
         spec = MappingSpec.load(ws.mapping_path)
     else:
-        from .mapping import propose_mapping, template_fits
+        from ..mapping import propose_mapping, template_fits
 
         path = template_path(ws.source, ws.destination)
         spec = MappingSpec.load(path) if path.is_file() else None
@@ -120,7 +77,7 @@ def propose(ws: Workspace, *, overwrite: bool = False) -> MappingSpec:
     Args:
         overwrite: ignore an existing mapping and start again.
     """
-    from .mapping import propose_mapping
+    from ..mapping import propose_mapping
 
     snapshot = ws.read_source()
     base = None
@@ -143,143 +100,6 @@ def mapping_table(spec: MappingSpec) -> pd.DataFrame:
              "type": f.type, "transform": f.transform, "status": f.status, "confidence": f.confidence, "reason": f.reason}
             for o in spec.objects for f in o.fields]
     return pd.DataFrame(rows)
-
-
-# --- engine runs: shared set-up -------------------------------------------------------------
-def _engine_settings(ws: Workspace, **overrides) -> dict:
-    cfg = {**ENGINE_DEFAULTS, **(ws.extra.get("engine") or {}), **overrides}
-    unknown = sorted(set(cfg) - set(ENGINE_DEFAULTS) - {"note_unchanged"})
-    if unknown:
-        raise ConfigError(f"{ws.root / 'workspace.yaml'}: unknown engine settings {', '.join(unknown)} "
-                          f"(known: {', '.join(ENGINE_DEFAULTS)})")
-    return cfg
-
-
-def _engine(ws: Workspace, dest, ledger: Ledger, *, progress: bool, **overrides) -> Engine:
-    cfg = _engine_settings(ws, **overrides)
-    return Engine(dest, ledger, progress=progress, files_root=ws.files_root, own_files=(ws.inline_images_dir,), **cfg)
-
-
-@contextmanager
-def _writing(ws: Workspace, command: str, dest, ledger_path: Path) -> Iterator[Ledger]:
-    """The ledger, opened for a step that writes to ``dest``: one writer per workspace.
-
-    Takes the workspace's writer lock (refusing, with the holder named, while another process
-    writes), ties the ledger to this workspace and account, and closes runs a killed process
-    left "running" (their unfinished calls are settled by the engine's next run).
-    """
-    with WriterLock(ws.root, command), Ledger(ledger_path) as ledger:
-        ledger.bind(workspace=ws.id, account=dest.account)
-        ledger.close_dead_runs(by=command)
-        yield ledger
-
-
-def _refuse_unknown_records(engine: Engine, ledger: Ledger, the_plan: Plan, ws: Workspace, probes: int = 2) -> None:
-    """Refuse to load with a ledger that knows nothing into an account that holds this plan's records.
-
-    A deleted, emptied or lost ledger must never mean "start afresh": everything would be
-    created a second time. A few planned records of each object are looked up by Source ID;
-    if any exists, the load stops and names ``crm-migrate adopt``, which rebuilds the ledger
-    from the destination.
-
-    Raises:
-        LedgerMismatchError: the destination already holds records this ledger does not know.
-    """
-    if ledger.has_writes():
-        return
-    for op in the_plan.objects:
-        if op.target == FILE_OBJECT:
-            continue
-        for pr in [p for p in op.records if not p.skip_reason][:probes]:
-            try:
-                found = engine.call(engine.dest.find_by_source_id, op.target, pr.source_key)
-            except NotFoundError:  # the object itself does not exist there yet (a custom object)
-                break
-            if found:
-                raise LedgerMismatchError(
-                    f"the ledger {ledger.path} holds no record of earlier loads, but {engine.dest.name} already has "
-                    f"{op.target} {found} with Source ID {pr.source_key} ({op.source_object}): loading now would "
-                    f"create it twice. Run `crm-migrate adopt {ws.root}` to rebuild the ledger from the destination, "
-                    f"then migrate again")
-
-
-def _connected(ws: Workspace, client=None, *, staging: bool = False):
-    """The destination (or the workspace's staging target), with the plan order it loads in."""
-    dest = staging_destination(ws, client) if staging else ws.connect(client)
-    return dest, tuple(dest.objects)
-
-
-def owners(ws: Workspace, the_plan: Plan | None = None, *, client=None, staging: bool = False) -> OwnerResolution:
-    """Match the source's owners to the destination's users, before anything is loaded.
-
-    Writes ``WS/reports/owners.json``: every source owner, its records, the user it matched and
-    the recommended action. Nothing is written to the destination.
-    """
-    if the_plan is None:
-        _, the_plan = plan(ws, accept_proposals=True)
-    dest, _ = _connected(ws, client, staging=staging)
-    fallback = (ws.extra.get("staging") or {}).get("fallback_user_email") if staging else None
-    users = Retrier(int(_engine_settings(ws)["max_attempts"])).call(dest.list_users)
-    res = resolve_owners(the_plan.owner_emails(), users, fallback or ws.fallback_owner)
-    if not staging:
-        rows = res.rows()
-        write_figures(ws, "owners", {"summary": {"owners": len(rows), "matched": sum(r["matched"] for r in rows),
-                                                 "unmatched": len(res.unmatched),
-                                                 "records_to_fallback": sum(res.unmatched.values())},
-                                     "owners": rows, "fallback": ws.fallback_owner})
-    return res
-
-
-def staging_destination(ws: Workspace, client=None):
-    """The staging account named in the workspace's ``staging:`` block.
-
-    The block has the destination's own keys — ``base_url``, ``token_env`` and ``options``
-    (and ``name`` when it differs from the destination's) — and optionally a
-    ``fallback_user_email`` of the staging account.
-
-    Raises:
-        ConfigError: no staging block, or one that points at the production account.
-    """
-    block = ws.extra.get("staging")
-    if not block:
-        raise ConfigError(f"{ws.root / 'workspace.yaml'} names no staging target: add a `staging:` block with "
-                          "base_url, token_env and options (a sandbox will do: `crm-migrate sandbox highlevel`)")
-    try:
-        cfg = DestinationConfig(base_url=block["base_url"], token_env=block["token_env"],
-                                options=dict(block.get("options") or {}))
-    except (KeyError, TypeError) as exc:
-        raise ConfigError(f"{ws.root / 'workspace.yaml'}: the staging block lacks {exc}") from None
-    prod = ws.destination_config
-    if cfg.base_url.rstrip("/") == prod.base_url.rstrip("/") and cfg.options == prod.options:
-        raise ConfigError("the staging target is the production account: a sample must never load into it")
-    cfg.token()
-    return destinations.get(block.get("name") or ws.destination)(cfg, client)
-
-
-def custom_objects(ws: Workspace, the_plan: Plan) -> dict[str, dict]:
-    """The custom objects ``the_plan`` loads: key -> ``{singular, plural, primary_field}``.
-
-    Raises:
-        MappingError: a custom-object route whose mapping has no ``schema:`` to create it from.
-    """
-    targets = {o.target for o in the_plan.objects if o.target.startswith("custom_object:")}
-    if not targets:
-        return {}
-    out = {}
-    for om in MappingSpec.load(ws.mapping_path).objects:
-        if om.target in targets and om.extra.get("status") != "excluded":
-            schema = om.extra.get("schema") or {}
-            if not all(schema.get(k) for k in ("singular", "plural", "primary_field")):
-                raise MappingError(f"{ws.mapping_path}: route {om.source} -> {om.target} needs "
-                                   "`schema: {singular, plural, primary_field}` to create the custom object")
-            out[om.target.split(":", 1)[1]] = {k: schema[k] for k in ("singular", "plural", "primary_field")}
-    return out
-
-
-def _ordered(the_plan: Plan, order: tuple[str, ...]) -> Plan:
-    rank = {name: i for i, name in enumerate(order)}
-    the_plan.objects.sort(key=lambda p: rank.get(p.target, len(rank)))
-    return the_plan
 
 
 # --- 03 sample -------------------------------------------------------------------------------
@@ -330,7 +150,7 @@ def sample(ws: Workspace, *, size: int = 200, seed: int = 0, accept_proposals: b
         engine = _engine(ws, dest, ledger, progress=progress)
         result = engine.run(picked.plan, res, mode="sample", info={"size": size, "seed": seed},
                             custom_objects=custom_objects(ws, picked.plan))
-        diff = diff_sample(picked.plan, MappingSpec.load(ws.mapping_path), snapshot, ledger, dest, read=engine.call)
+        diff = diff_sample(picked.plan, the_plan.mapping, snapshot, ledger, dest, read=engine.call)
     outcome = SampleOutcome(result, res, picked.coverage, diff)
     write_figures(ws, "sample", outcome.to_dict())
     return outcome
@@ -350,27 +170,6 @@ class MigrationOutcome:
                 "resume_at": r.resume_at, "seconds": round(r.seconds, 1), "counts": r.counts, "retries": r.retries,
                 "files_as_links": r.files_as_links, "plan": self.plan_counts, "custom_fields": self.custom_fields,
                 "owners": self.owners.rows()}
-
-
-def plan(ws: Workspace, spec: MappingSpec | None = None, *, accept_proposals: bool = False):
-    """Read the source and build the Plan under the workspace's mapping (no network call).
-
-    Raises:
-        MappingError: fields are still unconfirmed and ``accept_proposals`` is false.
-    """
-    spec = spec or MappingSpec.load(ws.mapping_path)
-    pending = spec.unconfirmed()
-    if pending and not accept_proposals:
-        shown = "; ".join(pending[:10]) + (f"; and {len(pending) - 10} more" if len(pending) > 10 else "")
-        raise MappingError(f"{len(pending)} mapping fields are not confirmed: {shown}. Confirm them in 02_mapping "
-                           "or run with --accept-proposals")
-    snapshot = ws.read_source()
-    for empty in snapshot.empty_objects():
-        if empty["referred_by"] and empty["object"] in {o.source for o in spec.objects}:
-            raise SourceError(f"has a header but no records, yet {', '.join(empty['referred_by'])} refer to "
-                              f"{empty['object']}: the export is incomplete; export it again (nothing was written)",
-                              file=empty["file"], row=2)
-    return snapshot, build_plan(snapshot, spec, inline_dir=ws.inline_images_dir)
 
 
 def migrate(ws: Workspace, *, accept_proposals: bool = False, progress: bool = True, client=None) -> MigrationOutcome:

@@ -1,4 +1,5 @@
-"""The report-only steps, one call each, as the notebooks and the CLI run them.
+"""The steps that write a document and nothing else, one call each, as the notebooks and the CLI
+run them (the reports package only presents what they return).
 
 None of them writes to the destination; each writes its figures to ``WS/reports/<step>.json``
 and returns its result for the notebook's views:
@@ -15,13 +16,13 @@ from __future__ import annotations
 from ..errors import ConfigError
 from ..load.ledger import Ledger
 from ..mapping import MappingSpec, build_plan
-from ..workflow import template_path, write_figures
+from ..reports.load_estimate import Estimate, estimate_plan
+from ..reports.migration_summary import RunSummary, summarize_runs
+from ..reports.quotas import quota_for
+from ..reports.rebuild import RebuildGuide, build_guide
+from ..reports.signoff import SignoffSheet, signoff_sheet
 from ..workspace import write_private
-from .load_estimate import Estimate, estimate_plan
-from .migration_summary import RunSummary, summarize_runs
-from .quotas import quota_for
-from .rebuild import RebuildGuide, build_guide
-from .signoff import SignoffSheet, signoff_sheet
+from ._setup import owners, template_path, write_figures
 
 __all__ = ["estimate", "signoff", "owner_report", "migration_summary", "rebuild_guide"]
 
@@ -66,15 +67,7 @@ def signoff(ws) -> SignoffSheet:
 
 def owner_report(ws, client=None):
     """Owner resolution before the load: every source owner matched by email to a destination user."""
-    from .. import workflow
-
-    res = workflow.owners(ws, client=client)
-    rows = res.rows()
-    write_figures(ws, "owners", {"summary": {"owners": len(rows), "matched": sum(r["matched"] for r in rows),
-                                             "unmatched": len(res.unmatched),
-                                             "records_to_fallback": sum(res.unmatched.values())},
-                                 "owners": rows, "fallback": ws.fallback_owner})
-    return res
+    return owners(ws, client=client)  # writes owners.json
 
 
 def migration_summary(ws) -> RunSummary:
