@@ -62,7 +62,7 @@ def test_a_second_writer_is_refused_and_names_the_first(export, tmp_path, monkey
             wf.migrate(ws, progress=False)
         assert "in use by `migrate`" in str(busy.value) and str(holder["pid"]) in str(busy.value)
         out, err = first.communicate(timeout=300)
-        assert first.returncode == 0, err
+        assert first.returncode == 3, err  # finished; the export's planted broken references are record errors
         state = box.state()
     assert not duplicates(state)
     assert holdings(state) == reference["holdings"]
