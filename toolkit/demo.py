@@ -86,9 +86,10 @@ def run(*, source: str = "dent-o-soft", destination: str = "highlevel", patients
         # what the sandbox CRM holds at the end, for checking by hand or by the tests
         write_private(out / "sandbox_state.json", json.dumps(box.state(), indent=1, ensure_ascii=False))
     summary = json.loads((ws.reports_dir / "reconcile.json").read_text(encoding="utf-8"))["summary"]
-    line = (f"demo: {summary['source_records']} source records, {summary['created']} created, {summary['updated']} updated, "
-            f"{summary['skipped']} skipped, {summary['errors']} errors, {summary['unaccounted']} unaccounted; "
-            f"reports in {ws.reports_dir}")
+    line = (f"demo: {summary['source_records']} source records: {summary['created']} created, "
+            f"{summary['updated']} updated, {summary['merged']} merged into other records, "
+            f"{summary['excluded']} excluded by the mapping, {summary['skipped']} skipped, {summary['errors']} errors, "
+            f"{summary['unaccounted']} unaccounted; reports in {ws.reports_dir}")
     print(line)
     sys.stdout.flush()
     return 1 if summary["unaccounted"] else 0

@@ -28,7 +28,8 @@ def test_demo_accounts_for_every_record(run, capsys):
     assert status == 0
     summary = json.loads((out / "workspace" / "reports" / "reconcile.json").read_text())["summary"]
     assert summary["unaccounted"] == 0
-    assert summary["source_records"] == summary["created"] + summary["updated"] + summary["skipped"] + summary["errors"]
+    assert summary["source_records"] == sum(summary[k] for k in ("created", "updated", "merged", "excluded", "skipped",
+                                                                 "errors"))
     for step in ("audit", "map", "migrate", "reconcile"):
         assert (out / "workspace" / "reports" / f"{step}.html").stat().st_size > 1000
         assert (out / "workspace" / "reports" / f"{step}.json").is_file()

@@ -23,6 +23,7 @@ def test_generate_then_demo(source, tmp_path, capsys):
     assert status == 0
     summary = json.loads((tmp_path / "demo" / "workspace" / "reports" / "reconcile.json").read_text())["summary"]
     assert summary["unaccounted"] == 0 and summary["created"] > 0
-    assert summary["source_records"] == summary["created"] + summary["updated"] + summary["skipped"] + summary["errors"]
+    assert summary["source_records"] == sum(summary[k] for k in ("created", "updated", "merged", "excluded", "skipped",
+                                                                 "errors"))
     audit = json.loads((tmp_path / "demo" / "workspace" / "reports" / "audit.json").read_text())
     assert audit["summary"]["expectations_failed"] > 0  # the planted defects were reported

@@ -166,7 +166,7 @@ def test_the_grid_edits_a_routes_rule_and_excludes_a_route(tmp_path, dos_snapsho
     saved.accept_proposals()
     the_plan = build_plan(dos_snapshot, saved)
     assert all(o.source_object != "claims" for o in the_plan.objects)
-    left = [why for o, _, why in the_plan.unrouted if o == "claims"]
+    left = [why for o, _, why in the_plan.excluded if o == "claims"]
     assert len(left) == len(dos_snapshot["claims"]) and "clearing house" in left[0]
     inactive = set(dos_snapshot["patients"].query("Status == 'Inactive'").PatientID)
     assert inactive and not inactive & {r.source_key for o in the_plan.objects if o.source_object == "patients"

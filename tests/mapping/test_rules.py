@@ -410,7 +410,7 @@ def test_an_excluded_route_accounts_for_its_records_with_the_reason(dos_snapshot
     spec = _template()
     spec.object("insurance").extra.update(status="excluded", reason="carrier list not agreed yet")
     plan = build_plan(dos_snapshot, spec)
-    left = [(o, k, why) for o, k, why in plan.unrouted if o == "insurance"]
+    left = [(o, k, why) for o, k, why in plan.excluded if o == "insurance"]
     assert len(left) == len(dos_snapshot["insurance"]) and "is excluded: carrier list not agreed yet" in left[0][2]
     assert all(o.source_object != "insurance" for o in plan.objects)
 

@@ -137,7 +137,10 @@ def select_changes(plan: Plan, snapshot: Snapshot, ledger: Ledger,
                         # a delta takes what changed; records that failed before and did not
                         # change are retried by running migrate again
                         "errored_before_not_retried": failed})
-    unrouted = [(o, k, r) for o, k, r in plan.unrouted if fates.get((o, k)) != ("skipped", r)]
-    sub = Plan(plan.source, plan.destination, chosen, unrouted, plan.custom_fields, plan.pipelines, plan.aliases,
-               mapping=plan.mapping)
+    def new(rows, fate):  # only what is not already journaled with the same fate and reason
+        return [(o, k, r) for o, k, r in rows if fates.get((o, k)) != (fate, r)]
+
+    sub = Plan(plan.source, plan.destination, chosen, new(plan.unrouted, "skipped"), plan.custom_fields, plan.pipelines,
+               plan.aliases, mapping=plan.mapping, merged=new(plan.merged, "merged"),
+               excluded=new(plan.excluded, "excluded"))
     return DeltaSelection(sub, base["watermark"], base["run_id"], objects, deleted)

@@ -217,9 +217,11 @@ class Engine:
                                               self.own_files)
             self.provisioning.provision(plan, run_id, [link_field(t) for t in sorted({self._targets[p[0]] for p in self._links})])
             stages = self.provisioning.pipelines(plan, run_id)
-            self.ledger.note_many(run_id, "skip", [(o, k, None, r) for o, k, r in plan.unrouted])
-            if plan.unrouted:
-                result.add("skipped", len(plan.unrouted))
+            for op, fate, rows in (("skip", "skipped", plan.unrouted), ("merge", "merged", plan.merged),
+                                   ("exclude", "excluded", plan.excluded)):
+                self.ledger.note_many(run_id, op, [(o, k, None, r) for o, k, r in rows])
+                if rows:
+                    result.add(fate, len(rows))
             for op in self.ordered(plan.objects):
                 self._load_object(op, owners, stages, run_id, result, plan.aliases)
             result.status = "finished"
@@ -261,7 +263,9 @@ class Engine:
                 return
             for layer, cyclic in layers(op, aliases):
                 tasks = []
-                maps: dict[str, dict] = {op.source_object: ids}
+                # a route's own map serves its self-links only where its source object loads first
+                first = self._targets.get(op.source_object) == op.target
+                maps: dict[str, dict] = {op.source_object: ids} if first else {}
                 fates: list = []
                 for pr in layer:
                     try:
@@ -270,7 +274,7 @@ class Engine:
                             record = self._file(pr, record, result)
                     except _Missing as miss:
                         notes.append((miss.op, (pr.source_object, pr.source_key, op.target, miss.reason)))
-                        result.add("skipped" if miss.op == "skip" else "error")
+                        result.add({"skip": "skipped", "merge": "merged"}.get(miss.op, "error"))
                         bar.update()
                         continue
                     existing = ids.get(pr.source_key)
@@ -288,21 +292,24 @@ class Engine:
             bar.close()
 
     def _flush(self, run_id: str, notes: list) -> None:
-        for op in ("skip", "error"):
+        for op in ("skip", "merge", "error"):
             self.ledger.note_many(run_id, op, [row for kind, row in notes if kind == op])
         notes.clear()
 
     def _prepare(self, pr: PlannedRecord, op: ObjectPlan, owners, stages, aliases, maps, fates, cyclic):
         """The record as it will be written (links as destination ids, owner, stage) and its hash."""
         if pr.skip_reason:
+            kept = aliases.get((pr.source_object, pr.source_key))
+            if kept is not None:  # a likely duplicate, folded into the record kept
+                raise _Missing("merge", f"merged into {pr.source_object} {kept}: {pr.skip_reason}")
             raise _Missing("skip", pr.skip_reason)
         record = dataclasses.replace(pr.record, links={}, fields=dict(pr.record.fields), custom=dict(pr.record.custom),
                                      tags=list(pr.record.tags))
         for name, (sobj, skey) in pr.links.items():
             skey = aliases.get((sobj, skey), skey)
             table = maps.get(sobj)
-            if table is None:
-                table = maps[sobj] = self.ledger.id_map(sobj)
+            if table is None:  # links point at the record the source object loads as first
+                table = maps[sobj] = self.ledger.id_map(sobj, self._targets.get(sobj))
             if skey in table:
                 record.links[name] = table[skey][0]
                 continue
@@ -313,8 +320,8 @@ class Engine:
             fate = fates[0].get((sobj, skey))
             # A record whose target was deliberately left out is left out too; one whose
             # target failed or never existed is an error someone must look at.
-            if fate and fate[0] == "skipped":
-                raise _Missing("skip", f"its {sobj} {skey} was skipped ({fate[1]})")
+            if fate and fate[0] in ("skipped", "excluded"):
+                raise _Missing("skip", f"its {sobj} {skey} was {fate[0]} ({fate[1]})")
             if fate:
                 raise _Missing("error", f"its {sobj} {skey} was not migrated ({fate[0]}: {fate[1]})")
             raise _Missing("error", f"its {sobj} {skey} does not exist in the source (broken reference)")

@@ -61,7 +61,7 @@ _ADDED_COLUMNS = {"content_hash": "TEXT", "reverses": "INTEGER"}
 _COLUMNS = ("seq, run_id, ts, op, state, source_object, source_key, dest_object, dest_id, reason, before, after,"
             " intent_seq, content_hash, reverses")
 
-OPS = {"create", "update", "skip", "error", "delete", "restore", "provision"}
+OPS = {"create", "update", "skip", "error", "delete", "restore", "provision", "merge", "exclude"}
 #: the status a run left "running" by a process that died takes when the next run starts
 INTERRUPTED = "interrupted"
 #: operations that leave a record in the destination carrying what we wrote
@@ -384,14 +384,15 @@ class Ledger:
         keeps the fate an earlier run gave it (a rolled-back delta leaves the full run's), or,
         if no run still in effect touched it, its fate is "rolled back". A source record that
         becomes several destination records (an appointment as a deal and as an event) is an
-        error if any of them is, else created, updated, rolled back or skipped, in that order.
+        error if any of them is, else created, updated, merged (carried inside another record),
+        rolled back, excluded (left out by the confirmed mapping) or skipped, in that order.
         """
         per: dict[tuple[str, str], dict[str | None, tuple[str, str | None]]] = {}
         undone: dict[tuple[str, str], dict[str | None, str]] = {}
         rows = self._exec(
             "SELECT j.source_object, j.source_key, j.dest_object, j.op, j.state, j.reason, j.run_id, r.status"
             " FROM journal j JOIN runs r ON r.run_id = j.run_id"
-            " WHERE j.source_object IS NOT NULL AND j.op IN ('create','update','skip','error','delete')"
+            " WHERE j.source_object IS NOT NULL AND j.op IN ('create','update','skip','error','delete','merge','exclude')"
             " AND j.state IN ('done','failed') AND (j.dest_object IS NULL OR j.dest_object NOT LIKE 'custom_field:%')"
             " ORDER BY j.seq"
         )
@@ -410,6 +411,10 @@ class Ledger:
                 out[dobj] = (ROLLED_BACK, reason)
             elif op == "skip":
                 out[dobj] = ("skipped", reason)
+            elif op == "merge":
+                out[dobj] = ("merged", reason)
+            elif op == "exclude":
+                out[dobj] = ("excluded", reason)
             elif op == "error":
                 out[dobj] = ("error", reason)
         for key, targets in undone.items():
@@ -424,7 +429,7 @@ class Ledger:
                             chash, rev)
 
 
-_PRECEDENCE = ("error", "created", "updated", ROLLED_BACK, "skipped")
+_PRECEDENCE = ("error", "created", "updated", "merged", ROLLED_BACK, "excluded", "skipped")
 
 
 def _combined(targets: dict[str | None, tuple[str, str | None]]) -> tuple[str, str | None]:
@@ -434,7 +439,7 @@ def _combined(targets: dict[str | None, tuple[str, str | None]]) -> tuple[str, s
     for fate in _PRECEDENCE:
         hits = [(d, r) for d, (f, r) in targets.items() if f == fate]
         if hits:
-            if fate in {"error", "skipped"}:
+            if fate in {"error", "skipped", "excluded"}:
                 return fate, "; ".join(f"{d}: {r}" if d else str(r) for d, r in hits)
             return fate, hits[0][1]
     return next(iter(targets.values()))

@@ -365,20 +365,39 @@ def build_plan(snapshot: Snapshot, spec: MappingSpec, load_order: tuple[str, ...
     taken = {(o.source_object, r.source_key) for o in plans for r in o.records}
     unrouted = [u for u in unrouted if (u[0], u[1]) not in taken or not u[2].startswith("not routed to ")]
     routed = {o.source_object for o in plans}
+    excluded_rows: list[tuple[str, str, str]] = []
     for om in excluded:  # its records are accounted for here unless another route takes them
         df = snapshot.tables.get(om.source)
         if om.source in routed or df is None or om.key not in df.columns:
             continue
         routed.add(om.source)
         why = f"route {om.source} -> {om.target} is excluded: {om.extra.get('reason', 'no reason given')}"
-        unrouted.extend((om.source, str(k), why) for k in df[om.key].astype("string").fillna(""))
+        excluded_rows.extend((om.source, str(k), why) for k in df[om.key].astype("string").fillna(""))
+    # records carried inside others (a custom-field value on its contact, a referral source in
+    # its patients' tags): merged, naming where they went
+    merged: list[tuple[str, str, str]] = []
+    planned = {o.source_object: {r.source_key for r in o.records if not r.skip_reason} for o in plans}
+    for carry in spec.extra.get("carried") or []:
+        obj = carry.get("source")
+        df = snapshot.tables.get(obj)
+        if df is None or obj in routed:
+            continue
+        routed.add(obj)
+        merged_rows, left = carried_rows(snapshot, obj, carry, planned)
+        merged.extend(merged_rows)
+        unrouted.extend(left)
     for obj, df in snapshot.tables.items():
         if obj in routed:
             continue
         key = snapshot.schema[obj].key if obj in snapshot.schema else df.columns[0]
         said = next((n.get("reason") for n in spec.extra.get("not_migrated") or [] if n.get("source") == obj), None)
-        reason = f"{obj} is not migrated by this mapping" + (f": {said}" if said else "")
-        unrouted.extend((obj, str(k), reason) for k in df[key].astype("string").fillna(""))
+        keys = df[key].astype("string").fillna("")
+        if said:  # the confirmed mapping says why it stays behind
+            excluded_rows.extend((obj, str(k), f"{obj} is not migrated: {said}") for k in keys)
+        else:
+            unrouted.extend((obj, str(k), f"{obj} is not migrated by this mapping (no route takes it)") for k in keys)
+    merged_keys = {(o, k) for o, k, _ in merged}
+    unrouted = [u for u in unrouted if (u[0], u[1]) not in merged_keys]
 
     fields: list[CustomField] = []
     seen: set[tuple[str, str]] = set()
@@ -387,7 +406,49 @@ def build_plan(snapshot: Snapshot, spec: MappingSpec, load_order: tuple[str, ...
             if (cf.object, cf.key) not in seen:
                 seen.add((cf.object, cf.key))
                 fields.append(cf)
-    return Plan(spec.source, spec.destination, plans, unrouted, fields, pipelines, aliases, notes, mapping=spec)
+    return Plan(spec.source, spec.destination, plans, unrouted, fields, pipelines, aliases, notes, mapping=spec,
+                merged=merged, excluded=excluded_rows)
+
+
+def carried_rows(snapshot: Snapshot, obj: str, carry: dict, planned: dict[str, set[str]]
+                 ) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+    """How the records of ``obj`` are carried inside records of another object.
+
+    ``carry`` is a mapping's ``carried`` entry: ``{source, into, by | via, as}``. With ``by`` (a
+    column of ``obj`` holding the key of an ``into`` record: a custom-field value, a form
+    submission) each record is merged into that one record; with ``via`` (a column of ``into``
+    holding this object's key: a referral source, a staff member) it is merged into every
+    ``into`` record that names it. A record no loaded record takes is skipped, with why.
+
+    Returns:
+        (merged rows, skipped rows), each ``(object, key, reason)``.
+    """
+    df = snapshot.tables[obj]
+    key = snapshot.schema[obj].key if obj in snapshot.schema else df.columns[0]
+    into, how = carry["into"], carry.get("as") or "carried on it"
+    keys = df[key].astype("string").fillna("")
+    wanted = planned.get(into, set())
+    merged, left = [], []
+    if carry.get("by"):
+        parents = df[carry["by"]].astype("string").fillna("")
+        for k, parent in zip(keys, parents):
+            if parent in wanted:
+                merged.append((obj, str(k), f"merged into {into} {parent}: {how}"))
+            else:
+                left.append((obj, str(k), f"its {into} {parent or '(none)'} is not migrated, so nothing carries it"))
+        return merged, left
+    other = snapshot.tables.get(into)
+    holder_key = snapshot.schema[into].key if into in snapshot.schema else other.columns[0]
+    refs = other[[holder_key, carry["via"]]].astype("string").dropna()
+    refs = refs[refs[holder_key].isin(wanted)]
+    count = refs[carry["via"]].value_counts().to_dict()
+    for k in keys:
+        n = int(count.get(k, 0))
+        if n:
+            merged.append((obj, str(k), f"merged into {n} {into} record{'s' if n != 1 else ''} ({carry['via']}): {how}"))
+        else:
+            left.append((obj, str(k), f"no migrated {into} record names it ({carry['via']})"))
+    return merged, left
 
 
 def _inline_images(op: ObjectPlan, folder: Path) -> ObjectPlan | None:

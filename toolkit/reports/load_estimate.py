@@ -140,7 +140,7 @@ def estimate_plan(plan, snapshot, spec, quota: Quota, *, assumptions: list[str] 
         routes = [(op.source_object, op.target, sum(1 for r in op.records if r.skip_reason is None),
                    sum(1 for r in op.records if r.skip_reason is not None)) for op in plan.objects]
         unrouted = {}
-        for obj, _key, _reason in plan.unrouted:
+        for obj, _key, _reason in plan.unrouted + plan.excluded + plan.merged:
             unrouted[obj] = unrouted.get(obj, 0) + 1
         n_custom = len(plan.custom_fields)
         targets = {op.target for op in plan.objects} | {cf.object for cf in plan.custom_fields}

@@ -48,8 +48,14 @@ class Plan:
 
     Attributes:
         objects: per mapped (source object, target) pair, in dependency order.
-        unrouted: (source object, key, reason) for records no route takes — e.g. objects this
-            mapping does not migrate — so that every source record is accounted for.
+        unrouted: (source object, key, reason) for records no route takes and nothing carries:
+            skipped, with the reason, so that every source record is accounted for.
+        merged: (source object, key, reason) for records carried as part of other records (a
+            custom-field value on its contact, a form submission in its contact's long-text
+            field, a referral source in the tags of the patients that name it); the reason names
+            the record(s) they went into.
+        excluded: (source object, key, reason) for records the confirmed mapping leaves out on
+            purpose (an excluded route, or an object it lists as not migrated, with its reason).
         custom_fields: custom fields that must exist before loading.
         pipelines: pipeline name -> stage names the records use.
         aliases: (source object, duplicate key) -> the key of the record it duplicates, so
@@ -69,6 +75,8 @@ class Plan:
     aliases: dict[tuple[str, str], str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     mapping: Any = field(default=None, repr=False, compare=False)
+    merged: list[tuple[str, str, str]] = field(default_factory=list)
+    excluded: list[tuple[str, str, str]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return {f"{o.source_object}->{o.target}": len(o.records) for o in self.objects}

@@ -49,6 +49,7 @@ class Reconciliation:
         off_totals = int((~self.field_totals["match"].astype(bool)).sum()) if len(self.field_totals) else 0
         return {"source_records": int(len(self.fates)),
                 "created": int(counts.get("created", 0)), "updated": int(counts.get("updated", 0)),
+                "merged": int(counts.get("merged", 0)), "excluded": int(counts.get("excluded", 0)),
                 "skipped": int(counts.get("skipped", 0)), "errors": int(counts.get("error", 0)),
                 "rolled_back": int(counts.get("rolled back", 0)),
                 "unaccounted": unaccounted, "broken_links": len(self.integrity), "totals_off": off_totals,
