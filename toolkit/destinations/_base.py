@@ -39,6 +39,8 @@ class Destination(abc.ABC):
     objects: ClassVar[tuple[str, ...]] = ()
     #: whether records carry an owner user
     has_owners: ClassVar[bool] = True
+    #: objects whose records take no owner even so (the engine leaves their owner unset)
+    ownerless: ClassVar[frozenset[str]] = frozenset()
     #: objects the vendor's API cannot delete (rollback leaves them, and the reports say so)
     undeletable: ClassVar[frozenset[str]] = frozenset()
     #: the optional features this adapter has (names from :data:`FEATURES`); callers ask

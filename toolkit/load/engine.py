@@ -328,7 +328,7 @@ class Engine:
         if pr.pipeline and op.pipeline_fields:
             pid, sid = stages[pr.pipeline]
             record.fields[op.pipeline_fields[0]], record.fields[op.pipeline_fields[1]] = pid, sid
-        if owners is not None and self.dest.has_owners:
+        if owners is not None and self.dest.has_owners and op.target not in self.dest.ownerless:
             record.owner_id = owners.owner_id(pr.owner_email)
         kept = self._links.get((pr.source_object, pr.source_key))
         if kept and self._targets.get(pr.source_object) == op.target:

@@ -386,6 +386,7 @@ def build_plan(snapshot: Snapshot, spec: MappingSpec, load_order: tuple[str, ...
         merged_rows, left = carried_rows(snapshot, obj, carry, planned)
         merged.extend(merged_rows)
         unrouted.extend(left)
+        planned[obj] = {k for _, k, _ in merged_rows}  # later entries may be carried by these
     for obj, df in snapshot.tables.items():
         if obj in routed:
             continue
@@ -412,24 +413,26 @@ def build_plan(snapshot: Snapshot, spec: MappingSpec, load_order: tuple[str, ...
 
 def carried_rows(snapshot: Snapshot, obj: str, carry: dict, planned: dict[str, set[str]]
                  ) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
-    """How the records of ``obj`` are carried inside records of another object.
+    """How the records of ``obj`` are carried inside records of other objects.
 
     ``carry`` is a mapping's ``carried`` entry: ``{source, into, by | via, as}``. With ``by`` (a
     column of ``obj`` holding the key of an ``into`` record: a custom-field value, a form
-    submission) each record is merged into that one record; with ``via`` (a column of ``into``
+    submission) each record is merged into that one record. With ``via`` (a column of ``into``
     holding this object's key: a referral source, a staff member) it is merged into every
-    ``into`` record that names it. A record no loaded record takes is skipped, with why.
+    ``into`` record that names it; ``refs: [[object, column], ...]`` lists several such holders.
+    A record no migrated (or itself carried) record takes is skipped, with why.
 
     Returns:
         (merged rows, skipped rows), each ``(object, key, reason)``.
     """
     df = snapshot.tables[obj]
     key = snapshot.schema[obj].key if obj in snapshot.schema else df.columns[0]
-    into, how = carry["into"], carry.get("as") or "carried on it"
+    how = carry.get("as") or "carried on it"
     keys = df[key].astype("string").fillna("")
-    wanted = planned.get(into, set())
     merged, left = [], []
     if carry.get("by"):
+        into = carry["into"]
+        wanted = planned.get(into, set())
         parents = df[carry["by"]].astype("string").fillna("")
         for k, parent in zip(keys, parents):
             if parent in wanted:
@@ -437,17 +440,24 @@ def carried_rows(snapshot: Snapshot, obj: str, carry: dict, planned: dict[str, s
             else:
                 left.append((obj, str(k), f"its {into} {parent or '(none)'} is not migrated, so nothing carries it"))
         return merged, left
-    other = snapshot.tables.get(into)
-    holder_key = snapshot.schema[into].key if into in snapshot.schema else other.columns[0]
-    refs = other[[holder_key, carry["via"]]].astype("string").dropna()
-    refs = refs[refs[holder_key].isin(wanted)]
-    count = refs[carry["via"]].value_counts().to_dict()
+    refs = carry.get("refs") or [[carry["into"], carry["via"]]]
+    count: dict[str, list[str]] = {}
+    for holder, column in refs:
+        other = snapshot.tables.get(holder)
+        if other is None or column not in other.columns:
+            raise MappingError(f"mapping: carried {obj} names {holder}.{column}, which the export does not have")
+        holder_key = snapshot.schema[holder].key if holder in snapshot.schema else other.columns[0]
+        pairs = other[[holder_key, column]].astype("string").dropna()
+        pairs = pairs[pairs[holder_key].isin(planned.get(holder, set()))]
+        for ref, n in pairs[column].value_counts().items():
+            count.setdefault(str(ref), []).append(f"{n} {holder}")
     for k in keys:
-        n = int(count.get(k, 0))
-        if n:
-            merged.append((obj, str(k), f"merged into {n} {into} record{'s' if n != 1 else ''} ({carry['via']}): {how}"))
+        found = count.get(str(k))
+        if found:
+            merged.append((obj, str(k), f"merged into {', '.join(found)} record(s): {how}"))
         else:
-            left.append((obj, str(k), f"no migrated {into} record names it ({carry['via']})"))
+            where = ", ".join(f"{h}.{c}" for h, c in refs)
+            left.append((obj, str(k), f"no migrated record names it ({where})"))
     return merged, left
 
 

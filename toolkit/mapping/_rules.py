@@ -42,7 +42,7 @@ from ._transforms import parse_dates
 __all__ = ["custom_values", "stage_probability", "collect", "derive_columns", "months_since", "apply_field_rules", "circular_parents", "pipeline_and_stage",
            "pipeline_maps", "query"]
 
-HOWS = {"count", "exists", "first", "last", "latest", "earliest", "join", "sum", "max", "min"}
+HOWS = {"count", "exists", "first", "last", "latest", "earliest", "join", "sum", "max", "min", "json"}
 
 
 def query(df: pd.DataFrame, expr: str, params: dict, where: str) -> pd.Index:
@@ -102,7 +102,9 @@ def collect(snapshot, df: pd.DataFrame, spec: dict, on: str, params: dict, where
     Args:
         spec: ``{object, by, column, how, order, where, sep}``; ``by`` is the other object's
             column holding this object's ``on`` value; ``how`` one of count, exists, first, last,
-            latest/earliest (by ``order``, parsed as dates), join, sum, max, min.
+            latest/earliest (by ``order``, parsed as dates), join, sum, max, min, or json: the
+            rows themselves as a JSON array (``columns``: which, default all but ``by``; in
+            ``order``), for a long-text field that keeps a whole history.
     """
     other = snapshot.tables.get(spec["object"])
     if other is None:
@@ -117,6 +119,24 @@ def collect(snapshot, df: pd.DataFrame, spec: dict, on: str, params: dict, where
     rows = other.loc[query(other, spec["where"], params, where)] if spec.get("where") else other
     keys = df[on].astype("string").str.strip()
     group = rows[by].astype("string").str.strip()
+    if how == "json":
+        import json
+
+        cols = spec.get("columns") or [c for c in rows.columns if c != by]
+        missing = [c for c in cols if c not in rows.columns]
+        if missing:
+            raise MappingError(f"{where}: {spec['object']} has no column {missing[0]!r}")
+        frame = rows[cols].astype("object").where(rows[cols].notna(), None)
+        if spec.get("order"):
+            stamps, _ = parse_dates(rows[spec["order"]])
+            frame = frame.assign(_t=stamps.values).sort_values("_t", kind="stable").drop(columns="_t")
+        owners = group.loc[frame.index]
+        packed: dict[str, list] = {}
+        for owner, row in zip(owners, frame.to_dict("records")):
+            if owner is not pd.NA and owner is not None:
+                packed.setdefault(owner, []).append(row)
+        text = {k: json.dumps(v, ensure_ascii=False, default=str) for k, v in packed.items()}
+        return keys.map(text).astype("object")
     if how in {"count", "exists"}:
         counts = group.value_counts()
         out = keys.map(counts).fillna(0).astype(int)
@@ -330,14 +350,17 @@ SOURCE_TYPES = {"text": ("text", None), "string": ("text", None), "memo": ("larg
                 "pick": ("single_option", None), "picklist": ("single_option", None), "list": ("single_option", None),
                 "multipick": ("multiple_options", None), "date": ("date", "date"), "datetime": ("datetime", "datetime"),
                 "number": ("number", "number"), "integer": ("number", "number"), "money": ("monetary", "money"),
-                "currency": ("monetary", "money"), "phone": ("phone", "phone_e164"), "email": ("email", "email")}
+                "currency": ("monetary", "money"), "phone": ("phone", "phone_e164"), "email": ("email", "email"),
+                "percent": ("number", "number"), "decimal": ("number", "number")}
 
 
 def custom_values(snapshot, df: pd.DataFrame, om, where: str) -> list[tuple[str, str, str, list[str], pd.Series, pd.Series]]:
     """(key, label, type, options, values, problems) for each custom field a source defines.
 
     ``custom_values: {object: patient_custom_values, by: PatientID, field: FieldID, value: Value,
-    definitions: {object: custom_fields, key: FieldID, name: Name, type: DataType, options: Options}}``
+    definitions: {object: custom_fields, key: FieldID, name: Name, type: DataType, options: Options,
+    where: "..."}}`` (``where`` keeps the definitions that apply to this object). Where a record
+    has several values for one field (a KPI per period), the last row's is kept.
     """
     import re
 
@@ -352,6 +375,8 @@ def custom_values(snapshot, df: pd.DataFrame, om, where: str) -> list[tuple[str,
         raise MappingError(f"{where}: custom_values names object {missing!r}, which the export does not have")
     d = spec["definitions"]
     keys = df[spec.get("on", om.key)].astype("string").str.strip()
+    if d.get("where"):  # definitions for this object only (e.g. applies_to == 'patient')
+        defs = defs.loc[query(defs, d["where"], {}, where)]
     out = []
     for _, row in defs.iterrows():
         label = str(row[d["name"]]).strip()

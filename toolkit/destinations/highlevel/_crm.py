@@ -99,7 +99,10 @@ class Contacts(_LocationRecords):
         self._check_links(record)
         new_id = self.api.request("POST", "/contacts/", json=self.payload(record, create=True))["contact"]["id"]
         if record.links.get("businessId"):
-            self._link_business(new_id, record.links["businessId"])
+            try:
+                self._link_business(new_id, record.links["businessId"])
+            except DestinationError as exc:
+                raise PartialWriteError("contact created, its company link not made", id=new_id, cause=exc) from exc
         return new_id
 
     def update(self, record: Record) -> None:

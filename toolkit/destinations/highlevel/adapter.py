@@ -59,6 +59,8 @@ class HighLevel(ByKind, Destination):
     #: that hangs off a contact; custom objects (``custom_object:<name>``) follow, per instance
     objects = ("company", "contact", "opportunity", "event", "task", "note", "file")
     has_owners = True
+    #: businesses have no owner field (apps/businesses.json); a file is an upload and its note
+    ownerless = frozenset({"company", "file"})
     features = frozenset({"custom_objects"})
     display_name = knowledge.DISPLAY_NAME
     default_base_url = knowledge.DEFAULT_BASE_URL
