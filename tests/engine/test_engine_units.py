@@ -201,7 +201,7 @@ def test_files_upload_under_the_limit_and_stay_as_links_over_it(crm, ledger, tmp
     kept = contact["custom"][LINK_FIELD].splitlines()
     assert kept == ["documents/large.jpg (0.0 MB)", "documents/declared.pdf (31.0 MB)"]
     fates = ledger.fates()
-    assert fates[("documents", "D2")][0] == "skipped" and "kept as a link" in fates[("documents", "D2")][1]
+    assert fates[("documents", "D2")][0] == "merged" and "kept as a link" in fates[("documents", "D2")][1]
     assert fates[("documents", "D4")] == ("error", "file documents/gone.pdf is not in the export")
     # the contact keeps its own fields; a rollback removes the upload, the contact and the fields
     assert contact["fields"] == {"firstName": "Ann"}

@@ -492,8 +492,10 @@ class Engine:
         result.files_as_links.append({"source_object": pr.source_object, "source_key": pr.source_key,
                                       "file": check.relative, "bytes": check.size, "limit": self.max_file_bytes,
                                       "kept_on": f"{target} of {parent[0]} {parent[1]}", "field": LINK_FIELD})
-        raise _Missing("skip", f"larger than the destination's {self.max_file_bytes} byte limit "
-                               f"({check.size} bytes): kept as a link in {target} field {LINK_FIELD}")
+        # the file stays where it is; its path travels in the parent's link field: merged into it
+        raise _Missing("merge", f"merged into {parent[0]} {parent[1]}: larger than the destination's "
+                                f"{self.max_file_bytes} byte limit ({check.size} bytes), kept as a link in its "
+                                f"{target} field {LINK_FIELD}")
 
 
 class _Status:

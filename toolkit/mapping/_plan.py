@@ -221,14 +221,21 @@ def _object_plan(snapshot: Snapshot, om: ObjectMap, dest_objects: dict[str, list
     if hierarchy:
         parents = _column(df, hierarchy["parent"], om.source).astype("string").str.strip()
         cycles = circular_parents(key.loc[df.index], parents)
-        broken = key.loc[df.index].isin(list(cycles))
+        known = set(key.loc[df.index].dropna())
+        # a parent the export does not hold is a broken link too: the company loads flat, the id kept
+        missing = parents.notna() & (parents != "") & ~parents.isin(known)
+        broken = key.loc[df.index].isin(list(cycles)) | missing
         keep_in = "custom:" + hierarchy["keep_broken_in"]
         columns[keep_in] = parents.where(broken, pd.NA).astype("object")
         om = ObjectMap(**{**om.__dict__, "links": {**om.links, hierarchy["link"]: {"column": hierarchy["parent"],
                                                                                        "object": om.source}}})
         for i in df.index[broken]:
-            chain = " -> ".join(cycles[key[i]])
-            hier_notes[i] = f"circular parent chain {chain}: parent link dropped, kept in {hierarchy['keep_broken_in']}"
+            if key[i] in cycles:
+                chain = " -> ".join(cycles[key[i]])
+                hier_notes[i] = f"circular parent chain {chain}: parent link dropped, kept in {hierarchy['keep_broken_in']}"
+            else:
+                hier_notes[i] = (f"parent {parents[i]} does not exist in the source: parent link dropped, kept in "
+                                 f"{hierarchy['keep_broken_in']}")
         dest_objects.setdefault(om.target, []).append(CustomField(
             key=hierarchy["keep_broken_in"], name=hierarchy.get("name") or "Circular Parent", type="text", object=om.target))
 

@@ -195,6 +195,14 @@ def derive_columns(snapshot, df: pd.DataFrame, om, params: dict) -> pd.DataFrame
                     raise MappingError(f"{where}: minutes_between names column {col!r}, which is not there")
             delta = parse_dates(df[end].astype("object"))[0] - parse_dates(df[start].astype("object"))[0]
             df[name] = (delta.dt.total_seconds() / 60).round().astype("object").where(delta.notna(), pd.NA)
+        elif "lookup" in spec:  # a value of the record another column points at (a document's contact)
+            hop = spec["lookup"]
+            other = snapshot.tables.get(hop["object"])
+            if other is None or hop["value"] not in other.columns or hop["column"] not in df.columns:
+                raise MappingError(f"{where}: lookup names {hop['object']}.{hop['value']} or column {hop['column']!r}, "
+                                   "which the export does not have")
+            table = dict(zip(other[hop["key"]].astype("string").str.strip(), other[hop["value"]]))
+            df[name] = df[hop["column"]].astype("string").str.strip().map(table).astype("object")
         elif "value" in spec:
             df[name] = spec["value"]
         else:

@@ -216,6 +216,19 @@ def t_code_list(s):
     return out.astype("object").where(v.notna(), pd.NA), _none(s)
 
 
+@_register("domain")
+def t_domain(s):
+    """A website or email address as its domain (``https://www.northgate.example/`` -> ``northgate.example``)."""
+    v = _strip(s).astype("string").str.lower()
+    host = v.str.replace(r"^[a-z][a-z0-9+.-]*://", "", regex=True).str.split("/").str[0].str.split("@").str[-1]
+    out = host.str.replace(r"^www\.", "", regex=True).str.replace(r":\d+$", "", regex=True)
+    problems = pd.Series(pd.NA, index=s.index, dtype="object")
+    ok = out.str.contains(r"^[a-z0-9-]+(?:\.[a-z0-9-]+)+$", regex=True).fillna(False).astype(bool)
+    bad = out.notna() & ~ok
+    problems[bad] = "not a web address or domain"
+    return out.astype("object").where(out.notna() & ~bad, pd.NA), problems
+
+
 def apply_transform(name: str | None, s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Apply the transform called ``name`` (``None`` = strip) to ``s``."""
     return transforms.get(name or "strip")(s)

@@ -13,9 +13,10 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
-from ...errors import MappingError, NotFoundError
+from ...errors import FatalError, MappingError, NotFoundError
 from .._base import SOURCE_ID_FIELD, CustomField
 from ._api import Api
 from ._values import CHECKBOX_OPTION, DATETIME_PLACEHOLDER, TYPE_TO_HL, field_type, option_key
@@ -45,6 +46,7 @@ class FieldCatalog:
         self._cache: dict[str, dict[str, CustomField]] = {}
         self._option_keys: dict[str, dict[str, str]] = {}  # v2 field id -> {label: option key}
         self._folders: dict[str, str] = {}  # objectKey -> id of our folder
+        self._ensuring = threading.Lock()  # engine workers ensure the adapter's own fields at once
 
     # --- reading -------------------------------------------------------------------------
     def list(self, object: str) -> list[CustomField]:
@@ -151,8 +153,21 @@ class FieldCatalog:
         return self._folders[okey]
 
     def ensure(self, spec: CustomField) -> CustomField:
-        """``spec`` as it exists, creating it first when it does not (fields the adapter itself needs)."""
-        return self.by_key(spec.object).get(spec.key) or self.create(spec)
+        """``spec`` as it exists, creating it first when it does not (fields the adapter itself needs).
+
+        One worker at a time; a create refused because the field now exists (made by another
+        process, or a lost answer) finds it instead."""
+        with self._ensuring:
+            found = self.by_key(spec.object).get(spec.key)
+            if found is not None:
+                return found
+            try:
+                return self.create(spec)
+            except FatalError:
+                found = {f.key: f for f in self.list(spec.object)}.get(spec.key)
+                if found is None:
+                    raise
+                return found
 
     def delete(self, spec: CustomField) -> None:
         """Delete a custom field (by id, or looked up by key); a missing one is not an error."""

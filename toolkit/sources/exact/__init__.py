@@ -165,7 +165,8 @@ class ExactSource(Source):
         if resp.status_code != 302 or not code:
             raise ConfigError(f"the exact sandbox gave no authorization code (HTTP {resp.status_code})")
         names = Credentials.DEFAULTS
-        return ApiConnection(location=handle.url, options={"redirect_uri": opts["redirect_uri"]},
+        return ApiConnection(location=handle.url, options={"redirect_uri": opts["redirect_uri"],
+                                                           "download_attachments": "true"},
                              env={names["client_id_env"]: opts["client_id"],
                                   names["client_secret_env"]: handle.token, names["auth_code_env"]: code})
 

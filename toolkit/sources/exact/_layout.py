@@ -80,7 +80,9 @@ STREAMS: tuple[Stream, ...] = (
         "ID": "id", "Code": "code", "Name": "text", "Parent": "id", "MainContact": "id", "AccountManager": "id",
         "AccountManagerFullName": "text", "Email": "email", "Phone": "phone", "Website": "text",
         "AddressLine1": "text", "City": "text", "State": "text", "Postcode": "text", "Country": "code",
-        "Status": "picklist", "IsSupplier": "flag", "ChamberOfCommerce": "text", "Remarks": "text", **_STAMPS},
+        "Status": "picklist", "IsSupplier": "flag", "ChamberOfCommerce": "text", "Remarks": "text",
+        "SectorDescription": "text", "CompanySizeDescription": "text",  # assumed: industry and size band
+        **_STAMPS},
         delta="sync", references={"Parent": "accounts.ID", "MainContact": "contacts.ID",
                                   "AccountManager": "users.UserID"},
         picklists={"Status": ["A", "S", "P", "C"]}),

@@ -136,10 +136,22 @@ def _account(ids: Ids, seq: int, name: str, addr, region: Region, manager: dict,
            "AccountManager": manager["UserID"], "AccountManagerFullName": manager["FullName"], "Email": None,
            "Phone": None, "Website": None, "AddressLine1": addr[0], "City": addr[1], "State": addr[2],
            "Postcode": addr[3], "Country": region.country, "Status": "C", "IsSupplier": False,
-           "ChamberOfCommerce": None, "Remarks": None, "Created": to_odata_date(created),
-           "Modified": to_odata_date(created)}
+           "ChamberOfCommerce": None, "Remarks": None, "SectorDescription": None, "CompanySizeDescription": None,
+           "Created": to_odata_date(created), "Modified": to_odata_date(created)}
     rec.update(fields)
     return rec
+
+
+_SECTORS = ("Manufacturing", "Logistics", "Public administration", "Engineering", "Retail")
+_SIZES = ("1-10", "11-50", "51-200", "201-500")
+
+
+def _business(name: str) -> dict:
+    """A business account's sector (industry) and size band, read off its name so that adding them
+    draws nothing from the random stream (every other generated value stays as it was)."""
+    n = sum(map(ord, name))
+    sector = "Dental practice" if "Dental" in name else _SECTORS[n % len(_SECTORS)]
+    return {"SectorDescription": sector, "CompanySizeDescription": _SIZES[n % len(_SIZES)]}
 
 
 def _contact(ids: Ids, account: dict, first: str, last: str, birth: dt.date, gender: str, created: dt.datetime,
@@ -235,12 +247,14 @@ def _businesses(rng: random.Random, ids: Ids, n_patients: int, region: Region, u
         slug = ascii_fold(parent_name.split()[0])
         parent = _account(ids, seq, parent_name, street_address(rng, region), region, manager, created,
                           Website=f"https://www.{slug}.example", Phone=region.landline(rng),
-                          ChamberOfCommerce=f"{rng.randrange(10**7):08d}", Status=rng.choice(("C", "P")))
+                          ChamberOfCommerce=f"{rng.randrange(10**7):08d}", Status=rng.choice(("C", "P")),
+                          **_business(parent_name))
         accounts.append(parent)
         for child in children:
             seq += 1
             acc = _account(ids, seq, child, street_address(rng, region), region, manager, created,
-                           Parent=parent["ID"], Phone=region.landline(rng), Status=rng.choice(("C", "P", "S")))
+                           Parent=parent["ID"], Phone=region.landline(rng), Status=rng.choice(("C", "P", "S")),
+                           **_business(child))
             accounts.append(acc)
         for acc in [a for a in accounts if a is parent or a["Parent"] == parent["ID"]]:
             first, last = rng.choice(FEMALE + MALE), rng.choice(LAST)
