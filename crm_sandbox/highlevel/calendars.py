@@ -22,11 +22,85 @@ _EDITABLE = ("title", "appointmentStatus", "assignedUserId", "description", "add
              "startTime", "endTime", "meetingLocationType", "rrule")
 
 
+_DAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
+_HHMM = __import__("re").compile(r"^([01]?[0-9]|2[0-3]):[0-5][0-9]$")
+
+
 class CalendarStore:
-    """Mixin of :class:`~.state.State`: calendars and their appointments."""
+    """Mixin of :class:`~.state.State`: calendars, their appointments, and users' availability
+    schedules (``/calendars/schedules``, CreateScheduleDTO: rules of weekday intervals)."""
 
     calendars: list[dict]
     events: dict[str, dict]
+    schedules: dict[str, dict]
+
+    # --- availability schedules ------------------------------------------------------------
+    def _rules(self, rules) -> list[dict]:
+        if not isinstance(rules, list):
+            raise ApiError(422, ["rules must be an array"])
+        out = []
+        for r in rules:
+            if not isinstance(r, dict) or r.get("type") not in ("wday", "date"):
+                raise ApiError(422, ["rules.type must be one of wday, date"])
+            if r["type"] == "wday" and r.get("day") not in _DAYS:
+                raise ApiError(422, [f"rules.day must be one of {', '.join(_DAYS)}"])
+            ivs = r.get("intervals")
+            if not isinstance(ivs, list) or not all(isinstance(i, dict) and _HHMM.match(str(i.get("from", "")))
+                                                     and _HHMM.match(str(i.get("to", ""))) for i in ivs):
+                raise ApiError(422, ["rules.intervals must be [{from: HH:MM, to: HH:MM}]"])
+            out.append({k: r[k] for k in ("type", "day", "date", "intervals") if k in r})
+        return out
+
+    def create_schedule(self, body: dict) -> dict:
+        with self.lock:
+            self.check_location(body.get("locationId"))
+            missing = [k for k in ("timezone", "locationId", "name", "userId") if not body.get(k)]
+            if missing:
+                raise ApiError(422, [f"{k} should not be empty" for k in missing])
+            if body["userId"] not in self.user_ids():
+                raise ApiError(422, [f"userId must be the id of a user of this location, got {body['userId']}"])
+            sid = self.new_id()
+            now = now_iso()
+            self.schedules[sid] = {"id": sid, "name": body["name"], "locationId": self.location_id,
+                                   "rules": self._rules(body.get("rules", [])), "timezone": body["timezone"],
+                                   "userId": body["userId"], "calendarIds": list(body.get("calendarIds") or []),
+                                   "dateAdded": now, "dateUpdated": now}
+            return {"schedule": dict(self.schedules[sid])}
+
+    def _schedule(self, sid: str) -> dict:
+        s = self.schedules.get(sid)
+        if s is None:
+            raise ApiError(404, f"Schedule {sid} not found")
+        return s
+
+    def get_schedule(self, sid: str) -> dict:
+        with self.lock:
+            return {"schedule": dict(self._schedule(sid))}
+
+    def update_schedule(self, sid: str, body: dict) -> dict:
+        with self.lock:
+            s = self._schedule(sid)
+            if "rules" in body:
+                s["rules"] = self._rules(body["rules"])
+            s.update({k: body[k] for k in ("name", "timezone") if k in body})
+            s["dateUpdated"] = now_iso()
+            return {"schedule": dict(s)}
+
+    def delete_schedule(self, sid: str) -> dict:
+        with self.lock:
+            self._schedule(sid)
+            del self.schedules[sid]
+            return {"succeeded": True}
+
+    def search_schedules(self, query: dict[str, str]) -> dict:
+        with self.lock:
+            missing = [k for k in ("locationId", "userId") if not query.get(k)]
+            if missing:  # both are required (apps/calendars.json getAllSchedules)
+                raise ApiError(422, [f"{k} should not be empty" for k in missing])
+            self.check_location(query["locationId"])
+            hits = [dict(s) for s in self.schedules.values()
+                    if not query.get("userId") or s["userId"] == query["userId"]]
+            return {"schedules": hits}
 
     def seed_calendar(self, c: dict) -> dict:
         cid = c.get("id") or stable_id(self.location_id, "calendar", c["name"])

@@ -288,6 +288,21 @@ def routes_for(state: State) -> list[tuple[str, str, Handler, bool]]:
     async def events(r, b):
         return 200, {"events": state.list_events(dict(r.query_params))}
 
+    async def schedule_create(r, b):
+        return 201, state.create_schedule(b)
+
+    async def schedule_search(r, b):
+        return 200, state.search_schedules(dict(r.query_params))
+
+    async def schedule_get(r, b):
+        return 200, state.get_schedule(p(r, "id"))
+
+    async def schedule_update(r, b):
+        return 200, state.update_schedule(p(r, "id"), b)
+
+    async def schedule_delete(r, b):
+        return 200, state.delete_schedule(p(r, "id"))
+
     # --- media -----------------------------------------------------------------------------
     async def media_upload(r, b: Upload):
         return 200, state.upload_media(b.form, b.file, f"{r.url.scheme}://{r.url.netloc}")
@@ -374,6 +389,11 @@ def routes_for(state: State) -> list[tuple[str, str, Handler, bool]]:
         ("GET", "/calendars/events/appointments/{eventId}", event_get, False),
         ("PUT", "/calendars/events/appointments/{eventId}", event_update, True),
         ("DELETE", "/calendars/events/{eventId}", event_delete, False),
+        ("POST", "/calendars/schedules", schedule_create, True),
+        ("GET", "/calendars/schedules/search", schedule_search, False),
+        ("GET", "/calendars/schedules/{id}", schedule_get, False),
+        ("PUT", "/calendars/schedules/{id}", schedule_update, True),
+        ("DELETE", "/calendars/schedules/{id}", schedule_delete, False),
         ("POST", "/medias/upload-file", media_upload, False),
         ("GET", "/medias/files", media_list, False),
         ("POST", "/medias/{id}", media_rename, True),

@@ -63,7 +63,8 @@ class State(ContactStore, OpportunityStore, BusinessStore, ActivityStore, FieldS
 
     #: record stores emptied by :meth:`reset` (users, pipelines, calendars and the location stay)
     _STORES = ("contacts", "opportunities", "custom_fields", "businesses", "tasks", "notes", "fields_v2",
-               "folders", "schemas", "records", "associations", "relations", "events", "media", "media_bytes")
+               "folders", "schemas", "records", "associations", "relations", "events", "media", "media_bytes",
+               "schedules")
 
     def __init__(self, location_id: str, seed: dict, rng_seed: int = 0):
         self.lock = threading.RLock()
@@ -130,6 +131,7 @@ class State(ContactStore, OpportunityStore, BusinessStore, ActivityStore, FieldS
                 "records": [{**self.render_record(r), "objectKey": r["objectKey"]} for r in self.records.values()],
                 "associations": list(self.associations.values()), "relations": list(self.relations.values()),
                 "events": [self.render_event(e) for e in self.events.values()],
+                "schedules": list(self.schedules.values()),
                 "media": list(self.media.values()),
             })
 

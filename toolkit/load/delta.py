@@ -22,6 +22,8 @@ destination: a practice's CRM may hold work done on them since.
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -118,7 +120,7 @@ def select_changes(plan: Plan, snapshot: Snapshot, ledger: Ledger,
                 take = (mapped and not pr.skip_reason) or worth_noting(pr)
             if take or (mapped and not pr.skip_reason and pr.owner_email in reassign):
                 picked.append(pr)
-        chosen.append(ObjectPlan(op.source_object, op.target, picked, op.pipeline_fields))
+        chosen.append(dataclasses.replace(op, records=picked))
         df = snapshot.tables.get(op.source_object)
         key_col = snapshot.schema[op.source_object].key if op.source_object in snapshot.schema else None
         present = set(df[key_col].astype("string").str.strip().dropna()) if df is not None and key_col else set()

@@ -329,6 +329,11 @@ class Engine:
             pid, sid = stages[pr.pipeline]
             record.fields[op.pipeline_fields[0]], record.fields[op.pipeline_fields[1]] = pid, sid
         if owners is not None and self.dest.has_owners and op.target not in self.dest.ownerless:
+            if op.owner_required and (pr.owner_email or "").strip().lower() not in owners.matched:
+                who = (f"{pr.owner_email} has no {self.dest.display_name or self.dest.name} user" if pr.owner_email
+                       else "its owner has no email in the source, so no user can be matched")
+                raise _Missing("skip", f"{who}; these records belong to that person only: kept in the source "
+                                       "and listed in the report")
             record.owner_id = owners.owner_id(pr.owner_email)
         kept = self._links.get((pr.source_object, pr.source_key))
         if kept and self._targets.get(pr.source_object) == op.target:

@@ -15,10 +15,12 @@ Selection is seeded, so the same export and seed give the same sample.
 
 from __future__ import annotations
 
+import dataclasses
+
 import random
 from dataclasses import dataclass, field
 
-from ..mapping import ObjectPlan, Plan, PlannedRecord
+from ..mapping import Plan, PlannedRecord
 
 __all__ = ["SampleSelection", "select_sample", "PICKLIST_TYPES"]
 
@@ -161,9 +163,8 @@ def select_sample(plan: Plan, size: int = 200, seed: int = 0) -> SampleSelection
                  "available": len(available.get(st["here"]) or []), "picked": count.get(st["here"], 0),
                  "strata": len(st["order"]), "strata_covered": len(covered(st)), "stratified_by": st["by"]}
                 for st in reversed(states)]
-    chosen = [ObjectPlan(op.source_object, op.target,
-                         [pr for pr in op.records if (pr.source_object, pr.source_key, op.target) in picked],
-                         op.pipeline_fields)
+    chosen = [dataclasses.replace(op, records=[pr for pr in op.records
+                                               if (pr.source_object, pr.source_key, op.target) in picked])
               for op in plan.objects]
     sub = Plan(plan.source, plan.destination, chosen, [], plan.custom_fields, plan.pipelines, plan.aliases,
                mapping=plan.mapping)

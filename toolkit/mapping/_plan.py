@@ -312,7 +312,7 @@ def _object_plan(snapshot: Snapshot, om: ObjectMap, dest_objects: dict[str, list
                 key=fm.custom_key, name=fm.name or fm.custom_key.replace("_", " ").title(), type=fm.type,
                 object=om.target, options=list(options or [])))
     pf = _pipeline_fields(spec_destination, om) if om.pipeline else None
-    return ObjectPlan(om.source, om.target, records, pf), left_out
+    return ObjectPlan(om.source, om.target, records, pf, bool((om.owner or {}).get("required"))), left_out
 
 
 def _pipeline_fields(destination: str, om: ObjectMap) -> tuple[str, str]:

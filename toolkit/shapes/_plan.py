@@ -36,10 +36,18 @@ class PlannedRecord:
 
 @dataclass
 class ObjectPlan:
+    """One route's records.
+
+    Attributes:
+        owner_required: a record whose owner matches no destination user is skipped rather than
+            given to the fallback user (a provider's own hours belong to that provider only).
+    """
+
     source_object: str
     target: str
     records: list[PlannedRecord]
     pipeline_fields: tuple[str, str] | None = None
+    owner_required: bool = False
 
 
 @dataclass

@@ -24,7 +24,8 @@ from ._values import CHECKBOX_OPTION, DATETIME_PLACEHOLDER, TYPE_TO_HL, field_ty
 __all__ = ["FieldCatalog", "LOCATION_OBJECTS", "TEXT_OBJECTS", "FOLDER_NAME", "object_key"]
 
 LOCATION_OBJECTS = ("contact", "opportunity")
-TEXT_OBJECTS = ("task", "note", "event", "file")
+#: objects with no custom fields of their own: the Source ID rides in their text (availability: not at all)
+TEXT_OBJECTS = ("task", "note", "event", "file", "availability")
 FOLDER_NAME = "Migrated fields"
 CUSTOM_PREFIX = "custom_object:"
 

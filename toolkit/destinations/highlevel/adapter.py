@@ -12,6 +12,7 @@ record calls to the kind named by ``Record.object``:
 ``event``                  calendar appointments (:mod:`._events`)
 ``task`` / ``note``        under a contact, ids ``contactId/id`` (:mod:`._activities`)
 ``file``                   upload + attachment note (:mod:`._activities`)
+``availability``           a weekday rule of a user's availability schedule (:mod:`._availability`)
 ``custom_object:<name>``   custom object records (:mod:`._custom_objects`)
 =========================  ===========================================================
 """
@@ -29,6 +30,7 @@ from .._base import ByKind, CustomField, Destination, DestinationConfig, Pipelin
 from . import knowledge
 from ._activities import MAX_UPLOAD_BYTES, Files, Notes, Tasks
 from ._api import DEFAULT_BASE_URL, Api
+from ._availability import Availability
 from ._crm import Companies, Contacts, Opportunities
 from ._custom_objects import CustomObjects, ensure_schema
 from ._events import Events
@@ -57,7 +59,7 @@ class HighLevel(ByKind, Destination):
     name = "highlevel"
     #: load order: companies before the contacts that link to them, contacts before everything
     #: that hangs off a contact; custom objects (``custom_object:<name>``) follow, per instance
-    objects = ("company", "contact", "opportunity", "event", "task", "note", "file")
+    objects = ("company", "contact", "opportunity", "event", "task", "note", "file", "availability")
     has_owners = True
     #: businesses have no owner field (apps/businesses.json); a file is an upload and its note
     ownerless = frozenset({"company", "file"})
@@ -94,9 +96,10 @@ class HighLevel(ByKind, Destination):
         self._kinds: dict[str, Kind] = {
             "company": Companies(self.ctx), "contact": contacts, "opportunity": Opportunities(self.ctx),
             "event": Events(self.ctx), "task": Tasks(self.ctx), "note": Notes(self.ctx, contacts),
-            "file": Files(self.ctx, contacts)}
+            "file": Files(self.ctx, contacts), "availability": Availability(self.ctx, self._timezone, self.list_users)}
         self.objects = type(self).objects  # grows by the custom objects this instance ensures
         self._company_id: str | None = None
+        self._loc: dict | None = None
 
     def __repr__(self) -> str:  # never the token
         return f"<HighLevel {self.base_url} location={self.location_id}>"
@@ -111,12 +114,20 @@ class HighLevel(ByKind, Destination):
         return kind
 
     # --- schema -------------------------------------------------------------------------
+    def _location(self) -> dict:
+        if self._loc is None:
+            self._loc = self.ctx.api.request("GET", f"/locations/{self.location_id}")["location"]
+        return self._loc
+
+    def _timezone(self) -> str:
+        """The location's time zone (availability schedules are written in it)."""
+        return str(self.config.options.get("timezone") or self._location().get("timezone") or "Etc/UTC")
+
     def list_users(self) -> list[User]:
         """The location's users: ``GET /users/search`` (``skip``/``limit``) with the agency id
         from ``GET /locations/{id}``; ``GET /users/`` is deprecated (research §4 "Users")."""
         if self._company_id is None:
-            loc = self.ctx.api.request("GET", f"/locations/{self.location_id}")["location"]
-            self._company_id = loc.get("companyId") or ""
+            self._company_id = self._location().get("companyId") or ""
         users, skip, limit = [], 0, self.ctx.page(100)
         while True:
             data = self.ctx.api.request("GET", "/users/search", params={
