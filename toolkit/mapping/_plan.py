@@ -383,7 +383,9 @@ def build_plan(snapshot: Snapshot, spec: MappingSpec, load_order: tuple[str, ...
     # records carried inside others (a custom-field value on its contact, a referral source in
     # its patients' tags): merged, naming where they went
     merged: list[tuple[str, str, str]] = []
-    planned = {o.source_object: {r.source_key for r in o.records if not r.skip_reason} for o in plans}
+    planned: dict[str, set[str]] = {}
+    for o in plans:  # a source object loaded by several routes (a person and a lead) counts once
+        planned.setdefault(o.source_object, set()).update(r.source_key for r in o.records if not r.skip_reason)
     for carry in spec.extra.get("carried") or []:
         obj = carry.get("source")
         df = snapshot.tables.get(obj)
@@ -427,6 +429,7 @@ def carried_rows(snapshot: Snapshot, obj: str, carry: dict, planned: dict[str, s
     submission) each record is merged into that one record. With ``via`` (a column of ``into``
     holding this object's key: a referral source, a staff member) it is merged into every
     ``into`` record that names it; ``refs: [[object, column], ...]`` lists several such holders.
+    With ``all: true`` every record is set-up the load provisions from (a pipeline's stages).
     A record no migrated (or itself carried) record takes is skipped, with why.
 
     Returns:
@@ -437,6 +440,8 @@ def carried_rows(snapshot: Snapshot, obj: str, carry: dict, planned: dict[str, s
     how = carry.get("as") or "carried on it"
     keys = df[key].astype("string").fillna("")
     merged, left = [], []
+    if carry.get("all"):  # set-up data the load provisions from (pipelines and their stages)
+        return [(obj, str(k), f"merged into the destination's set-up: {how}") for k in keys], []
     if carry.get("by"):
         into = carry["into"]
         wanted = planned.get(into, set())
