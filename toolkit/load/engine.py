@@ -313,6 +313,11 @@ class Engine:
             if skey in table:
                 record.links[name] = table[skey][0]
                 continue
+            # a source object routed two ways (a patient as a contact, or as a lead): the other way
+            other = self.ledger.id_map(sobj)
+            if skey in other:
+                record.links[name] = other[skey][0]
+                continue
             if sobj == op.source_object and skey in cyclic:
                 raise _Missing("error", f"its {sobj} {skey} is part of a circular chain of links, so neither can load first")
             if not fates:

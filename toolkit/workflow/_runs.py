@@ -48,6 +48,8 @@ def prepare_mapping(ws: Workspace, *, accept_proposals: bool = False, overwrite:
         accept_proposals: confirm every proposed field (unattended runs; the demo).
         overwrite: start again from the template even if a mapping exists.
     """
+    stages: list[dict] = []
+    stage_note = "the mapping's stage names were kept"
     if ws.mapping_path.is_file() and not overwrite:
         spec = MappingSpec.load(ws.mapping_path)
     else:
@@ -55,17 +57,42 @@ def prepare_mapping(ws: Workspace, *, accept_proposals: bool = False, overwrite:
 
         path = template_path(ws.source, ws.destination)
         spec = MappingSpec.load(path) if path.is_file() else None
-        if spec is None or not template_fits(snapshot := ws.read_source(), spec):
+        snapshot = ws.read_source()
+        if spec is None or not template_fits(snapshot, spec):
             # no template for this pair, or one made for other files (a generic export): the
             # proposer writes the map, keeping whatever of the template fits (issue 5)
-            spec = propose_mapping(ws.read_source() if spec is None else snapshot, ws.destination,
-                                   source=ws.source, base=spec)
+            spec = propose_mapping(snapshot, ws.destination, source=ws.source, base=spec)
+        stages, stage_note = _stages_from_destination(ws, spec, snapshot)
     if accept_proposals:
         spec.accept_proposals()
     spec.save(ws.mapping_path)
     write_figures(ws, "map", {"mapping": str(ws.mapping_path), "unconfirmed": spec.unconfirmed(),
-                                  "objects": [o.to_dict() for o in spec.objects]})
+                              "objects": [o.to_dict() for o in spec.objects], "stages": stages,
+                              "stages_read": stage_note})
     return spec
+
+
+def _stages_from_destination(ws: Workspace, spec: MappingSpec, snapshot) -> tuple[list[dict], str]:
+    """Match every stage value of the export to the destination account's own stages (read now).
+
+    Without a token (or an answer) the mapping keeps its stage names, and says why; the load then
+    places a stage the account lacks in the review stage, or refuses a missing pipeline by name.
+    """
+    if not any(om.pipeline for om in spec.objects):
+        return [], "no route has a pipeline"
+    from ..errors import DestinationError, MigrationError
+    from ..load.retries import Retrier
+    from ..mapping import align_stages
+
+    try:
+        dest = ws.connect()
+        pipelines = Retrier().call(dest.list_pipelines)
+    except (MigrationError, DestinationError) as exc:
+        return [], f"the destination's pipelines could not be read ({exc}): the mapping's stage names were kept"
+    rows = align_stages(spec, snapshot, pipelines)
+    unmatched = sum(1 for r in rows if r["how"].startswith("no stage"))
+    return rows, (f"read from the destination: {len(rows)} stage values matched to its pipelines"
+                  + (f", {unmatched} placed in the review stage" if unmatched else ""))
 
 
 def propose(ws: Workspace, *, overwrite: bool = False) -> MappingSpec:
