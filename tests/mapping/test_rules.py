@@ -197,9 +197,9 @@ def test_referral_sources_become_primary_and_secondary_tags_plus_a_custom_field(
             continue
         rec = contacts[pid].record
         assert rec.custom["referral_source"] == names[row.ReferralSourceID]
-        assert rec.tags[0] == names[row.ReferralSourceID]
-        if pd.notna(row.SecondaryReferralSourceID) and names[row.SecondaryReferralSourceID] != names[row.ReferralSourceID]:
-            assert rec.tags[1] == names[row.SecondaryReferralSourceID]
+        assert rec.tags[0] == f"Referral: {names[row.ReferralSourceID]}"
+        if pd.notna(row.SecondaryReferralSourceID):
+            assert rec.tags[1] == f"Secondary referral: {names[row.SecondaryReferralSourceID]}"
 
 
 def test_several_referral_sources_in_one_cell_split_into_primary_and_secondary_tags():

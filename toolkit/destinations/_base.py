@@ -41,6 +41,8 @@ class Destination(abc.ABC):
     has_owners: ClassVar[bool] = True
     #: objects whose records take no owner even so (the engine leaves their owner unset)
     ownerless: ClassVar[frozenset[str]] = frozenset()
+    #: objects whose records cannot carry their Source ID (found by content instead)
+    without_source_id: ClassVar[frozenset[str]] = frozenset()
     #: objects the vendor's API cannot delete (rollback leaves them, and the reports say so)
     undeletable: ClassVar[frozenset[str]] = frozenset()
     #: the optional features this adapter has (names from :data:`FEATURES`); callers ask

@@ -351,7 +351,8 @@ def _extend(snapshot: Snapshot, base: MappingSpec) -> MappingSpec:
         spec.objects = [om for om in spec.objects if om.source in snapshot.tables]
         spec.extra["dropped_routes"] = [{"source": om.source, "target": om.target,
                                          "reason": f"the export has no {om.source!r} table"} for om in gone]
-    listed = {om.source for om in spec.objects} | {n.get("source") for n in spec.extra.get("not_migrated") or []}
+    listed = ({om.source for om in spec.objects} | {n.get("source") for n in spec.extra.get("not_migrated") or []}
+              | {n.get("source") for n in spec.extra.get("carried") or []})
     rest = {name: df for name, df in snapshot.tables.items() if name not in listed}
     if rest:  # tables the base says nothing about get proposals of their own
         known = {om.source: om.target for om in spec.objects}

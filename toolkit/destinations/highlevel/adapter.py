@@ -63,6 +63,8 @@ class HighLevel(ByKind, Destination):
     has_owners = True
     #: businesses have no owner field (apps/businesses.json); a file is an upload and its note
     ownerless = frozenset({"company", "file"})
+    #: a schedule rule has no field to hold it (see :mod:`._availability`)
+    without_source_id = frozenset({"availability"})
     features = frozenset({"custom_objects"})
     display_name = knowledge.DISPLAY_NAME
     default_base_url = knowledge.DEFAULT_BASE_URL
