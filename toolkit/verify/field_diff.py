@@ -90,8 +90,12 @@ def _source_readers(om: ObjectMap) -> dict[tuple[str, str], Callable[[pd.Series]
     def first(cols):
         return lambda row: next((row.get(c) for c in cols if not _empty(row.get(c))), None)
 
+    class _Blank(dict):  # a column the template names that the export lacks (a derived one) reads empty
+        def __missing__(self, key):
+            return ""
+
     def template(text):
-        return lambda row: text.format(**{k: ("" if _empty(v) else v) for k, v in row.items()}).strip() or None
+        return lambda row: text.format_map(_Blank({k: ("" if _empty(v) else v) for k, v in row.items()})).strip() or None
 
     out: dict[tuple[str, str], Callable] = {}
     tags = []
@@ -123,7 +127,9 @@ def _source_readers(om: ObjectMap) -> dict[tuple[str, str], Callable[[pd.Series]
         out[("links", name)] = cell(spec["column"])
     if om.pipeline and (om.pipeline.get("stage") or {}).get("column"):
         out[("fields", om.pipeline.get("stage_field", "pipelineStageId"))] = cell(om.pipeline["stage"]["column"])
-        out[("fields", om.pipeline.get("id_field", "pipelineId"))] = lambda row, n=om.pipeline["name"]: n
+        # a pipeline named by a column (one per case type), or the one pipeline the rule names
+        out[("fields", om.pipeline.get("id_field", "pipelineId"))] = (
+            cell(om.pipeline["column"]) if om.pipeline.get("column") else (lambda row, n=om.pipeline.get("name"): n))
     return out
 
 
