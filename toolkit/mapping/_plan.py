@@ -80,8 +80,17 @@ def _field_values(snapshot: Snapshot, df: pd.DataFrame, om: ObjectMap, fm: Field
     column = fm.source if isinstance(fm.source, str) else (fm.extra.get("collect") or {}).get("column")
     vmap = om.values.get(column) if column else None
     if vmap:
-        mapped = raw.map(lambda v: vmap.get(v, vmap.get(str(v).strip(), v)) if v is not pd.NA and v is not None else v)
-        raw = mapped.astype("object")
+        # "*" is the value for anything the map does not name (a deal's status for a stage nobody
+        # mapped is "open"): a closed set of destination values is never sent a raw source value
+        other = vmap.get("*")
+
+        def one(v):
+            if v is pd.NA or v is None:
+                return v
+            hit = vmap.get(v, vmap.get(str(v).strip()))
+            return hit if hit is not None else (other if other is not None else v)
+
+        raw = raw.map(one).astype("object")
     values, problems = apply_transform(fm.transform, raw)
     if fm.type == "single_option" and isinstance(fm.options, list) and fm.options:
         allowed = set(fm.options)

@@ -61,6 +61,8 @@ class Pipedrive(ByKind, Destination):
     objects = ("organization", "person", "lead", "deal", "activity", "note", "file")
     has_owners = True
     features = frozenset({"create_pipelines"})
+    #: a file's user is whoever uploaded it (the API token's user): it takes no owner
+    ownerless = frozenset({"file"})
     display_name = knowledge.DISPLAY_NAME
     default_base_url = knowledge.DEFAULT_BASE_URL
     default_token_env = knowledge.DEFAULT_TOKEN_ENV
