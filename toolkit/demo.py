@@ -71,12 +71,18 @@ def run(*, source: str = "dent-o-soft", destination: str = "highlevel", patients
             echo(f"demo: {source} sandbox at {conn.location}")
         box = stack.enter_context(sandbox.start(destination, seed={"users": users}, request_log=request_log,
                                                 time_scale=time_scale))
+        # the sample goes to a staging account of its own, as a practice's would
+        staging = stack.enter_context(sandbox.start(destination, seed={"users": users}, time_scale=time_scale))
         token_env = default_token_env(destination)
         os.environ[token_env] = box.token  # read by the step kernels from their environment, never a parameter
+        os.environ[token_env + "_STAGING"] = staging.token
         fallback = fallback_user(users)
         ws = init_workspace(out / "workspace", source=source, export=location, destination=destination,
                             base_url=box.url, token_env=token_env, options=box.options,
                             fallback_owner=fallback, source_options=source_options)
+        ws.extra["staging"] = {"base_url": staging.url, "token_env": token_env + "_STAGING", "options": staging.options}
+        ws.extra["practice_name"] = f"Demo practice ({src.display_name or source})"
+        ws.save()
         pace = ("the vendor's real rate windows" if time_scale == 1 else
                 f"rate windows {time_scale:g}x faster than the vendor's (--time-scale 1 for the real pace)")
         echo(f"demo: {destination} sandbox at {box.url} ({pace}); workspace {ws.root}")

@@ -80,9 +80,11 @@ STEP = {s.name: s for s in STEP_LIST}
 #: runs them again; any other step's report is re-rendered from its executed notebook instead
 REPORT_ONLY = frozenset(s.name for s in STEP_LIST if s.rerun_for_report)
 
-#: what ``crm-migrate demo`` runs, in order, with the options an unattended run takes
+#: what ``crm-migrate demo`` runs, in order, with the options an unattended run takes: the audit,
+#: a sample into a staging account with its field-level diff, then the full load and its checks
 DEMO_STEPS = (("estimate", {}), ("audit", {}), ("map", {"accept_proposals": True}), ("signoff", {}), ("owners", {}),
-              ("migrate", {"accept_proposals": True}), ("reconcile", {}), ("summary", {}), ("rebuild_guide", {}))
+              ("sample", {"accept_proposals": True, "size": 200}), ("migrate", {"accept_proposals": True}),
+              ("reconcile", {}), ("summary", {}), ("rebuild_guide", {}))
 
 
 class StepFailed(MigrationError):

@@ -16,7 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.notebook_runs import DEMO_STEPS as STEPS  # the demo's steps, in its order
+from toolkit.notebook_runs import DEMO_STEPS
+
+#: the demo's steps in its order, but the sample: this fixture renders a sample view of its own
+STEPS = tuple(step for step in DEMO_STEPS if step[0] != "sample")
 
 
 @dataclass
