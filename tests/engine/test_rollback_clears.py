@@ -56,7 +56,7 @@ def test_rollback_of_an_update_that_filled_a_field_and_added_a_tag_clears_them(e
         assert d.result.status == "finished" and d.result.counts.get("updated") == 1, d.result.counts
         new = _contact_of(box.state(), pid)
         assert {cf["id"]: cf["value"] for cf in new["customFields"]}[field_id] == "Practice Website"
-        assert "Practice Website" in new["tags"] and "Practice Website" not in old["tags"]
+        assert "Referral: Practice Website" in new["tags"] and "Referral: Practice Website" not in old["tags"]
 
         rb = wf.rollback(ws, progress=False)
         assert rb.status == "finished", (rb.message, rb.errors)

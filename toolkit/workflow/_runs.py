@@ -297,7 +297,9 @@ def adopt(ws: Workspace, *, accept_proposals: bool = False, client=None) -> Adop
     read in full (its listing, page by page) and each planned record whose Source ID is there is
     journaled as created by this ``adopt`` run, with no content hash — so the next ``migrate``
     writes the planned values over it instead of creating it again, and ``rollback`` can remove
-    it. Records carrying the same Source ID twice are listed, not touched.
+    it. Records carrying the same Source ID twice are listed, not touched. Objects whose records
+    cannot carry a Source ID (``Destination.without_source_id``) are left to the next ``migrate``,
+    whose writes of them are idempotent by content.
     """
     _, the_plan = plan(ws, accept_proposals=accept_proposals)
     dest, order = _connected(ws, client)
@@ -309,6 +311,12 @@ def adopt(ws: Workspace, *, accept_proposals: bool = False, client=None) -> Adop
         objects, duplicates, listed = [], [], {}
         try:
             for op in the_plan.objects:
+                if op.target in dest.without_source_id:
+                    objects.append({"source_object": op.source_object, "target": op.target, "planned": len(op.records),
+                                    "adopted": 0, "already_known": 0,
+                                    "note": "no Source ID on these records: the next migrate writes them again, "
+                                            "which adds nothing already there"})
+                    continue
                 if op.target not in listed:
                     try:
                         records = engine.read_all(op.target)
