@@ -111,6 +111,15 @@ class Destination(abc.ABC):
     @abc.abstractmethod
     def delete_custom_field(self, spec: CustomField) -> None: ...
 
+    def settle_lost_create(self, object: str, source_id: str) -> None:
+        """Clear what a create killed midway left behind, when the record itself is not there.
+
+        Called when resuming after a crash, for a create whose record :meth:`find_by_source_id`
+        does not find. Most creates are one call and leave nothing; an adapter whose creates take
+        several (an upload, then the note that attaches it) removes the first part here, so the
+        create made again leaves no orphan.
+        """
+
     def has(self, feature: str) -> bool:
         """Whether the adapter has optional ``feature`` (one of :data:`FEATURES`)."""
         if feature not in FEATURES:

@@ -158,6 +158,7 @@ class Engine:
                     self.ledger.outcome(entry.seq, dest_id=found, content_hash=entry.content_hash,
                                         reason="settled on resume: found by Source ID")
                 else:
+                    self.call(self.dest.settle_lost_create, obj, entry.source_key)
                     self.ledger.outcome(entry.seq, state="abandoned", reason="interrupted before the destination created it")
             elif entry.op in {"provision", "delete"} and obj.startswith("custom_field:"):
                 have = {cf.key: cf for cf in self.call(self.dest.list_custom_fields, obj.split(":", 1)[1])}

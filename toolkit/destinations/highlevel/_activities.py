@@ -245,6 +245,17 @@ class Files(Kind):
         self.remember(record, new_id)
         return new_id
 
+    def drop_unattached(self, sid: str) -> None:
+        """Delete uploads named for ``sid`` (:func:`library_name`) - called only when no note
+        attaches a file of that Source ID, so they are what a killed create left behind."""
+        prefix = library_name("", sid)
+        items = self.api.request("GET", "/medias/files", params={
+            "altType": "location", "altId": self.ctx.location_id, "type": "file", "sortBy": "createdAt",
+            "sortOrder": "desc", "query": prefix, "offset": "0", "limit": "20"}).get("files", [])
+        for item in items:
+            if str(item.get("name", "")).startswith(prefix):
+                self._drop_media(item.get("id") or item.get("_id"))
+
     def _upload(self, path: str, name: str, ctype: str, sid: str | None) -> dict:
         """Upload the file under its library name (:func:`library_name`, which carries the Source
         ID); after a failure the server may have acted on, an upload of that name is the one whose

@@ -178,6 +178,11 @@ class HighLevel(ByKind, Destination):
         return schema["key"]
 
     # --- records ------------------------------------------------------------------------
+    def settle_lost_create(self, object: str, source_id: str) -> None:
+        """A file whose upload landed but whose attachment note was never made: its upload goes."""
+        if object == "file":
+            self._kinds["file"].drop_unattached(source_id)
+
     def delete(self, object: str, id: str) -> None:
         """Delete a record; one already gone is not an error (rollback may replay)."""
         self._kind(object).delete(id)
