@@ -8,7 +8,8 @@ decided by the error's type (:data:`EXIT_CODES`), so that a scheduler can act on
 1     an unexpected failure (a bug, or something the toolkit does not classify)
 2     bad input: unknown names, missing folders, bad exports, unset token variables,
       unconfirmed mappings; nothing was written to the destination
-3     the step finished, but some records ended in error (named in its report)
+3     the step finished, but some records ended in error, or the reconciliation found the CRM
+      differing from the source (each named in its report)
 4     the destination refused: credentials, or a request it will never accept
 75    try again later: the daily quota is spent (the time to resume is printed) or another
       process is writing through the workspace
@@ -241,6 +242,9 @@ def _step(args) -> int:
     print(f"report: {html}")
     if redact:
         print(f"redacted report: {html.parent / 'redacted' / html.name}")
+    if args.command == "reconcile" and not figures["summary"].get("ok"):
+        print("reconcile: not ok; look first at: " + "; ".join(figures.get("look_first") or []), file=sys.stderr)
+        return RECORD_ERRORS
     return _step_status(figures) if step.writes else DONE
 
 

@@ -50,6 +50,10 @@ class Registry(Generic[T]):
         """Register ``impl`` (an object, or ``"module:attr"`` imported on first use) as ``name``."""
         self._entries[name] = impl
 
+    def unregister(self, name: str) -> None:
+        """Forget ``name`` (a no-op when it is not registered); entry points are not re-read."""
+        self._entries.pop(name, None)
+
     def get(self, name: str) -> T:
         """Return the implementation registered as ``name``.
 

@@ -144,6 +144,11 @@ HIGHLEVEL_FACTS: dict[str, Any] = {
             Record("file", fields={"path": _hl_file(b, i), "name": f"consent-{i}.txt"},
                    links={"contactId": b.need("contact")}),
             {"name": f"consent-{i}-signed.txt"}),
+        # a provider's hours on one weekday; rules carry no Source ID (without_source_id)
+        "availability": lambda b, i: Sample(
+            Record("availability", fields={"day": ("monday", "tuesday", "wednesday", "thursday")[i % 4],
+                                           "from": "08:00", "to": "17:00"}, owner_id=_HYG),
+            {"to": "16:30"}),
     },
     "custom_object": lambda b, i, key: Sample(
         Record(f"custom_object:{key}", fields={"carrier": f"Delta Dental {i}"}, owner_id=_DR_PATEL,

@@ -468,7 +468,7 @@ def test_unknown_objects_and_fields_are_mapping_errors():
 
 def test_undeletable_objects_are_declared():
     assert HighLevel.undeletable == {"pipeline", "custom_object_schema"}
-    assert HighLevel.objects == ("company", "contact", "opportunity", "event", "task", "note", "file")
+    assert HighLevel.objects == ("company", "contact", "opportunity", "event", "task", "note", "file", "availability")
 
 
 # --- particular to HighLevel, against the sandbox ------------------------------------------------
@@ -506,7 +506,7 @@ def test_custom_object_association_is_made_once(hl, sb):
     assert hl.ensure_custom_object("treatment_plan", "Treatment Plan", "Treatment Plans", "plan_name") == \
         "custom_objects.treatment_plan"
     obj = "custom_object:treatment_plan"
-    assert hl.objects[-1] == obj and HighLevel.objects[-1] == "file"  # per instance
+    assert hl.objects[-1] == obj and HighLevel.objects[-1] == "availability"  # per instance
     a, b = (hl.create(Record("contact", fields={"email": f"p{i}@example.com"})) for i in range(2))
     r1 = hl.create(Record(obj, fields={"plan_name": "Crowns"}, links={"contactId": a}))
     hl.create(Record(obj, fields={"plan_name": "Implant"}, links={"contactId": a}))

@@ -87,16 +87,20 @@ def pd_read(path):
     return pd.read_csv(path, dtype=str, encoding="cp1252", keep_default_na=False)
 
 
-def test_every_skipped_record_has_a_reason_in_the_ledger(run):
+def test_every_record_not_created_has_a_reason_in_the_ledger(run):
     out, _ = run
     db = sqlite3.connect(out / "workspace" / "ledger.sqlite")
-    rows = db.execute("SELECT op, source_object, source_key, reason FROM journal WHERE op IN ('skip','error')").fetchall()
+    rows = db.execute("SELECT op, source_object, source_key, reason FROM journal"
+                      " WHERE op IN ('skip','error','merge','exclude')").fetchall()
     assert rows
     assert all(reason for _, _, _, reason in rows)
+    # a duplicate patient is merged into the record it duplicates, and says which one
+    assert "merge" in {op for op, *_ in rows}
     reasons = {(o, k): r for _, o, k, r in rows}
     truth = json.loads((out / "export" / "ground_truth.json").read_text())
     for pair in truth["duplicate_pairs"]:
-        assert reasons[("patients", pair["duplicate"])].startswith(f"duplicate of {pair['original']}")
+        assert reasons[("patients", pair["duplicate"])].startswith(
+            f"merged into patients {pair['original']}: duplicate of {pair['original']}")
 
 
 def test_no_report_notebook_or_log_holds_the_token(run):

@@ -25,7 +25,7 @@ def test_every_mode_runs_as_a_command_and_writes_its_report(export, tmp_path, mo
         # the generated export plants broken references: the load finishes with records in error (status 3)
         assert main(["migrate", root, "--accept-proposals"]) == 3
         assert main(["delta", root, "--accept-proposals"]) == 0
-        assert main(["reconcile", root]) == 0
+        assert main(["reconcile", root]) == 3  # the planted broken references: records in error, named
         out = capsys.readouterr().out
         assert "migrate: finished" in out and "delta since" in out and "unaccounted 0" in out
         delta = json.loads((ws.reports_dir / "delta.json").read_text())

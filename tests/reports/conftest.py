@@ -75,6 +75,9 @@ def _render_sample_view(ws, sample: Path) -> None:
     executed = ws.runs_dir / "03_sample_view.ipynb"
     pm.execute_notebook(book, str(executed), parameters={"workspace": str(ws.root), "sample": str(sample)},
                         kernel_name="python3", progress_bar=False, cwd=str(ws.root))
+    # papermill is called directly here, as a user's own notebook would be; the toolkit's steps
+    # (run_step) leave their executed notebooks owner-only, and so does this stand-in for them
+    os.chmod(executed, 0o600)
     render_notebook(executed, ws.reports_dir / "sample.html", route="Dent-O-Soft → HighLevel", practice="test")
     red = redactor_for(ws)
     write_redacted_notebook(executed, ws.runs_dir / REDACTED_DIR / executed.name, red)

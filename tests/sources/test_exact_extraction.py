@@ -37,7 +37,8 @@ def _expected_counts(dataset: Path) -> dict[str, int]:
 
 def _source(sb, state, clock=None, **options) -> ExactSource:
     conn = ExactSource().connect_demo(sb)
-    return ExactSource(state_dir=state, options={**conn.options, **options}, environ=conn.env,
+    # pages only: attachment downloads (the demo's default) are tested on their own
+    return ExactSource(state_dir=state, options={**conn.options, "download_attachments": "false", **options}, environ=conn.env,
                        **({"wall": clock} if clock else {}))
 
 

@@ -314,9 +314,11 @@ def _object_plan(snapshot: Snapshot, om: ObjectMap, dest_objects: dict[str, list
     for fm in om.fields:
         if fm.active and fm.custom_key:
             options = fm.options
-            if options == "auto":  # the pick-list's options: the values this export holds
-                col = columns.get(fm.target)
-                options = sorted({str(v) for v in col.dropna()}) if col is not None else []
+            if options == "auto":  # the pick-list's options: the values this export holds,
+                col = columns.get(fm.target)  # and every value the confirmed value map can send
+                named = (om.values.get(fm.source) or {}).values() if isinstance(fm.source, str) else ()
+                held = {str(v) for v in col.dropna()} if col is not None else set()
+                options = sorted(held | {str(v) for v in named if v not in (None, "")})
             dest_objects.setdefault(om.target, []).append(CustomField(
                 key=fm.custom_key, name=fm.name or fm.custom_key.replace("_", " ").title(), type=fm.type,
                 object=om.target, options=list(options or [])))

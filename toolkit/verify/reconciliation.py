@@ -22,10 +22,10 @@ import pandas as pd
 
 from ..load.attachments import FILE_INPUTS, FILE_OBJECT
 from ..destinations import Destination, Record
-from ..errors import MappingError
 from ..load.ledger import Ledger
 from ..mapping import Plan
 from ..shapes import Snapshot
+from .readback import KINDS, compare, list_destination
 
 __all__ = ["Reconciliation", "reconcile_run"]
 
@@ -42,21 +42,45 @@ class Reconciliation:
     field_totals: pd.DataFrame = field(default_factory=pd.DataFrame)
     population: pd.DataFrame = field(default_factory=pd.DataFrame)
     destination_counts: dict[str, int] = field(default_factory=dict)
+    #: every difference the independent read-back found (see :mod:`.readback`)
+    findings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["kind", "object", "source_key", "field", "expected", "actual", "id"]))
 
     def summary(self) -> dict:
         counts = self.fates["fate"].value_counts().to_dict()
         unaccounted = int(counts.get("unaccounted", 0))
         off_totals = int((~self.field_totals["match"].astype(bool)).sum()) if len(self.field_totals) else 0
+        by_kind = self.findings["kind"].value_counts().to_dict() if len(self.findings) else {}
+        differences = {k: int(by_kind.get(k, 0)) for k in KINDS}
+        problems = sum(differences.values())
         return {"source_records": int(len(self.fates)),
                 "created": int(counts.get("created", 0)), "updated": int(counts.get("updated", 0)),
                 "merged": int(counts.get("merged", 0)), "excluded": int(counts.get("excluded", 0)),
                 "skipped": int(counts.get("skipped", 0)), "errors": int(counts.get("error", 0)),
                 "rolled_back": int(counts.get("rolled back", 0)),
                 "unaccounted": unaccounted, "broken_links": len(self.integrity), "totals_off": off_totals,
-                "ok": unaccounted == 0 and not self.integrity and off_totals == 0}
+                "crm_records": int(sum(self.destination_counts.values())), **differences,
+                "ok": (unaccounted == 0 and not self.integrity and off_totals == 0 and problems == 0
+                       and not counts.get("error", 0))}
+
+    def look_first(self) -> list[str]:
+        """What to look at first when the reconciliation is not ok, most serious first."""
+        s, out = self.summary(), []
+        for key, what in (("unaccounted", "source records with no outcome"), ("errors", "source records in error"), ("missing in the CRM", "records missing in the CRM"),
+                          ("duplicate Source ID", "Source IDs carried twice"),
+                          ("unknown to the ledger", "CRM records the ledger does not know"),
+                          ("edited in the CRM", "values edited in the CRM"),
+                          ("changed in the source", "values changed in the source and not carried (run a delta)"),
+                          ("deleted in the source", "records deleted in the source, still in the CRM"),
+                          ("moved in the CRM", "records the ledger finds elsewhere"), ("broken_links", "broken links"),
+                          ("totals_off", "field totals that differ")):
+            if s.get(key):
+                out.append(f"{s[key]:,} {what}")
+        return out
 
     def to_dict(self) -> dict:
-        return {"summary": self.summary(), "objects": self.objects.to_dict("records"),
+        return {"summary": self.summary(), "look_first": self.look_first(), "objects": self.objects.to_dict("records"),
+                "findings": self.findings.to_dict("records"),
                 "field_totals": self.field_totals.to_dict("records"), "population": self.population.to_dict("records"),
                 "integrity": self.integrity, "destination_counts": self.destination_counts,
                 "fates": self.fates.to_dict("records")}
@@ -93,16 +117,18 @@ def reconcile_run(snapshot: Snapshot, plan: Plan, ledger: Ledger, dest: Destinat
     """
     read_all = read_all or (lambda obj: list(dest.iter_records(obj)))
     fates = ledger.fates()
-    present: dict[str, dict[str, Record]] = {}
-    # only what the plan writes: listing every object an adapter knows (notes are read per
-    # contact on HighLevel) would spend the quota on records the migration never touched
-    for obj in dict.fromkeys(o.target for o in plan.objects if o.records):
-        try:
-            present[obj] = {r.id: r for r in read_all(obj)}
-        except (MappingError, NotImplementedError):  # an object the adapter cannot list: left out
-            continue
+    # the CRM listed on its own, object by object (only what the plan writes: listing every
+    # object an adapter knows would spend the quota on records the migration never touched)
+    listings = list_destination(plan, read_all)
+    findings, found = compare(plan, snapshot, ledger, dest, listings)
+    present: dict[str, dict[str, Record]] = {obj: lst.by_id for obj, lst in listings.items()}
     every = {rid for recs in present.values() for rid in recs}
     mapped = {(s, k): d for s, k, _, d in ledger.mapped()}
+    # links point at the record a source object loads as first (a patient's person, not its lead)
+    first: dict[str, str] = {}
+    for op in plan.objects:
+        first.setdefault(op.source_object, op.target)
+    link_ids = {(s, k): d for s, k, o, d in ledger.mapped() if first.get(s) == o}
 
     rows, per_object = [], []
     for obj, df in snapshot.tables.items():
@@ -122,11 +148,8 @@ def reconcile_run(snapshot: Snapshot, plan: Plan, ledger: Ledger, dest: Destinat
 
     totals, population, integrity = [], [], []
     for op in plan.objects:
-        ids = ledger.id_map(op.source_object, op.target)
-        have = present.get(op.target, {})
-        loaded = [(pr, have.get(ids[pr.source_key][0])) for pr in op.records
-                  if not pr.skip_reason and pr.source_key in ids and fates.get((op.source_object, pr.source_key), ("",))[0] in LOADED]
-        loaded = [(pr, got) for pr, got in loaded if got is not None]
+        loaded = [(pr, found[(op.source_object, pr.source_key, op.target)]) for pr in op.records
+                  if not pr.skip_reason and (op.source_object, pr.source_key, op.target) in found]
         if not loaded:
             continue
         label = f"{op.source_object} -> {op.target}"
@@ -141,20 +164,12 @@ def reconcile_run(snapshot: Snapshot, plan: Plan, ledger: Ledger, dest: Destinat
                                "destination_pct": round(100.0 * sum(map(_filled, act)) / len(loaded), 1)})
             vals = [v for v in exp if _filled(v)]
             if vals and all(isinstance(v, (int, float, Decimal)) and not isinstance(v, bool) for v in vals):
-                src_total = round(sum(float(v) for v in vals), 2)
-                dst_total = round(sum(n for n in (_number(v) for v in act) if n is not None), 2)
-                all_src = round(sum(n for pr in op.records
-                                    if (n := _number(getattr(pr.record, part).get(name))) is not None), 2)
-                totals.append({"object": label, "field": name if part == "fields" else f"custom.{name}",
-                               "records": len(loaded), "source_total_loaded": src_total,
-                               "destination_total": dst_total, "source_total_all": all_src,
-                               "difference": round(dst_total - src_total, 2),
-                               "match": abs(dst_total - src_total) < 0.005})
+                totals.append(_total(op, part, name, loaded))
         readable = {name for _, got in loaded for name in got.links}
         for pr, got in loaded:
             for name, (sobj, skey) in pr.links.items():
                 skey = plan.aliases.get((sobj, skey), skey)
-                want = mapped.get((sobj, skey))
+                want = link_ids.get((sobj, skey), mapped.get((sobj, skey)))
                 link = got.links.get(name)
                 problem = None
                 if name not in readable:
@@ -178,4 +193,38 @@ def reconcile_run(snapshot: Snapshot, plan: Plan, ledger: Ledger, dest: Destinat
                     integrity.append({"object": obj, "source_key": None, "id": rid,
                                       "problem": f"{name} points at {link}, which does not exist in the destination"})
     return Reconciliation(fate_df, pd.DataFrame(per_object).fillna(0), integrity, pd.DataFrame(totals),
-                          pd.DataFrame(population), {o: len(r) for o, r in present.items()})
+                          pd.DataFrame(population), {o: len(r) for o, r in present.items()},
+                          _table([f.to_dict() for f in findings],
+                                 ["kind", "object", "source_key", "field", "expected", "actual", "id"]))
+
+
+def _table(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    """Rows as a table whose empty cells stay None (never NaN), as they read in the JSON figures."""
+    df = pd.DataFrame(rows, columns=columns).astype(object)
+    return df.where(df.notna(), None)
+
+
+def _total(op, part: str, name: str, loaded: list) -> dict:
+    """One numeric field summed over every record the mapping moves, source against CRM, with the
+    difference explained: the records that did not move, and those whose value differs."""
+    value = lambda rec: _number(getattr(rec, part).get(name))  # noqa: E731
+    moving = [pr for pr in op.records if not pr.skip_reason]
+    src_all = round(sum(n for pr in moving if (n := value(pr.record)) is not None), 2)
+    src_loaded = round(sum(n for pr, _ in loaded if (n := value(pr.record)) is not None), 2)
+    dst = round(sum(n for _, got in loaded if (n := value(got)) is not None), 2)
+    loaded_keys = {pr.source_key for pr, _ in loaded}
+    not_moved = [(pr.source_key, value(pr.record)) for pr in moving
+                 if pr.source_key not in loaded_keys and value(pr.record)]
+    differ = [(pr.source_key, value(pr.record), value(got)) for pr, got in loaded
+              if abs((value(pr.record) or 0) - (value(got) or 0)) >= 0.005]
+    why = []
+    if not_moved:
+        why.append(f"{len(not_moved)} records not in the CRM hold {round(sum(v for _, v in not_moved), 2):,} "
+                   f"({', '.join(k for k, _ in not_moved[:5])}{'…' if len(not_moved) > 5 else ''})")
+    if differ:
+        why.append(f"{len(differ)} records differ: " + ", ".join(f"{k} {a} -> {b}" for k, a, b in differ[:5]))
+    return {"object": f"{op.source_object} -> {op.target}", "field": name if part == "fields" else f"custom.{name}",
+            "records": len(moving), "source_total_all": src_all, "source_total_loaded": src_loaded,
+            "destination_total": dst, "difference": round(dst - src_all, 2), "explained_by": "; ".join(why),
+            # what did not move is accounted for by its own fate; any other difference is not
+            "match": abs(dst - src_loaded) < 0.005}

@@ -226,8 +226,11 @@ class Files(Kind):
             raise FileTooLargeError(f"file {path} is {size:,} bytes; HighLevel uploads are limited to 25 MB "
                                     f"({MAX_UPLOAD_BYTES:,} bytes)", path=path, size=size, limit=MAX_UPLOAD_BYTES)
         ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        # a second attempt in this process: the first one's upload may be in the library with
+        # no note attaching it (the note's answer, or the lookup after it, failed), so take it
+        again = sid is not None and str(sid) in self._tried
         tried(self, record, cid)
-        up = self._upload(path, name, ctype, sid)
+        up = (self._uploaded(library_name(name, sid)) if again else None) or self._upload(path, name, ctype, sid)
         body = with_source(f"Attached file: {name}\n{up['url']}", sid)
         try:
             note = self.api.request("POST", f"/contacts/{cid}/notes", json={"body": body})["note"]
@@ -268,13 +271,18 @@ class Files(Kind):
         except RetriableError as exc:
             if isinstance(exc, RateLimitedError) or sid is None:
                 raise
-            items = self.api.request("GET", "/medias/files", params={
-                "altType": "location", "altId": self.ctx.location_id, "type": "file", "sortBy": "createdAt",
-                "sortOrder": "desc", "query": stored, "offset": "0", "limit": "20"}).get("files", [])
-            hit = next((m for m in items if m.get("name") == stored and m.get("url")), None)
+            hit = self._uploaded(stored)
             if hit is None:
                 raise
-            return {"fileId": hit.get("id") or hit.get("_id"), "url": hit["url"]}
+            return hit
+
+    def _uploaded(self, stored: str) -> dict | None:
+        """The library's upload named ``stored``, as an upload's answer, or None."""
+        items = self.api.request("GET", "/medias/files", params={
+            "altType": "location", "altId": self.ctx.location_id, "type": "file", "sortBy": "createdAt",
+            "sortOrder": "desc", "query": stored, "offset": "0", "limit": "20"}).get("files", [])
+        hit = next((m for m in items if m.get("name") == stored and m.get("url")), None)
+        return None if hit is None else {"fileId": hit.get("id") or hit.get("_id"), "url": hit["url"]}
 
     def update(self, record: Record) -> None:
         """Rename: the media item and its attachment note. Content cannot be replaced in place

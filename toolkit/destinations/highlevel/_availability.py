@@ -4,7 +4,8 @@
 One source row - a provider's hours on one weekday - is one ``availability`` record:
 ``Record("availability", fields={"day": "tuesday", "from": "07:00", "to": "18:00"},
 owner_id=<the provider's user>)``. Each user gets one schedule, named :data:`SCHEDULE_NAME`,
-holding one weekday rule per record; the record's id is ``<schedule id>/<day>/<from>-<to>``.
+holding one weekday rule per record; the record's id is ``<schedule id>/<day>/<from>`` (a day may
+hold several intervals; an update that moves the end keeps the id).
 Adding a rule that is already there changes nothing, so a retried create can never make a
 second one; a schedule's rules are read and written back under one lock, as engine workers add
 rules to the same schedule at once.
@@ -74,17 +75,20 @@ class Availability(Kind):
 
     @staticmethod
     def _rid(schedule_id: str, rule: dict) -> str:
-        iv = rule["intervals"][0]
-        return f"{schedule_id}/{rule['day']}/{iv['from']}-{iv['to']}"
+        return f"{schedule_id}/{rule['day']}/{rule['intervals'][0]['from']}"
 
     @staticmethod
-    def _parse(id: str) -> tuple[str, str, str, str]:
+    def _parse(id: str) -> tuple[str, str, str]:
         try:
-            sid, day, span = id.split("/")
-            start, end = span.split("-")
+            sid, day, start = id.split("/")
         except ValueError:
             raise MappingError(f"not an availability id: {id!r}") from None
-        return sid, day, start, end
+        return sid, day, start
+
+    @staticmethod
+    def _at(rules: list[dict], day: str, start: str) -> dict | None:
+        return next((r for r in rules if r.get("day") == day and r.get("intervals")
+                     and r["intervals"][0].get("from") == start), None)
 
     # --- the five operations ----------------------------------------------------------------
     def create(self, record: Record) -> str:
@@ -103,41 +107,43 @@ class Availability(Kind):
         return self._rid(schedule["id"], rule)
 
     def update(self, record: Record) -> None:
-        sid, day, start, end = self._parse(record.id or "")
-        new = self._rule(Record("availability", fields={"day": record.fields.get("day", day),
-                                                        "from": record.fields.get("from", start),
-                                                        "to": record.fields.get("to", end)}))
+        sid, day, start = self._parse(record.id or "")
         with self._writing:
             schedule = self.api.request("GET", f"/calendars/schedules/{sid}")["schedule"]
-            old = {"type": "wday", "day": day, "intervals": [{"from": start, "to": end}]}
-            rules = [r for r in schedule.get("rules", []) if r != old]
-            if new not in rules:
-                rules.append(new)
+            old = self._at(schedule.get("rules", []), day, start)
+            if old is None:
+                raise NotFoundError(f"availability {record.id} does not exist")
+            end = old["intervals"][0]["to"]
+            new = self._rule(Record("availability", fields={"day": record.fields.get("day", day),
+                                                            "from": record.fields.get("from", start),
+                                                            "to": record.fields.get("to", end)}))
+            rules = [new if r is old else r for r in schedule.get("rules", [])]
             self.api.request("PUT", f"/calendars/schedules/{sid}", json={"rules": rules})
 
     def get(self, id: str) -> Record | None:
-        sid, day, start, end = self._parse(id)
+        sid, day, start = self._parse(id)
         try:
             schedule = self.api.request("GET", f"/calendars/schedules/{sid}")["schedule"]
         except NotFoundError:
             return None
-        rule = {"type": "wday", "day": day, "intervals": [{"from": start, "to": end}]}
-        if rule not in schedule.get("rules", []):
+        rule = self._at(schedule.get("rules", []), day, start)
+        if rule is None:
             return None
-        return Record("availability", fields={"day": day, "from": start, "to": end}, owner_id=schedule.get("userId"),
-                      id=id)
+        return Record("availability", fields={"day": day, "from": start, "to": rule["intervals"][0]["to"]},
+                      owner_id=schedule.get("userId"), id=id)
 
     def delete(self, id: str) -> None:
-        sid, day, start, end = self._parse(id)
-        rule = {"type": "wday", "day": day, "intervals": [{"from": start, "to": end}]}
+        sid, day, start = self._parse(id)
         with self._writing:
             try:
                 schedule = self.api.request("GET", f"/calendars/schedules/{sid}")["schedule"]
             except NotFoundError:
                 return
-            rules = [r for r in schedule.get("rules", []) if r != rule]
+            gone = self._at(schedule.get("rules", []), day, start)
+            rules = [r for r in schedule.get("rules", []) if r is not gone]
             if rules:
-                self.api.request("PUT", f"/calendars/schedules/{sid}", json={"rules": rules})
+                if gone is not None:
+                    self.api.request("PUT", f"/calendars/schedules/{sid}", json={"rules": rules})
             else:  # the last rule of a schedule the toolkit made: the schedule goes too
                 self.quiet_delete(f"/calendars/schedules/{sid}")
 
