@@ -50,16 +50,20 @@ def _pick_rows(export):
     emails = live.Email.str.lower()
     shared_emails = set(emails[emails.duplicated(keep=False) & (emails != "")])
     recalls = pd.read_csv(export / "recalls.csv", dtype=str, encoding="cp1252", keep_default_na=False)
-    alone = [r.PatientID for r in live.itertuples()
-             if r.Email.lower() not in shared_emails
-             and not {digits(r.MobilePhone), digits(r.HomePhone), digits(r.WorkPhone)} & shared_phones
-             and r.PatientID in set(recalls.PatientID)]
+    unique = [r.PatientID for r in live.itertuples()
+              if r.Email.lower() not in shared_emails
+              and not {digits(r.MobilePhone), digits(r.HomePhone), digits(r.WorkPhone)} & shared_phones]
+    alone = [p for p in unique if p in set(recalls.PatientID)]
     gone, edited = alone[0], alone[1]
+    quiet = next(r.PatientID for r in live.itertuples()
+                 if r.PatientID not in (gone, edited) and r.Email and r.Email.lower() not in shared_emails)
     recall = recalls[recalls.PatientID.isin(set(live.PatientID) - {gone, edited})].iloc[0]
-    return gone, edited, recall.RecallID, recalls[recalls.PatientID == gone].RecallID.tolist()
+    return gone, (edited, quiet), recall.RecallID, recalls[recalls.PatientID == gone].RecallID.tolist()
 
 
 def _change_source(export, gone, edited, recall_id):
+    edited, quiet = edited
+
     def patients(rows):
         out = []
         for r in rows:
@@ -67,6 +71,8 @@ def _change_source(export, gone, edited, recall_id):
                 continue
             if r["PatientID"] == edited:
                 r = {**r, "LastName": "Renamed-Smith", "ModifiedDate": "12/31/2030 10:00"}
+            if r["PatientID"] == quiet:  # edited without a new modification time
+                r = {**r, "LastName": "Quietly-Renamed"}
             out.append(r)
         new = {**rows[1], "PatientID": "P099999", "ChartNo": "99999", "FirstName": "Newcomer", "LastName": "Person",
                "BirthDate": "01/02/2003", "Email": "newcomer@example.org", "HomePhone": "", "WorkPhone": "",
@@ -89,24 +95,33 @@ def _change_source(export, gone, edited, recall_id):
 
 @pytest.mark.e2e
 def test_delta_brings_source_changes_over_rollback_undoes_it_and_it_runs_again(export, tmp_path, monkeypatch):
-    gone, edited, recall_id, gone_recalls = _pick_rows(export)
+    gone, (edited, quiet), recall_id, gone_recalls = _pick_rows(export)
     with start_box(export, burst=100_000) as box:
         ws = make_workspace(tmp_path / "ws", export, box, monkeypatch)
         full = wf.migrate(ws, progress=False)
         assert full.result.status == "finished"
         after_full = box.state()
 
-        _change_source(export, gone, edited, recall_id)
+        _change_source(export, gone, (edited, quiet), recall_id)
         d = wf.delta(ws, progress=False)
         assert d.result.status == "finished"
-        assert _writes(d) == {"created": 2, "updated": 2}, d.result.counts
+        # the quiet edit is found by its content hash, beside the watermark, and so is a record
+        # whose content changed through another table (a deleted patient's documents); nothing
+        # is written that did not change
+        with Ledger(ws.ledger_path) as ledger:
+            updated = {k for (k,) in ledger._exec("SELECT source_key FROM journal WHERE run_id=? AND op='update'",
+                                                   (d.result.run_id,))}
+        assert {edited, quiet, recall_id} <= updated
+        changed = d.result.counts["updated"]
+        assert _writes(d) == {"created": 2, "updated": changed}, d.result.counts
         assert "skipped" not in d.result.counts  # nothing already accounted for is journaled again
         reported = {(x["object"], x["source_key"]) for x in d.deleted}
         assert {("patients", gone)} | {("recalls", r) for r in gone_recalls} <= reported
         assert {o for o, _ in reported} <= {o.source_object for o in wf.plan(ws)[1].objects}
         assert all(x["dest_id"] for x in d.deleted)
         methods = {o["object"]: o["method"] for o in d.objects}
-        assert methods["patients"] == "modification time (ModifiedDate)" and methods["recalls"] == "content hash"
+        assert methods["patients"] == "modification time (ModifiedDate) and content hash"
+        assert methods["recalls"] == "content hash"
         after_delta = box.state()
 
         # the destination now holds what a fresh full load of the changed source gives, plus the
@@ -122,14 +137,15 @@ def test_delta_brings_source_changes_over_rollback_undoes_it_and_it_runs_again(e
             got["opportunities"].pop(key, None)
         assert got == reference
         assert got["contacts"][edited]["lastName"] == "Renamed-Smith"
+        assert got["contacts"][quiet]["lastName"] == "Quietly-Renamed"
         assert got["contacts"]["P099999"]["firstName"] == "Newcomer"
 
         # rolling the delta back leaves the full run; the source's changes are then due again
         rb = wf.rollback(ws, progress=False)
-        assert rb.of_run == d.result.run_id and rb.counts == {"deleted": 2, "restored": 2}
+        assert rb.of_run == d.result.run_id and rb.counts == {"deleted": 2, "restored": changed}
         assert without_stamps(box.state()) == without_stamps(after_full)
         again = wf.delta(ws, progress=False)
-        assert _writes(again) == {"created": 2, "updated": 2}
+        assert _writes(again) == {"created": 2, "updated": changed}
         assert by_source_id(box.state()) == by_source_id(after_delta)
         assert wf.reconcile(ws).summary()["unaccounted"] == 0
 

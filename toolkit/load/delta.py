@@ -5,8 +5,10 @@ watermark is the newest modification time the source showed then. Per source obj
 
 * where the source keeps a modification time (``ObjectSchema.updated_column``), records
   modified at or after the watermark are taken (at, not only after: the source writes minutes,
-  so edits made in the watermark's own minute are caught; the engine's content hash then skips
-  any that did not really change);
+  so edits made in the watermark's own minute are caught), and so is every other record already
+  in the destination, because a source system does not always touch the modification time when
+  it edits a record: the engine's content hash, beside the watermark, writes only those whose
+  content really changed, at no API call for the rest;
 * where it does not, every record is offered and the engine writes only those whose content
   hash differs from the one last written — a comparison that costs no API call;
 * records of owners that the baseline run gave to the fallback user, and that now match a
@@ -115,7 +117,9 @@ def select_changes(plan: Plan, snapshot: Snapshot, ledger: Ledger,
             if col is not None and since is not None:
                 ts = stamps.get(pr.source_key)
                 modified = ts is None or pd.isna(ts) or ts >= since
-                take = (modified and (mapped or not pr.skip_reason or worth_noting(pr))) or worth_noting(pr)
+                # an edit the modification time missed is caught by the content hash (see above)
+                take = ((modified or mapped) and (mapped or not pr.skip_reason or worth_noting(pr))) \
+                    or worth_noting(pr)
             else:
                 take = (mapped and not pr.skip_reason) or worth_noting(pr)
             if take or (mapped and not pr.skip_reason and pr.owner_email in reassign):
@@ -132,7 +136,8 @@ def select_changes(plan: Plan, snapshot: Snapshot, ledger: Ledger,
         failed = sum(1 for pr in op.records if id(pr) not in chosen_ids
                      and fates.get((pr.source_object, pr.source_key), ("",))[0] == "error")
         objects.append({"object": op.source_object, "target": op.target,
-                        "method": f"modification time ({col})" if col and since is not None else "content hash",
+                        "method": f"modification time ({col}) and content hash" if col and since is not None
+                        else "content hash",
                         "records": len(op.records), "offered": len(picked),
                         "new": sum(1 for pr in picked if pr.source_key not in ids and not pr.skip_reason),
                         "deleted_in_source": len(gone),

@@ -183,12 +183,15 @@ class Engine:
     # --- the run --------------------------------------------------------------------------
     def run(self, plan: Plan, owners: OwnerResolution | None, *, mode: str = "full",
             watermark: str | None = None, info: dict | None = None,
-            custom_objects: dict[str, dict] | None = None) -> RunResult:
+            custom_objects: dict[str, dict] | None = None, whole: Plan | None = None) -> RunResult:
         """Load ``plan``. Safe to call again after any interruption: it resumes.
 
         Args:
             custom_objects: the custom objects the plan loads (key -> ``{singular, plural,
                 primary_field}``), made to exist before their fields and records.
+            whole: the full plan ``plan`` was taken from (a delta's changes): a parent record
+                rewritten by the delta keeps the links to its oversize files although the
+                files themselves are not offered again.
 
         Raises:
             ConfigError: owners cannot be resolved, or the plan routes records to custom objects
@@ -214,7 +217,7 @@ class Engine:
         try:
             self.settle_pending(run_id)
             self.provisioning.ensure_custom_objects(custom_objects or {}, run_id)
-            self._links = files_kept_as_links(plan, self._targets, self.files_root, self.max_file_bytes,
+            self._links = files_kept_as_links(whole or plan, self._targets, self.files_root, self.max_file_bytes,
                                               self.own_files)
             self.provisioning.provision(plan, run_id, [link_field(t) for t in sorted({self._targets[p[0]] for p in self._links})])
             stages = self.provisioning.pipelines(plan, run_id)

@@ -266,7 +266,7 @@ def delta(ws: Workspace, *, accept_proposals: bool = False, progress: bool = Tru
                             info={"since": chosen.since, "baseline_run": chosen.baseline_run,
                                   "deleted_in_source": len(chosen.deleted),
                                   "unmatched_owners": sorted(res.unmatched)},
-                            custom_objects=custom_objects(ws, chosen.plan))
+                            custom_objects=custom_objects(ws, chosen.plan), whole=the_plan)
     outcome = DeltaOutcome(result, res, chosen.since, chosen.baseline_run, chosen.objects, chosen.deleted)
     write_figures(ws, "delta", outcome.to_dict())
     return outcome
