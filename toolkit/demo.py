@@ -96,6 +96,6 @@ def run(*, source: str = "dent-o-soft", destination: str = "highlevel", patients
             f"{summary['updated']} updated, {summary['merged']} merged into other records, "
             f"{summary['excluded']} excluded by the mapping, {summary['skipped']} skipped, {summary['errors']} errors, "
             f"{summary['unaccounted']} unaccounted; reports in {ws.reports_dir}")
-    print(line)
+    echo(line)
     sys.stdout.flush()
     return 1 if summary["unaccounted"] else 0

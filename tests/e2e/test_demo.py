@@ -3,6 +3,7 @@ every patient that should migrate, with its custom fields and owner; every other
 reason in the ledger."""
 
 import json
+import re
 import sqlite3
 
 import pytest
@@ -16,7 +17,7 @@ def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     lines = []
     status = demo.run(patients=40, seed=21, out=out, echo=lines.append)
-    return out, status
+    return out, status, lines
 
 
 def _fields_by_key(state):
@@ -24,7 +25,7 @@ def _fields_by_key(state):
 
 
 def test_demo_accounts_for_every_record(run, capsys):
-    out, status = run
+    out, status, _ = run
     assert status == 0
     summary = json.loads((out / "workspace" / "reports" / "reconcile.json").read_text())["summary"]
     assert summary["unaccounted"] == 0
@@ -35,8 +36,33 @@ def test_demo_accounts_for_every_record(run, capsys):
         assert (out / "workspace" / "reports" / f"{step}.json").is_file()
 
 
+def test_the_closing_line_and_every_report_give_the_same_counts(run):
+    out, _, lines = run
+    reports = out / "workspace" / "reports"
+    closing = next(x for x in lines if x.startswith("demo: ") and "source records:" in x)
+    said = {name: int(n.replace(",", "")) for n, name in re.findall(
+        r"([\d,]+) (source records|created|updated|merged|excluded|skipped|errors|unaccounted)\b", closing)}
+    assert set(said) == {"source records", "created", "updated", "merged", "excluded", "skipped", "errors",
+                         "unaccounted"}
+    said["source_records"] = said.pop("source records")
+    reconciled = json.loads((reports / "reconcile.json").read_text())["summary"]
+    summarized = json.loads((reports / "summary.json").read_text())["summary"]
+    migrated = json.loads((reports / "migrate.json").read_text())["source_records"]
+    for figures in (reconciled, summarized, migrated):
+        assert {k: figures[k] for k in said} == said
+    # per object, the summary's table and the reconciliation's agree too
+    per_summary = {r["object"]: r for r in json.loads((reports / "summary.json").read_text())["per_object"]}
+    for row in json.loads((reports / "reconcile.json").read_text())["objects"]:
+        assert row["source"] == per_summary[row["object"]]["source"]
+        for fate in ("created", "updated", "merged", "excluded", "skipped", "error"):
+            assert (row.get(fate) or 0) == (per_summary[row["object"]].get(fate) or 0), (row["object"], fate)
+    # a source record is not a CRM write: the run's writes are reported apart from the fates
+    writes = json.loads((reports / "migrate.json").read_text())["counts"]
+    assert writes["created"] >= migrated["created"]
+
+
 def test_every_patient_to_migrate_is_a_contact_with_fields_and_owner(run):
-    out, _ = run
+    out, _, _ = run
     state = json.loads((out / "sandbox_state.json").read_text())
     truth = json.loads((out / "export" / "ground_truth.json").read_text())
     keys = _fields_by_key(state)
@@ -64,7 +90,7 @@ def test_every_patient_to_migrate_is_a_contact_with_fields_and_owner(run):
 
 
 def test_unmatched_provider_records_go_to_the_fallback_user(run):
-    out, _ = run
+    out, _, _ = run
     state = json.loads((out / "sandbox_state.json").read_text())
     truth = json.loads((out / "export" / "ground_truth.json").read_text())
     providers = pd_read(out / "export" / "providers.csv")
@@ -88,7 +114,7 @@ def pd_read(path):
 
 
 def test_every_record_not_created_has_a_reason_in_the_ledger(run):
-    out, _ = run
+    out, _, _ = run
     db = sqlite3.connect(out / "workspace" / "ledger.sqlite")
     rows = db.execute("SELECT op, source_object, source_key, reason FROM journal"
                       " WHERE op IN ('skip','error','merge','exclude')").fetchall()
@@ -104,7 +130,7 @@ def test_every_record_not_created_has_a_reason_in_the_ledger(run):
 
 
 def test_no_report_notebook_or_log_holds_the_token(run):
-    out, _ = run
+    out, _, _ = run
     from crm_sandbox import start
 
     with start("highlevel") as box:

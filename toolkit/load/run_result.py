@@ -41,8 +41,10 @@ class RunResult:
     def summary(self) -> dict:
         """The run's figures for a report's summary cards."""
         c = self.counts
-        return {"status": self.status, "created": c.get("created", 0), "updated": c.get("updated", 0),
-                "unchanged": c.get("unchanged", 0), "skipped": c.get("skipped", 0), "errors": c.get("error", 0),
+        # CRM writes, named apart from source records (one patient can become several CRM records)
+        return {"status": self.status, "CRM records created": c.get("created", 0),
+                "CRM records updated": c.get("updated", 0), "unchanged": c.get("unchanged", 0),
+                "writes skipped": c.get("skipped", 0), "writes errored": c.get("error", 0),
                 "retries": sum(self.retries.values()), "files kept as links": len(self.files_as_links),
                 "seconds": round(self.seconds, 1)}
 

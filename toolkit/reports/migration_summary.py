@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..load.fates import fate_counts, source_fates
+
 __all__ = ["RunSummary", "summarize_runs", "throughput"]
 
 #: journal outcomes that are one write to the destination each
@@ -53,15 +55,14 @@ class RunSummary:
     timeline: pd.Series
     bucket: str
     marks: list[tuple] = field(default_factory=list)
+    #: :func:`~toolkit.load.fates.fate_counts` of every source record
+    fates: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
-        fates = self.per_object.drop(columns=["object"], errors="ignore").sum(numeric_only=True)
         writes = float(self.timeline.sum()) if len(self.timeline) else 0.0
         busy = (len(self.timeline[self.timeline > 0]) * _seconds(self.bucket)) if len(self.timeline) else 0
         unmatched = self.owners[~self.owners["matched"]] if len(self.owners) else self.owners
-        return {"runs": len(self.runs), "source records": int(fates.get("source", 0)),
-                "created": int(fates.get("created", 0)), "updated": int(fates.get("updated", 0)),
-                "skipped": int(fates.get("skipped", 0)), "errors": len(self.errors),
+        return {"runs": len(self.runs), **self.fates,
                 "fields not migrated": len(self.not_migrated), "unmatched providers": len(unmatched),
                 "writes": int(writes), "peak writes per minute": int(round(self.peak_per_minute())),
                 "active seconds": int(busy)}
@@ -115,13 +116,13 @@ def summarize_runs(ledger, snapshot, spec, owners_file: Path | None = None) -> R
     run_rows = [{"run": r["run_id"], "mode": r["mode"], "status": r["status"], "started": r["started_at"],
                  "finished": r["finished_at"] or "", "seconds": round(float((r["info"] or {}).get("seconds") or 0), 1),
                  "message": (r["info"] or {}).get("message", "")} for r in runs]
-    fates = ledger.fates()
-    rows, reasons = [], {}
-    for (obj, key), (fate, reason) in fates.items():
-        rows.append((obj, key, fate, reason or ""))
+    # the same computation of each source record's fate as the migrate and reconcile reports
+    fate_df = source_fates(snapshot, ledger)
+    fate_df["reason"] = fate_df["reason"].fillna("")
+    reasons = {}
+    for obj, fate, reason in zip(fate_df["object"], fate_df["fate"], fate_df["reason"]):
         if fate == "skipped" and obj not in reasons:
             reasons[obj] = reason
-    fate_df = pd.DataFrame(rows, columns=["object", "source_key", "fate", "reason"])
     counts = {o: len(df) for o, df in snapshot.tables.items()}
     per_object = (fate_df.pivot_table(index="object", columns="fate", values="source_key", aggfunc="count", fill_value=0)
                   if len(fate_df) else pd.DataFrame())
@@ -145,4 +146,4 @@ def summarize_runs(ledger, snapshot, spec, owners_file: Path | None = None) -> R
     marks = [(pd.Timestamp(r["started_at"]), r["mode"]) for r in runs if r["started_at"]] if len(timeline) else []
     return RunSummary(pd.DataFrame(run_rows, columns=["run", "mode", "status", "started", "finished", "seconds", "message"]),
                       per_object, _not_migrated(snapshot, spec, reasons), owners, errors, timeline,
-                      bucket, marks)
+                      bucket, marks, fate_counts(fate_df))

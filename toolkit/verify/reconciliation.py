@@ -22,6 +22,7 @@ import pandas as pd
 
 from ..load.attachments import FILE_INPUTS, FILE_OBJECT
 from ..destinations import Destination, Record
+from ..load.fates import fate_counts, source_fates
 from ..load.ledger import Ledger
 from ..mapping import Plan
 from ..shapes import Snapshot
@@ -48,17 +49,13 @@ class Reconciliation:
 
     def summary(self) -> dict:
         counts = self.fates["fate"].value_counts().to_dict()
-        unaccounted = int(counts.get("unaccounted", 0))
+        figures = fate_counts(self.fates)
+        unaccounted = figures["unaccounted"]
         off_totals = int((~self.field_totals["match"].astype(bool)).sum()) if len(self.field_totals) else 0
         by_kind = self.findings["kind"].value_counts().to_dict() if len(self.findings) else {}
         differences = {k: int(by_kind.get(k, 0)) for k in KINDS}
         problems = sum(differences.values())
-        return {"source_records": int(len(self.fates)),
-                "created": int(counts.get("created", 0)), "updated": int(counts.get("updated", 0)),
-                "merged": int(counts.get("merged", 0)), "excluded": int(counts.get("excluded", 0)),
-                "skipped": int(counts.get("skipped", 0)), "errors": int(counts.get("error", 0)),
-                "rolled_back": int(counts.get("rolled back", 0)),
-                "unaccounted": unaccounted, "broken_links": len(self.integrity), "totals_off": off_totals,
+        return {**figures, "broken_links": len(self.integrity), "totals_off": off_totals,
                 "crm_records": int(sum(self.destination_counts.values())), **differences,
                 "ok": (unaccounted == 0 and not self.integrity and off_totals == 0 and problems == 0
                        and not counts.get("error", 0))}
@@ -116,7 +113,6 @@ def reconcile_run(snapshot: Snapshot, plan: Plan, ledger: Ledger, dest: Destinat
             default the adapter's ``iter_records`` as it is.
     """
     read_all = read_all or (lambda obj: list(dest.iter_records(obj)))
-    fates = ledger.fates()
     # the CRM listed on its own, object by object (only what the plan writes: listing every
     # object an adapter knows would spend the quota on records the migration never touched)
     listings = list_destination(plan, read_all)
@@ -130,21 +126,18 @@ def reconcile_run(snapshot: Snapshot, plan: Plan, ledger: Ledger, dest: Destinat
         first.setdefault(op.source_object, op.target)
     link_ids = {(s, k): d for s, k, o, d in ledger.mapped() if first.get(s) == o}
 
-    rows, per_object = [], []
-    for obj, df in snapshot.tables.items():
-        key = snapshot.schema[obj].key
-        keys = df[key].astype("string").str.strip().fillna("").tolist()
-        tally: dict[str, int] = {}
-        for k in keys:
-            fate, reason = fates.get((obj, k), ("unaccounted", "no outcome recorded in the ledger"))
-            if fate in LOADED:
-                dest_id = mapped.get((obj, k))
-                if dest_id not in every:
-                    fate, reason = "unaccounted", f"ledger says {fate} as {dest_id}, but the destination has no such record"
-            rows.append({"object": obj, "source_key": k, "fate": fate, "reason": reason})
-            tally[fate] = tally.get(fate, 0) + 1
-        per_object.append({"object": obj, "source": len(keys), **tally})
-    fate_df = pd.DataFrame(rows, columns=["object", "source_key", "fate", "reason"])
+    # the one computation of every source record's fate (the same the other reports use), then
+    # a record the ledger says is loaded but the CRM does not list is unaccounted for
+    fate_df = source_fates(snapshot, ledger)
+    if len(fate_df):
+        ids = [mapped.get((o, k)) for o, k in zip(fate_df["object"], fate_df["source_key"])]
+        lost = fate_df["fate"].isin(LOADED) & pd.Series([i not in every for i in ids], index=fate_df.index)
+        fate_df.loc[lost, "reason"] = [f"ledger says {f} as {i}, but the destination has no such record"
+                                       for f, i in zip(fate_df.loc[lost, "fate"], pd.Series(ids, index=fate_df.index)[lost])]
+        fate_df.loc[lost, "fate"] = "unaccounted"
+    per_object = [{"object": obj, "source": int((fate_df["object"] == obj).sum()),
+                   **fate_df[fate_df["object"] == obj]["fate"].value_counts().to_dict()}
+                  for obj in snapshot.tables]
 
     totals, population, integrity = [], [], []
     for op in plan.objects:

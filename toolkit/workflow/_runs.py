@@ -4,7 +4,7 @@ to ``WS/reports/<step>.json``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +14,7 @@ from ..audit import AuditReport, run_audit
 from ..errors import NotFoundError
 from ..load.delta import select_changes
 from ..load.engine import RunResult
+from ..load.fates import fate_counts, source_fates
 from ..load.ledger import Ledger
 from ..load.owner_resolution import OwnerResolution
 from ..load.rollback import RollbackResult
@@ -190,11 +191,15 @@ class MigrationOutcome:
     owners: OwnerResolution
     plan_counts: dict[str, int]
     custom_fields: list[str]
+    #: every source record's fate after the run (:func:`~toolkit.load.fates.fate_counts`): the
+    #: same figures the summary and reconcile reports show; ``counts`` are this run's CRM writes
+    source_records: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         r = self.result
         return {"run_id": r.run_id, "mode": r.mode, "status": r.status, "message": r.message,
-                "resume_at": r.resume_at, "seconds": round(r.seconds, 1), "counts": r.counts, "retries": r.retries,
+                "resume_at": r.resume_at, "seconds": round(r.seconds, 1), "source_records": self.source_records,
+                "counts": r.counts, "retries": r.retries,
                 "files_as_links": r.files_as_links, "plan": self.plan_counts, "custom_fields": self.custom_fields,
                 "owners": self.owners.rows()}
 
@@ -216,7 +221,9 @@ def migrate(ws: Workspace, *, accept_proposals: bool = False, progress: bool = T
                                                                   watermark=snapshot.watermark,
                                                                   info={"unmatched_owners": sorted(res.unmatched)},
                                                                   custom_objects=custom_objects(ws, the_plan))
-    outcome = MigrationOutcome(result, res, the_plan.counts(), [f"{c.object}.{c.key}" for c in the_plan.custom_fields])
+        source_records = fate_counts(source_fates(snapshot, ledger))
+    outcome = MigrationOutcome(result, res, the_plan.counts(), [f"{c.object}.{c.key}" for c in the_plan.custom_fields],
+                               source_records)
     write_figures(ws, "migrate", outcome.to_dict())
     return outcome
 

@@ -1,0 +1,41 @@
+"""Every source record's fate, counted once: the figures every command and report shows.
+
+The closing line of a command, the migrate, summary and reconcile reports all read their
+counts from :func:`source_fates` and :func:`fate_counts`, so that they cannot disagree. The
+unit is the source record (a patient, an appointment): what it became in the CRM is one of
+created, updated, merged into another record, excluded by the confirmed mapping, skipped
+(with a reason), errored (with a reason), rolled back, or unaccounted for. CRM writes — a
+source record can become several CRM records — are counted apart, as writes.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+__all__ = ["FATES", "fate_counts", "source_fates"]
+
+#: the fates in the order reports show them, with the key each has in the figures
+FATES = {"created": "created", "updated": "updated", "merged": "merged", "excluded": "excluded",
+         "skipped": "skipped", "error": "errors", "rolled back": "rolled_back", "unaccounted": "unaccounted"}
+
+
+def source_fates(snapshot, ledger) -> pd.DataFrame:
+    """One row per source record of ``snapshot``: object, source_key, fate, reason.
+
+    A record the ledger has no outcome for is "unaccounted". Records the ledger knows but the
+    source no longer has (deleted in the source) are not source records and are not counted.
+    """
+    fates = ledger.fates()
+    rows = []
+    for obj, df in snapshot.tables.items():
+        key = snapshot.schema[obj].key
+        for k in df[key].astype("string").str.strip().fillna("").tolist():
+            fate, reason = fates.get((obj, k), ("unaccounted", "no outcome recorded in the ledger"))
+            rows.append((obj, k, fate, reason))
+    return pd.DataFrame(rows, columns=["object", "source_key", "fate", "reason"])
+
+
+def fate_counts(fates: pd.DataFrame) -> dict[str, int]:
+    """``{"source_records": n, "created": …, "errors": …, "unaccounted": …}`` over ``fates``."""
+    counts = fates["fate"].value_counts().to_dict() if len(fates) else {}
+    return {"source_records": int(len(fates)), **{name: int(counts.get(f, 0)) for f, name in FATES.items()}}
