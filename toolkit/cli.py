@@ -68,6 +68,9 @@ _REDACT_HELP = ("also write the copy to send: names, emails, phones, dates of bi
 OPTIONS = {
     "accept_proposals": ("--accept-proposals", {"action": "store_true",
                                                  "help": "confirm every proposed mapping field without review"}),
+    "propagate_deletions": ("--propagate-deletions", {"action": "store_true", "help": (
+        "also delete from the CRM the migrated records the source no longer has (journaled; rolling the delta "
+        "back creates them again); by default they are reported and kept")}),
     "size": ("--size", {"type": int, "default": 200, "help": "records in the sample (default 200)"}),
     "seed": ("--seed", {"type": int, "default": 0, "help": "the same seed picks the same sample"}),
     "run_id": ("--run", {"dest": "run_id", "help": "the run to undo (its id, from the migrate/delta report)"}),

@@ -62,8 +62,8 @@ STEP_LIST = (
     Step("migrate", "04_migrate.ipynb", "load everything", options=("accept_proposals",), writes=True),
     Step("reconcile", "05_reconcile.ipynb", "account for every source record against the CRM read back",
          rerun_for_report=True),
-    Step("delta", "06_delta.ipynb", "load what changed in the source since the last run; report deletions",
-         options=("accept_proposals",), writes=True),
+    Step("delta", "06_delta.ipynb", "load what changed in the source since the last run; report deletions "
+         "(or delete them with --propagate-deletions)", options=("accept_proposals", "propagate_deletions"), writes=True),
     Step("rollback", "07_rollback.ipynb", "undo a run (default: the newest still in effect)",
          options=("run_id", "since"), writes=True),
     Step("summary", "08_summary.ipynb", "migration summary and throughput over time", command=False,

@@ -179,3 +179,58 @@ def test_creating_a_missing_user_and_running_a_delta_reassigns_only_that_owners_
         assert all(before[i] == fallback and after[i] == new_id for i in theirs if i in after)
         assert {i: o for i, o in after.items() if i not in theirs} == {i: o for i, o in before.items() if i not in theirs}
         assert wf.delta(ws, progress=False).result.counts.get("updated") is None  # nothing left to reassign
+
+
+def _ids(state) -> set[str]:
+    """Every record id anywhere in a sandbox's state."""
+    out: set[str] = set()
+
+    def walk(x):
+        if isinstance(x, dict):
+            if isinstance(x.get("id"), str):
+                out.add(x["id"])
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+    walk(state)
+    return out
+
+
+@pytest.mark.e2e
+def test_propagated_deletions_leave_the_crm_and_come_back_with_a_rollback(export, tmp_path, monkeypatch):
+    gone, changed, recall_id, gone_recalls = _pick_rows(export)
+    with start_box(export, burst=100_000) as box:
+        ws = make_workspace(tmp_path / "ws", export, box, monkeypatch)
+        assert wf.migrate(ws, progress=False).result.status == "finished"
+        after_full = box.state()
+        _change_source(export, gone, changed, recall_id)
+
+        d = wf.delta(ws, progress=False, propagate_deletions=True)
+        assert d.result.status == "finished"
+        mine = {(x["object"], x["source_key"]): x for x in d.deleted}
+        assert {("patients", gone)} | {("recalls", r) for r in gone_recalls} <= set(mine)
+        assert all(x["action"].startswith(("deleted from the destination", "already gone")) for x in d.deleted)
+        now = _ids(box.state())
+        assert not {x["dest_id"] for x in d.deleted} & now  # none of them is left in the CRM
+        assert gone not in by_source_id(box.state())["contacts"]
+        assert d.result.counts.get("deleted", 0) + d.result.counts.get("already gone", 0) == len(d.deleted)
+        with Ledger(ws.ledger_path) as ledger:
+            ops = {k: op for op, k in ledger._exec("SELECT op, source_key FROM journal WHERE run_id=? AND state='done'"
+                                                   " AND op='delete'", (d.result.run_id,))}
+        assert gone in ops and d.result.counts.get("deleted", 0) >= 2, d.result.counts
+        # nothing is left to report: the CRM no longer holds what the source deleted
+        rec = wf.reconcile(ws)
+        assert not len(rec.findings[rec.findings["kind"] == "deleted in the source"])
+
+        # the rollback creates the deleted records again, linked to each other as before
+        rb = wf.rollback(ws, progress=False)
+        assert rb.status == "finished" and rb.counts.get("created again") == d.result.counts.get("deleted")
+        back = by_source_id(box.state())
+        assert back["contacts"][gone] == by_source_id(after_full)["contacts"][gone]
+        assert {k: o for k, o in back["opportunities"].items()} == by_source_id(after_full)["opportunities"]
+        # a delta without the flag reports them again and keeps them
+        again = wf.delta(ws, progress=False)
+        assert {("patients", gone)} <= {(x["object"], x["source_key"]) for x in again.deleted}
+        assert all(x["action"].startswith("kept in the destination") for x in again.deleted)

@@ -30,12 +30,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..errors import ConfigError
+from ..errors import ConfigError, NotFoundError
 from .ledger import Ledger
 from ..mapping import ObjectPlan, Plan
 from ..shapes import Snapshot
 
-__all__ = ["DeltaSelection", "select_changes"]
+__all__ = ["DeltaSelection", "propagate_deletions", "select_changes"]
 
 
 @dataclass
@@ -151,3 +151,36 @@ def select_changes(plan: Plan, snapshot: Snapshot, ledger: Ledger,
                plan.aliases, mapping=plan.mapping, merged=new(plan.merged, "merged"),
                excluded=new(plan.excluded, "excluded"))
     return DeltaSelection(sub, base["watermark"], base["run_id"], objects, deleted)
+
+
+def propagate_deletions(engine, ledger: Ledger, run_id: str, deleted: list[dict]) -> dict[str, int]:
+    """Delete from the destination the records ``deleted`` lists (gone from the source).
+
+    Each delete is journaled in the delta run ``run_id`` like any other write, with the record
+    as last written as its ``before``, so rolling the delta back creates them again. Children go
+    before their parents (the reverse of the load order). Updates each entry's ``action``.
+
+    Returns:
+        counts: ``deleted``, ``already gone`` and ``left in place`` (objects the CRM cannot delete
+        through its API).
+    """
+    dest = engine.dest
+    counts: dict[str, int] = {}
+    for item in reversed(deleted):
+        obj, key, dobj, did = item["object"], item["source_key"], item["dest_object"], item["dest_id"]
+        if dobj in dest.undeletable:
+            item["action"] = f"kept in the destination: {dest.name} cannot delete {dobj} records through its API"
+            counts["left in place"] = counts.get("left in place", 0) + 1
+            continue
+        last = ledger.last_write(obj, key, dobj)
+        before = last.after if last is not None else None
+        seq = ledger.intent(run_id, "delete", source_object=obj, source_key=key, dest_object=dobj, dest_id=did,
+                            before=before)
+        try:
+            engine.call(dest.delete, dobj, did)
+            fate, item["action"] = "deleted", "deleted from the destination: deleted in the source"
+        except NotFoundError:  # removed in the CRM already (or with its parent)
+            fate, item["action"] = "already gone", "already gone from the destination"
+        ledger.outcome(seq, reason="deleted in the source")
+        counts[fate] = counts.get(fate, 0) + 1
+    return counts

@@ -57,6 +57,8 @@ class RollbackResult:
     seconds: float = 0.0
     #: with ``since``: every run reversed, newest first
     of_runs: list[str] = field(default_factory=list)
+    #: records a delta deleted (``--propagate-deletions``) and this rollback created again
+    recreated: list[dict] = field(default_factory=list)
 
     def add(self, what: str) -> None:
         self.counts[what] = self.counts.get(what, 0) + 1
@@ -72,7 +74,8 @@ class RollbackResult:
         """The rollback's figures for a report's summary cards."""
         c = self.counts
         return {"status": self.status, "rolled back run": self.of_run, "deleted": c.get("deleted", 0),
-                "restored": c.get("restored", 0), "custom fields deleted": c.get("custom fields deleted", 0),
+                "restored": c.get("restored", 0), "created again": c.get("created again", 0),
+                "custom fields deleted": c.get("custom fields deleted", 0),
                 "left in place": len(self.left), "errors": len(self.errors), "seconds": round(self.seconds, 1)}
 
     def headline(self) -> str:
@@ -184,7 +187,7 @@ def _rollback_one(destination: Destination, ledger: Ledger, target: dict, engine
     try:
         engine.settle_pending(rb)
         done = ledger.reversed_seqs()
-        entries = [e for e in ledger.done_intents(target["run_id"], ("create", "update", "provision"))
+        entries = [e for e in ledger.done_intents(target["run_id"], ("create", "update", "provision", "delete"))
                    if e.seq not in done]
         todo = list(reversed(entries))
         with tqdm(total=len(todo), desc=f"rollback {target['run_id']}", unit="op", disable=not progress,
@@ -234,6 +237,9 @@ def _reverse(engine: Engine, dest: Destination, ledger: Ledger, rb: str, entry: 
         spec = CustomField(**{k: v for k, v in (entry.after or {}).items() if k in CustomField.__dataclass_fields__})
         seq = ledger.intent(rb, "delete", **(where | {"source_key": spec.key}))
         call, what = (lambda: engine.call(dest.delete_custom_field, spec)), "custom fields deleted"
+    elif entry.op == "delete":  # a delta that propagated a source deletion: create the record again
+        _recreate(engine, dest, ledger, rb, entry, result)
+        return
     elif entry.op == "create":
         dest_id = entry.dest_id
         if obj in dest.undeletable:
@@ -266,6 +272,37 @@ def _reverse(engine: Engine, dest: Destination, ledger: Ledger, rb: str, entry: 
         return
     ledger.outcome(seq, reason=f"rollback of run {entry.run_id}")
     result.add(what)
+
+
+def _recreate(engine: Engine, dest: Destination, ledger: Ledger, rb: str, entry: JournalEntry,
+              result: RollbackResult) -> None:
+    """Undo a propagated deletion: create the record again as the toolkit last wrote it.
+
+    It gets a new id; links of records created again later in this rollback (a deal of a
+    patient deleted with it) follow the new id. What the CRM held on the deleted record beyond
+    the toolkit's own writes (notes or files added there by hand) is not brought back.
+    """
+    obj = entry.dest_object or ""
+    if not entry.before:
+        result.errors.append({"seq": entry.seq, "object": obj, "id": entry.dest_id,
+                              "error": "the ledger holds no copy of the deleted record to create again"})
+        return
+    fields = {k: v for k, v in entry.before.items() if k in Record.__dataclass_fields__}
+    record = Record(**{**fields, "id": None})
+    renamed = {r["old_id"]: r["new_id"] for r in result.recreated}
+    record.links = {k: renamed.get(v, v) for k, v in record.links.items()}
+    seq = ledger.intent(rb, "create", source_object=entry.source_object, source_key=entry.source_key,
+                        dest_object=obj, after=dataclasses.asdict(record), reverses=entry.seq)
+    try:
+        new_id = engine.call(dest.create, record)
+    except (FatalError, RetriableError, MappingError) as exc:
+        ledger.outcome(seq, state="failed", reason=str(exc))
+        result.errors.append({"seq": entry.seq, "object": obj, "id": entry.dest_id, "error": str(exc)})
+        return
+    ledger.outcome(seq, dest_id=str(new_id), reason=f"rollback of run {entry.run_id}: created again")
+    result.recreated.append({"object": obj, "source_key": entry.source_key, "old_id": entry.dest_id,
+                             "new_id": str(new_id)})
+    result.add("created again")
 
 
 def _bulk_batch(dest: Destination, todo: list[JournalEntry], start: int) -> list[JournalEntry]:

@@ -12,6 +12,7 @@ import pandas as pd
 from .. import _paths
 from ..audit import AuditReport, run_audit
 from ..errors import NotFoundError
+from ..load.delta import propagate_deletions as propagate_deletions_run
 from ..load.delta import select_changes
 from ..load.engine import RunResult
 from ..load.fates import fate_counts, source_fates
@@ -252,12 +253,18 @@ class DeltaOutcome:
         return pd.DataFrame(self.objects)
 
     def deleted_table(self) -> pd.DataFrame:
-        """Migrated records no longer in the source (kept in the destination)."""
+        """Migrated records no longer in the source, and what was done with each."""
         return pd.DataFrame(self.deleted, columns=["object", "source_key", "dest_object", "dest_id", "action"])
 
 
-def delta(ws: Workspace, *, accept_proposals: bool = False, progress: bool = True, client=None) -> DeltaOutcome:
+def delta(ws: Workspace, *, accept_proposals: bool = False, progress: bool = True, client=None,
+          propagate_deletions: bool = False) -> DeltaOutcome:
     """Load only what changed in the source since the last full or delta run; report deletions.
+
+    Args:
+        propagate_deletions: also delete from the destination the migrated records the source no
+            longer has (journaled in the delta run: rolling it back creates them again). By
+            default they are reported and kept.
 
     Raises:
         ConfigError: there is no finished full run to continue from.
@@ -274,6 +281,11 @@ def delta(ws: Workspace, *, accept_proposals: bool = False, progress: bool = Tru
                                   "deleted_in_source": len(chosen.deleted),
                                   "unmatched_owners": sorted(res.unmatched)},
                             custom_objects=custom_objects(ws, chosen.plan), whole=the_plan)
+        if propagate_deletions and result.status == "finished" and chosen.deleted:
+            for fate, n in propagate_deletions_run(engine, ledger, result.run_id, chosen.deleted).items():
+                result.add(fate, n)
+            ledger.finish_run(result.run_id, result.status, snapshot.watermark or chosen.since,
+                              {**(ledger.run(result.run_id)["info"] or {}), "counts": result.counts})
     outcome = DeltaOutcome(result, res, chosen.since, chosen.baseline_run, chosen.objects, chosen.deleted)
     write_figures(ws, "delta", outcome.to_dict())
     return outcome
