@@ -231,12 +231,16 @@ def _step(args) -> int:
     line = {"audit": lambda f: f"audit: {f['summary']['records']} records, {f['summary']['expectations_failed']} "
                                f"expectations failed, {f['summary']['duplicates']} likely duplicates",
             "map": lambda f: f"mapping: {len(f['unconfirmed'])} fields awaiting confirmation",
-            "migrate": lambda f: f"migrate: {f['status']}, {f['counts']}" + (f" ({f['message']})" if f["message"] else ""),
+            "migrate": lambda f: f"migrate: {f['status']}, source records {f.get('source_records')}, "
+                                 f"this run's operations {f['counts']}"
+                                 + (f" ({f['message']})" if f["message"] else ""),
             "reconcile": lambda f: "reconcile: " + ", ".join(f"{k} {v}" for k, v in f["summary"].items()),
             "sample": lambda f: f"sample: {f['records']} records, {f['fields_compared']} fields compared: "
                                 + ", ".join(f"{k} {v}" for k, v in f["verdicts"].items()),
-            "delta": lambda f: f"delta since {f['since']}: {f['status']}, {f['counts']}, "
-                               f"{len(f['deleted_in_source'])} deleted in the source (kept)"
+            "delta": lambda f: f"delta since {f['since']}: {f['status']}, this run's operations {f['counts']}, "
+                               f"{len(f['deleted_in_source'])} deleted in the source ("
+                               + ("deleted from the CRM too" if any(x["action"].startswith("deleted")
+                                                                    for x in f["deleted_in_source"]) else "kept") + ")"
                                + (f" ({f['message']})" if f["message"] else ""),
             "rollback": lambda f: f"rollback of {f['of_run']}: {f['status']}, {f['counts']}"
                                   + (f" ({f['message']})" if f["message"] else ""),
