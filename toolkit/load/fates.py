@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["FATES", "fate_counts", "source_fates"]
+__all__ = ["FATES", "fate_counts", "fates_per_object", "source_fates"]
 
 #: the fates in the order reports show them, with the key each has in the figures
 FATES = {"created": "created", "updated": "updated", "merged": "merged", "excluded": "excluded",
@@ -39,3 +39,14 @@ def fate_counts(fates: pd.DataFrame) -> dict[str, int]:
     """``{"source_records": n, "created": …, "errors": …, "unaccounted": …}`` over ``fates``."""
     counts = fates["fate"].value_counts().to_dict() if len(fates) else {}
     return {"source_records": int(len(fates)), **{name: int(counts.get(f, 0)) for f, name in FATES.items()}}
+
+
+def fates_per_object(fates: pd.DataFrame, objects) -> pd.DataFrame:
+    """One row per source object, in the order of ``objects``: its source records and how many
+    of them had each fate (a column per fate present)."""
+    table = pd.crosstab(fates["object"], fates["fate"]) if len(fates) else pd.DataFrame()
+    table = table.reindex(list(objects)).fillna(0).astype(int)
+    table.insert(0, "source", table.sum(axis=1).astype(int))
+    table = table.rename_axis(index="object").reset_index()
+    table.columns.name = None
+    return table

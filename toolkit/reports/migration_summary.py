@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..load.fates import fate_counts, source_fates
+from ..load.fates import fate_counts, fates_per_object, source_fates
 
 __all__ = ["RunSummary", "summarize_runs", "throughput"]
 
@@ -123,14 +123,7 @@ def summarize_runs(ledger, snapshot, spec, owners_file: Path | None = None) -> R
     for obj, fate, reason in zip(fate_df["object"], fate_df["fate"], fate_df["reason"]):
         if fate == "skipped" and obj not in reasons:
             reasons[obj] = reason
-    counts = {o: len(df) for o, df in snapshot.tables.items()}
-    per_object = (fate_df.pivot_table(index="object", columns="fate", values="source_key", aggfunc="count", fill_value=0)
-                  if len(fate_df) else pd.DataFrame())
-    per_object = per_object.reindex(list(counts)).fillna(0).astype(int) if len(per_object) else \
-        pd.DataFrame(index=list(counts))
-    per_object.insert(0, "source", [counts[o] for o in per_object.index])
-    per_object = per_object.reset_index().rename(columns={"index": "object"})
-    per_object.columns.name = None
+    per_object = fates_per_object(fate_df, snapshot.tables)
     errors = fate_df[fate_df["fate"] == "error"][["object", "source_key", "reason"]].reset_index(drop=True)
     owners = pd.DataFrame(columns=["source_owner", "records", "destination_user", "matched", "action"])
     if owners_file is not None and owners_file.is_file():

@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..load.attachments import FILE_INPUTS, FILE_OBJECT
 from ..destinations import Destination, Record
-from ..load.fates import fate_counts, source_fates
+from ..load.fates import fate_counts, fates_per_object, source_fates
 from ..load.ledger import Ledger
 from ..mapping import Plan
 from ..shapes import Snapshot
@@ -48,7 +48,6 @@ class Reconciliation:
         columns=["kind", "object", "source_key", "field", "expected", "actual", "id"]))
 
     def summary(self) -> dict:
-        counts = self.fates["fate"].value_counts().to_dict()
         figures = fate_counts(self.fates)
         unaccounted = figures["unaccounted"]
         off_totals = int((~self.field_totals["match"].astype(bool)).sum()) if len(self.field_totals) else 0
@@ -58,7 +57,7 @@ class Reconciliation:
         return {**figures, "broken_links": len(self.integrity), "totals_off": off_totals,
                 "crm_records": int(sum(self.destination_counts.values())), **differences,
                 "ok": (unaccounted == 0 and not self.integrity and off_totals == 0 and problems == 0
-                       and not counts.get("error", 0))}
+                       and not figures["errors"])}
 
     def look_first(self) -> list[str]:
         """What to look at first when the reconciliation is not ok, most serious first."""
@@ -129,15 +128,13 @@ def reconcile_run(snapshot: Snapshot, plan: Plan, ledger: Ledger, dest: Destinat
     # the one computation of every source record's fate (the same the other reports use), then
     # a record the ledger says is loaded but the CRM does not list is unaccounted for
     fate_df = source_fates(snapshot, ledger)
-    if len(fate_df):
-        ids = [mapped.get((o, k)) for o, k in zip(fate_df["object"], fate_df["source_key"])]
-        lost = fate_df["fate"].isin(LOADED) & pd.Series([i not in every for i in ids], index=fate_df.index)
-        fate_df.loc[lost, "reason"] = [f"ledger says {f} as {i}, but the destination has no such record"
-                                       for f, i in zip(fate_df.loc[lost, "fate"], pd.Series(ids, index=fate_df.index)[lost])]
-        fate_df.loc[lost, "fate"] = "unaccounted"
-    per_object = [{"object": obj, "source": int((fate_df["object"] == obj).sum()),
-                   **fate_df[fate_df["object"] == obj]["fate"].value_counts().to_dict()}
-                  for obj in snapshot.tables]
+    ids = pd.Series([mapped.get(k) for k in zip(fate_df["object"], fate_df["source_key"])], index=fate_df.index,
+                    dtype=object)
+    lost = fate_df["fate"].isin(LOADED) & ~ids.isin(every)
+    fate_df.loc[lost, "reason"] = ("ledger says " + fate_df.loc[lost, "fate"] + " as " + ids[lost].astype(str)
+                                   + ", but the destination has no such record")
+    fate_df.loc[lost, "fate"] = "unaccounted"
+    per_object = fates_per_object(fate_df, snapshot.tables)
 
     totals, population, integrity = [], [], []
     for op in plan.objects:
@@ -185,7 +182,7 @@ def reconcile_run(snapshot: Snapshot, plan: Plan, ledger: Ledger, dest: Destinat
                 if (obj, name) in ours and link and link not in every and rid not in seen:
                     integrity.append({"object": obj, "source_key": None, "id": rid,
                                       "problem": f"{name} points at {link}, which does not exist in the destination"})
-    return Reconciliation(fate_df, pd.DataFrame(per_object).fillna(0), integrity, pd.DataFrame(totals),
+    return Reconciliation(fate_df, per_object, integrity, pd.DataFrame(totals),
                           pd.DataFrame(population), {o: len(r) for o, r in present.items()},
                           _table([f.to_dict() for f in findings],
                                  ["kind", "object", "source_key", "field", "expected", "actual", "id"]))
