@@ -80,10 +80,20 @@ class VirtualClock:
         self.time_scale = time_scale
         self._clock = clock
         self._t0 = clock()
+        self._base = 0.0  # virtual seconds that passed before the last rescale()
         self._offset = 0.0  # virtual seconds jumped by advance()
 
     def now(self) -> float:
-        return (self._clock() - self._t0) * self.time_scale + self._offset
+        return (self._clock() - self._t0) * self.time_scale + self._base + self._offset
+
+    def rescale(self, time_scale: float) -> None:
+        """Run at ``time_scale`` from now on (a benchmark loads fast, then reads at the vendor's
+        own pace); the virtual time reached so far is kept, so no window jumps."""
+        if time_scale <= 0:
+            raise ValueError("time_scale must be positive")
+        now = self._clock()
+        self._base += (now - self._t0) * self.time_scale
+        self._t0, self.time_scale = now, time_scale
 
     def to_real(self, virtual_seconds: float) -> float:
         """A virtual duration expressed in real seconds (what a client must actually wait)."""

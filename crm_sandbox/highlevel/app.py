@@ -171,8 +171,17 @@ def create_app(ctx: Context) -> Starlette:
         return Response(data, media_type=meta["contentType"] or "application/octet-stream",
                         headers={"Content-Disposition": f'inline; filename="{meta["name"]}"'})
 
+    async def clock(request):
+        """``POST /__sandbox/clock {"time_scale": s}``: rate windows this much faster from now on."""
+        try:
+            ctx.clock.rescale(float((await request.json())["time_scale"]))
+        except (KeyError, TypeError, ValueError) as e:
+            return _json(400, {"statusCode": 400, "message": f"time_scale: {e}"})
+        return JSONResponse({"time_scale": ctx.clock.time_scale})
+
     routes = [Route(STATE_PREFIX + "state", dump, methods=["GET"]),
               Route(STATE_PREFIX + "reset", reset, methods=["POST"]),
+              Route(STATE_PREFIX + "clock", clock, methods=["POST"]),
               Route(STATE_PREFIX + "media/{id}", media, methods=["GET"])]
     by_shape: dict[str, list[tuple[str, str, Handler, bool]]] = {}
     for method, pattern, handler, strict in routes_for(state):

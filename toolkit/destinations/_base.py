@@ -9,7 +9,8 @@ like with like.
 from __future__ import annotations
 
 import abc
-from typing import Any, ClassVar, Iterator
+import contextlib
+from typing import Any, Callable, ClassVar, ContextManager, Iterator, Sequence
 
 import httpx
 
@@ -177,6 +178,22 @@ class Destination(abc.ABC):
     @abc.abstractmethod
     def iter_records(self, object: str) -> Iterator[Record]:
         """Every record of ``object``, following the vendor's pagination."""
+
+    def reading(self, objects: Sequence[str] = (), workers: int = 1,
+                call: Callable | None = None) -> ContextManager[None]:
+        """A read-back (reconcile, a sample's diff): inside it, ``iter_records`` may share reads
+        between objects and make them from ``workers`` threads on the account's limiter.
+
+        Nothing may be written inside it: what was read once is not read again. The default
+        changes nothing; adapters whose API reads some objects per parent (HighLevel's notes
+        and relations, one call per contact) make those calls once for every object.
+
+        Args:
+            objects: the objects that will be listed (an adapter may choose its reads by them).
+            workers: calls in flight at once.
+            call: how to make one call (the engine's retrying ``call``); default direct.
+        """
+        return contextlib.nullcontext()
 
     def close(self) -> None:
         if self.client is not None:

@@ -106,6 +106,29 @@ class Engine:
         """Every record of ``object`` (``iter_records``), surviving transient failures mid-listing."""
         return self.retry.read_all(lambda: self.dest.iter_records(object))
 
+    def read_back(self, objects: list[str]) -> dict[str, list[Record] | Exception]:
+        """Every record of each of ``objects``, read in bulk for a read-back (reconcile, a
+        sample's diff): the objects listed side by side on the account's limiter, inside the
+        adapter's :meth:`~toolkit.destinations.Destination.reading` (per-parent reads made once).
+
+        Returns:
+            object -> its records, or the exception its listing ended with (NotImplementedError
+            for an object the adapter cannot list).
+        """
+        objects = list(dict.fromkeys(objects))
+
+        def one(obj: str) -> list[Record] | Exception:
+            try:
+                return self.read_all(obj)
+            except NotImplementedError as exc:
+                return exc
+
+        with self.dest.reading(objects, self.workers, self.call):
+            if self.workers == 1 or len(objects) < 2:
+                return {obj: one(obj) for obj in objects}
+            with ThreadPoolExecutor(max_workers=min(self.workers, len(objects)), thread_name_prefix="read") as pool:
+                return dict(zip(objects, pool.map(one, objects)))
+
     def _create(self, record: Record, source_key: str) -> tuple[str, str | None]:
         """Create, retrying; returns (id, a note when the record needed completing).
 

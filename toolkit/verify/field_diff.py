@@ -145,7 +145,7 @@ def _parts(rec: dict) -> dict[tuple[str, str], Any]:
 
 
 def diff_sample(plan: Plan, spec: MappingSpec, snapshot: Snapshot, ledger: Ledger, dest: Destination,
-                read: Callable | None = None) -> pd.DataFrame:
+                read: Callable | None = None, read_back: Callable | None = None) -> pd.DataFrame:
     """One row per sampled record and field: object, source_key, field, source, expected, actual, verdict.
 
     Args:
@@ -155,8 +155,16 @@ def diff_sample(plan: Plan, spec: MappingSpec, snapshot: Snapshot, ledger: Ledge
         ledger: the staging ledger (what was written, and where).
         dest: the staging destination, to read back from.
         read: how to call the destination (the engine's retrying ``call``); default direct.
+        read_back: how to list whole objects (the engine's :meth:`~toolkit.load.engine.Engine.read_back`);
+            when given, the sample is read back by listing the staging account's objects
+            (a page holds up to a hundred records) instead of one call per record.
     """
     read = read or (lambda fn, *a: fn(*a))
+    listed: dict[str, dict[str, Any]] | None = None
+    if read_back is not None:
+        got_back = read_back([op.target for op in plan.objects if op.records])
+        listed = {obj: {r.id: r for r in recs if r.id} for obj, recs in got_back.items()
+                  if not isinstance(recs, BaseException)}
     maps = {om.source: om for om in spec.objects}
     fates = ledger.fates()
     rows = []
@@ -171,7 +179,13 @@ def diff_sample(plan: Plan, spec: MappingSpec, snapshot: Snapshot, ledger: Ledge
         for pr in op.records:
             mapped = ids.get(pr.source_key)
             written = ledger.last_write(op.source_object, pr.source_key, op.target) if mapped else None
-            reads.append((pr, mapped, written, read(dest.get, op.target, mapped[0]) if mapped else None))
+            if not mapped:
+                got = None
+            elif listed is not None and op.target in listed:
+                got = listed[op.target].get(mapped[0])
+            else:
+                got = read(dest.get, op.target, mapped[0])
+            reads.append((pr, mapped, written, got))
         # an object whose records never read back an owner has none in this destination (a
         # HighLevel note or file): its owner is not a field to diff
         owned = any(got is not None and got.owner_id for *_, got in reads)

@@ -58,14 +58,21 @@ class Listing:
     by_source: dict[str, list[Record]]
 
 
-def list_destination(plan: Plan, read_all: Callable[[str], list[Record]]) -> dict[str, Listing]:
-    """Every object the plan writes, read back in full (listing calls only)."""
+def list_destination(plan: Plan, read_back: Callable[[list[str]], dict[str, Any]]) -> dict[str, Listing]:
+    """Every object the plan writes, read back in full (listing calls only).
+
+    Args:
+        read_back: objects -> each one's records (the engine's :meth:`~toolkit.load.engine.Engine.read_back`,
+            which lists them side by side); an object the adapter cannot list maps to a
+            NotImplementedError and is left out (the caller says so).
+    """
     out: dict[str, Listing] = {}
-    for obj in dict.fromkeys(o.target for o in plan.objects if o.records):
-        try:
-            records = read_all(obj)
-        except NotImplementedError:  # an object the adapter cannot list: left out, said so by the caller
+    wanted = list(dict.fromkeys(o.target for o in plan.objects if o.records))
+    for obj, records in read_back(wanted).items():
+        if isinstance(records, NotImplementedError):
             continue
+        if isinstance(records, BaseException):
+            raise records
         by_source: dict[str, list[Record]] = {}
         for rec in records:
             sid = rec.custom.get(SOURCE_ID_FIELD)

@@ -103,18 +103,29 @@ def _filled(v: Any) -> bool:
     return len(v) > 0 if hasattr(v, "__len__") else True
 
 
+def _one_by_one(dest: Destination, objects: list[str]) -> dict:
+    out: dict = {}
+    for obj in objects:
+        try:
+            out[obj] = list(dest.iter_records(obj))
+        except NotImplementedError as exc:
+            out[obj] = exc
+    return out
+
+
 def reconcile_run(snapshot: Snapshot, plan: Plan, ledger: Ledger, dest: Destination,
-                  read_all: Callable[[str], list[Record]] | None = None) -> Reconciliation:
+                  read_back: Callable[[list[str]], dict] | None = None) -> Reconciliation:
     """Account for every source record of ``snapshot`` and check the destination against ``plan``.
 
     Args:
-        read_all: how to list an object's records (the engine's retrying ``read_all``);
-            default the adapter's ``iter_records`` as it is.
+        read_back: how to list objects' records (the engine's :meth:`~toolkit.load.engine.Engine.read_back`:
+            retrying, side by side, inside the adapter's bulk reads); default the adapter's
+            ``iter_records`` as it is, one object after another.
     """
-    read_all = read_all or (lambda obj: list(dest.iter_records(obj)))
+    read_back = read_back or (lambda objs: _one_by_one(dest, objs))
     # the CRM listed on its own, object by object (only what the plan writes: listing every
     # object an adapter knows would spend the quota on records the migration never touched)
-    listings = list_destination(plan, read_all)
+    listings = list_destination(plan, read_back)
     findings, found = compare(plan, snapshot, ledger, dest, listings)
     present: dict[str, dict[str, Record]] = {obj: lst.by_id for obj, lst in listings.items()}
     every = {rid for recs in present.values() for rid in recs}

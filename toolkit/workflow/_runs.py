@@ -179,7 +179,8 @@ def sample(ws: Workspace, *, size: int = 200, seed: int = 0, accept_proposals: b
         engine = _engine(ws, dest, ledger, progress=progress)
         result = engine.run(picked.plan, res, mode="sample", info={"size": size, "seed": seed},
                             custom_objects=custom_objects(ws, picked.plan))
-        diff = diff_sample(picked.plan, the_plan.mapping, snapshot, ledger, dest, read=engine.call)
+        diff = diff_sample(picked.plan, the_plan.mapping, snapshot, ledger, dest, read=engine.call,
+                           read_back=engine.read_back)
     outcome = SampleOutcome(result, res, picked.coverage, diff)
     write_figures(ws, "sample", outcome.to_dict())
     return outcome
@@ -401,6 +402,6 @@ def reconcile(ws: Workspace, client=None) -> Reconciliation:
     the_plan = build_plan(snapshot, MappingSpec.load(ws.mapping_path), inline_dir=ws.inline_images_dir)
     dest = ws.connect(client)
     with Ledger(ws.ledger_path) as ledger:
-        rec = reconcile_run(snapshot, the_plan, ledger, dest, read_all=_engine(ws, dest, ledger, progress=False).read_all)
+        rec = reconcile_run(snapshot, the_plan, ledger, dest, read_back=_engine(ws, dest, ledger, progress=False).read_back)
     write_figures(ws, "reconcile", rec.to_dict())
     return rec

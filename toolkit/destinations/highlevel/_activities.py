@@ -177,7 +177,11 @@ class Tasks(_ContactChildren):
 
 def contact_notes(kind: Kind, contacts: Kind) -> Iterator[tuple[str, dict]]:
     """(contactId, note) for every note of every contact: notes are listed per contact only
-    (``GET /contacts/{id}/notes``, unpaged), so this costs one call per contact."""
+    (``GET /contacts/{id}/notes``, unpaged), so this costs one call per contact - once for
+    notes and files together, and in parallel, while a read-back lasts (:mod:`._bulk_reads`)."""
+    if kind.ctx.reads is not None:
+        yield from kind.ctx.reads.notes()
+        return
     for contact in contacts.iter():
         for n in kind.api.request("GET", f"/contacts/{contact.id}/notes").get("notes", []):
             yield contact.id, n

@@ -20,6 +20,8 @@ from ._kinds import Context, Kind, properties_of, read_properties
 
 __all__ = ["CustomObjects", "ensure_schema", "association_key"]
 
+_ASK = object()  # record(): read the contact from the record's relations
+
 PREFIX = "custom_objects."
 
 
@@ -151,11 +153,16 @@ class CustomObjects(Kind):
         self.quiet_delete(f"/objects/{self.key}/records/{id}")
         self.forget(id)
 
-    def record(self, data: dict) -> Record:
+    def record(self, data: dict, contact_id: Any = _ASK) -> Record:
+        """A record from its body; its contact read from its relations unless ``contact_id`` is
+        given (None: it has none)."""
         custom = read_properties(self.ctx.fields, self.object, data.get("properties"))
         primary = self.primary()
         fields = {primary: custom.pop(primary)} if primary in custom else {}
-        links = {"contactId": r["secondRecordId"] for r in self._relations(data["id"])[:1]}
+        if contact_id is _ASK:
+            links = {"contactId": r["secondRecordId"] for r in self._relations(data["id"])[:1]}
+        else:
+            links = {"contactId": contact_id} if contact_id else {}
         owner = (data.get("owner") or [None])[0]
         return Record(object=self.object, fields=fields, custom=custom, owner_id=owner, links=links, id=data["id"])
 
@@ -173,10 +180,19 @@ class CustomObjects(Kind):
             after = [str(v) for v in items[-1].get("searchAfter") or []]
 
     def iter(self) -> Iterator[Record]:
-        """Every record (records search, ``searchAfter`` cursor), each with its contact link -
-        one relations call per record, as HighLevel lists relations per record only."""
-        for r in self._search():
-            yield self.record(r)
+        """Every record (records search, ``searchAfter`` cursor), each with its contact link:
+        one relations call per record, or - while a read-back lasts - one per contact for every
+        custom object at once, whichever is fewer (:mod:`._bulk_reads`)."""
+        reads = self.ctx.reads
+        if reads is None:
+            for r in self._search():
+                yield self.record(r)
+            return
+        found = list(self._search())
+        aid = self.association(create=False)
+        linked = reads.contact_of(aid, [r["id"] for r in found], self._relations) if aid else {}
+        for r in found:
+            yield self.record(r, linked.get(r["id"]))
 
     def find(self, source_id: str) -> str | None:
         if SOURCE_ID_FIELD not in self.ctx.fields.by_key(self.object):

@@ -29,6 +29,8 @@ class Context:
     fields: FieldCatalog
     location_id: str
     options: dict[str, Any]
+    #: while a read-back lasts (``HighLevel.reading``): the per-contact reads, made once
+    reads: Any = None
 
     def page(self, vendor_max: int) -> int:
         """Records per page: the ``page_size`` option capped at the endpoint's maximum."""

@@ -19,7 +19,8 @@ record calls to the kind named by ``Record.object``:
 
 from __future__ import annotations
 
-from typing import Iterator
+import contextlib
+from typing import Callable, Iterator, Sequence
 from urllib.parse import urlsplit
 
 import httpx
@@ -31,6 +32,7 @@ from . import knowledge
 from ._activities import MAX_UPLOAD_BYTES, Files, Notes, Tasks
 from ._api import DEFAULT_BASE_URL, Api
 from ._availability import Availability
+from ._bulk_reads import BulkReads
 from ._crm import Companies, Contacts, Opportunities
 from ._custom_objects import CustomObjects, ensure_schema
 from ._events import Events
@@ -195,3 +197,19 @@ class HighLevel(ByKind, Destination):
     def iter_records(self, object: str) -> Iterator[Record]:
         """Every record of ``object``, following each endpoint's own pagination (§3)."""
         return self._kind(object).iter()
+
+    @contextlib.contextmanager
+    def reading(self, objects: Sequence[str] = (), workers: int = 1,
+                call: Callable | None = None) -> Iterator[None]:
+        """A read-back: each contact asked once for its notes (notes and files) and once for its
+        relations (every custom object in ``objects``), from ``workers`` threads on the
+        location's limiter."""
+        if self.ctx.reads is not None:  # already inside one
+            yield
+            return
+        custom = sum(1 for o in objects if o.startswith(CUSTOM_PREFIX))
+        self.ctx.reads = BulkReads(self.ctx, self._kinds["contact"], workers, call, custom_objects=custom)
+        try:
+            yield
+        finally:
+            self.ctx.reads = None
