@@ -155,6 +155,11 @@ def _parser() -> argparse.ArgumentParser:
     ad.add_argument("workspace")
     ad.add_argument("--accept-proposals", action="store_true", help="confirm every proposed mapping field without review")
 
+    st = sub.add_parser("status", help="where the migration stands: runs, records in flight, errors, the daily "
+                                       "quota and when it resets, and what to run next")
+    st.add_argument("workspace")
+    st.add_argument("--json", action="store_true", help="print the status as JSON")
+
     d = sub.add_parser("demo", help="generate → sandbox → init → audit → map → migrate → reconcile")
     d.add_argument("--source", default="dent-o-soft")
     d.add_argument("--destination", default="highlevel")
@@ -361,10 +366,18 @@ def _mapping(args) -> int:
     return 0
 
 
+def _status(args) -> int:
+    from .workflow import open_workspace, status
+
+    st = status(open_workspace(args.workspace))
+    print(json.dumps(st.to_dict(), indent=2) if args.json else "\n".join(st.lines()))
+    return DONE
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {"generate": _generate, "sandbox": _sandbox, "init": _init, "demo": _demo, "propose": _propose,
-               "mapping": _mapping, "report": _report, "adopt": _adopt}.get(args.command, _step)
+               "mapping": _mapping, "report": _report, "adopt": _adopt, "status": _status}.get(args.command, _step)
     try:
         return handler(args)
     except KeyboardInterrupt:

@@ -126,6 +126,14 @@ class WriterLock:
         except (OSError, ValueError):
             return None
 
+    def live_holder(self) -> dict | None:
+        """The note of the process holding the lock now, or None when it is free (a note left
+        under a free lock belongs to a process that died)."""
+        if self._lock.acquire():
+            self._lock.release()
+            return None
+        return self.holder() or {"command": "another step"}
+
     def acquire(self) -> "WriterLock":
         """Take the lock or refuse.
 

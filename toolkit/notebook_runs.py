@@ -126,6 +126,20 @@ def _with_report_setup(source: Path, step: str):
     return book
 
 
+def _kernel_options() -> dict:
+    """Where the platform has them, the kernel talks over Unix sockets rather than TCP on
+    localhost: nothing listens on a port, and the kernel has no "running over TCP without
+    encryption" warning to print into the terminal at every step."""
+    if os.name != "posix":
+        return {}
+    from jupyter_client.manager import AsyncKernelManager
+
+    class _UnixSocketKernel(AsyncKernelManager):
+        transport = "ipc"
+
+    return {"kernel_manager_class": _UnixSocketKernel}
+
+
 def run_step(ws: Workspace, step: str, *, redact: bool = False, **options) -> Path:
     """Execute one step's notebook for ``ws`` and render its report; returns the HTML path.
 
@@ -146,7 +160,8 @@ def run_step(ws: Workspace, step: str, *, redact: bool = False, **options) -> Pa
     try:
         pm.execute_notebook(_with_report_setup(source, step), str(executed),
                             parameters={"workspace": str(ws.root), **options}, kernel_name="python3",
-                            progress_bar=False, cwd=str(ws.root), log_output=False)
+                            progress_bar=False, cwd=str(ws.root), log_output=False,
+                            **_kernel_options())
     except PapermillExecutionError as exc:
         raise StepFailed(f"step {step} failed: {exc.ename}: {exc.evalue}", exc.ename) from None
     finally:

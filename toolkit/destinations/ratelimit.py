@@ -78,6 +78,14 @@ class RateLimiter:
         self.wait_reason: str | None = None  # what we are waiting on right now, for progress output
         self.waited = 0.0  # total seconds spent waiting, for throughput reports
 
+    def seen(self) -> dict:
+        """What the server last said of the day's budget, for ``crm-migrate status``: the daily
+        limit, the requests left (None until a response carried the header) and the reset."""
+        with self._lock:
+            return {"daily_limit": self.daily_limit, "daily_remaining": self.daily_remaining,
+                    "resets_at": _next_utc_midnight(self._wall()) if self.daily_limit else None,
+                    "at": datetime.fromtimestamp(self._wall(), timezone.utc).isoformat(timespec="seconds")}
+
     @property
     def budget(self) -> int:
         """Requests we allow ourselves per interval."""

@@ -264,8 +264,12 @@ class Engine:
             self.ledger.finish_run(run_id, result.status, watermark if result.status == "finished" else None,
                                    {"counts": result.counts, "message": result.message, "seconds": result.seconds,
                                     "retries": result.retries, "files_as_links": result.files_as_links,
-                                    "resume_at": result.resume_at, **(info or {})})
+                                    "resume_at": result.resume_at, "quota": self._quota_seen(), **(info or {})})
         return result
+
+    def _quota_seen(self) -> dict | None:
+        limiter = self.dest.limiter  # None: the adapter paces itself and has nothing to say
+        return limiter.seen() if limiter is not None else None
 
     def ordered(self, objects: list[ObjectPlan]) -> list[ObjectPlan]:
         """Object plans in the adapter's load order (targets it does not list keep theirs, last)."""
