@@ -1,8 +1,9 @@
 """Session set-up for nbval: the step notebooks run against a small real workspace.
 
-The notebooks' default ``workspace`` parameter is ``../build/nbval/workspace``. When the session
-collects notebooks, this builds that workspace from a generated export and a HighLevel sandbox
-started for the session, and puts the sandbox token in the environment the kernels inherit.
+The notebooks' ``workspace`` parameter is ``$CRM_MIGRATE_WORKSPACE`` (else the demo's). When the
+session collects notebooks, this builds ``build/nbval/workspace`` from a generated export and a
+HighLevel sandbox started for the session, and puts its path and the sandbox token in the
+environment the kernels inherit.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def pytest_collection_finish(session):
     users = json.loads((export / "crm_users.json").read_text(encoding="utf-8"))
     _BOX = sandbox.start("highlevel", seed={"users": users})
     os.environ["HIGHLEVEL_TOKEN"] = _BOX.token
+    os.environ["CRM_MIGRATE_WORKSPACE"] = str(NBVAL_DIR / "workspace")
     ws = init_workspace(NBVAL_DIR / "workspace", source="dent-o-soft", export=export, destination="highlevel",
                         base_url=_BOX.url, token_env="HIGHLEVEL_TOKEN", options=_BOX.options,
                         fallback_owner=fallback_user(users))

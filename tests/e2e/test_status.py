@@ -56,12 +56,13 @@ def test_status_follows_a_migration_and_names_the_next_command(tmp_path, monkeyp
         # the planted broken references: the same count the migrate report gives
         assert st["errors"] == out.source_records["errors"] > 0
         # the daily budget as HighLevel's headers last gave it, and when it resets
-        assert st["quota"]["daily_limit"] and st["quota"]["daily_remaining"] is not None
-        assert st["quota"]["daily_remaining"] < st["quota"]["daily_limit"] and st["quota"]["resets_at"]
+        q = st["quota"]
+        assert q["per"] == "day" and q["limit"] and q["remaining"] is not None
+        assert q["remaining"] < q["limit"] and q["resets_at"]
         assert st["next_command"] == f"crm-migrate reconcile {ws.root}"
 
         wf.reconcile(ws)
         st = wf.status(ws)
         assert st.next_command.startswith("open ") and "source records in error" in st.why
         text = "\n".join(st.lines())
-        assert f"run {out.result.run_id} full: finished" in text and "requests left" in text
+        assert f"run {out.result.run_id} full: finished" in text and "requests per day left" in text

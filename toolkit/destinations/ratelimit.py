@@ -79,10 +79,11 @@ class RateLimiter:
         self.waited = 0.0  # total seconds spent waiting, for throughput reports
 
     def seen(self) -> dict:
-        """What the server last said of the day's budget, for ``crm-migrate status``: the daily
-        limit, the requests left (None until a response carried the header) and the reset."""
+        """What the server last said of the day's budget, for ``crm-migrate status``: the limit
+        per day, the requests left (None until a response carried the header), the reset and
+        when this was seen."""
         with self._lock:
-            return {"daily_limit": self.daily_limit, "daily_remaining": self.daily_remaining,
+            return {"per": "day", "limit": self.daily_limit, "remaining": self.daily_remaining,
                     "resets_at": _next_utc_midnight(self._wall()) if self.daily_limit else None,
                     "at": datetime.fromtimestamp(self._wall(), timezone.utc).isoformat(timespec="seconds")}
 

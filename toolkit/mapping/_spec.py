@@ -47,6 +47,7 @@ from typing import Any
 
 import yaml
 
+from ..config_schema import MAPPING_SCHEMA, Problem, did_you_mean, key_lines, problems, report
 from ..errors import MappingError
 from ..private_files import write_private
 
@@ -162,10 +163,16 @@ class MappingSpec:
         path = Path(path)
         if not path.is_file():
             raise MappingError(f"mapping file {path} does not exist; run the mapping step first")
+        text = path.read_text(encoding="utf-8")
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = yaml.safe_load(text) or {}
         except yaml.YAMLError as exc:
             raise MappingError(f"{path}: not valid YAML ({exc})") from None
+        found = problems(data, MAPPING_SCHEMA, text)
+        if not found:
+            found = _target_problems(data, key_lines(text))
+        if found:
+            raise MappingError(report(path, data, found))
         return cls.from_dict(data, origin=str(path))
 
     @classmethod
@@ -247,3 +254,35 @@ def _check_field(fm: FieldMap, where: str) -> None:
 
         if fm.transform not in transforms:
             raise MappingError(f"{where}: unknown transform {fm.transform!r} (known: {', '.join(transforms.names())})")
+
+
+def _target_problems(data: dict, lines: dict[tuple, int]) -> list[Problem]:
+    """Targets the destination does not have: a field of one of its own objects that its field
+    list does not name (custom fields are ``custom:<key>``), or an object name one letter off
+    one of its objects. Custom objects and objects without a field list are not checked."""
+    from ._catalog import destination_objects, known_destinations
+
+    destination = data.get("destination")
+    if destination not in known_destinations():
+        return [Problem(("destination",), lines.get(("destination",)), f"unknown destination {destination!r}"
+                        f"{did_you_mean(destination, known_destinations())}")]
+    objects = destination_objects(destination)
+    out: list[Problem] = []
+    for i, od in enumerate(data.get("objects") or []):
+        target = od.get("target")
+        known = objects.get(target)
+        if known is None:
+            hint = did_you_mean(target, objects)
+            if hint and not str(target).startswith("custom_object:"):
+                out.append(Problem(("objects", i, "target"), lines.get(("objects", i, "target")),
+                                   f"{target!r} is not a {destination} object{hint}"))
+            continue
+        for j, fd in enumerate(od.get("fields") or []):
+            name = fd.get("target")
+            if name is None or str(name).startswith("custom:") or name in known.fields:
+                continue
+            path = ("objects", i, "fields", j, "target")
+            out.append(Problem(path, lines.get(path) or lines.get(path[:-1]),
+                               f"target {name!r} is not a field of {destination} {target}"
+                               f"{did_you_mean(name, known.fields) or ' (a custom field is custom:<key>)'}"))
+    return out

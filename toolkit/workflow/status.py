@@ -58,10 +58,11 @@ class WorkspaceStatus:
             out.append(f"  run {r['run_id']} {r['mode']}: {r['status']}"
                        + (f", {counts}" if counts else "") + (f", until {r['finished_at']}" if r.get("finished_at") else ""))
         out.append(f"  operations in flight: {self.in_flight:,}; source records in error: {self.errors:,}")
-        if self.quota and self.quota.get("daily_limit"):
-            left = self.quota.get("daily_remaining")
-            out.append(f"  daily quota: {'unknown' if left is None else f'{left:,}'} of {self.quota['daily_limit']:,} "
-                       f"requests left when last seen ({self.quota.get('at')}); resets {self.quota.get('resets_at')}")
+        if self.quota and self.quota.get("limit"):
+            q = self.quota
+            left = "unknown" if q.get("remaining") is None else f"{q['remaining']:,}"
+            out.append(f"  quota: {left} of {q['limit']:,} requests per {q.get('per', 'day')} left when last seen "
+                       f"({q.get('at')})" + (f"; resets {q['resets_at']}" if q.get("resets_at") else ""))
         if self.resume_at:
             out.append(f"  paused at the daily quota: resume after {self.resume_at}")
         out.append(f"next: {self.next_command}  ({self.why})")

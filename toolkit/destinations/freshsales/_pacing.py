@@ -59,6 +59,14 @@ class Pacer:
     def daily_exhausted(self) -> bool:
         return False
 
+    def seen(self) -> dict:
+        """The hourly budget as last reported (Freshsales has no daily one, §2); the hour's
+        reset is not sent, so none is given."""
+        import datetime as dt
+
+        return {"per": "hour", "limit": self.hour.max_requests, "remaining": self.hour.server_remaining,
+                "resets_at": None, "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+
     def acquire(self) -> float:
         """Wait until both windows have room; returns the seconds waited."""
         # The hour first: its wait is the long one, and the minute window then starts afresh.

@@ -68,6 +68,10 @@ class Pacer:
     def daily_exhausted(self) -> bool:
         return self.general.daily_exhausted()
 
+    def seen(self) -> dict:
+        """The company's daily token budget as last reported (see :meth:`RateLimiter.seen`)."""
+        return self.general.seen()
+
     @property
     def safety(self) -> float:
         return self.general.safety
