@@ -80,6 +80,9 @@ OPTIONS = {
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="crm-migrate", description="Migrate a dental practice's data into a CRM.")
+    p.add_argument("--log-format", choices=["text", "json"], default="text",
+                   help="how long steps report progress on stderr: text lines (rewritten in place on a terminal), "
+                        "or one JSON event per line (default text)")
     sub = p.add_subparsers(dest="command", required=True)
 
     g = sub.add_parser("generate", help="write a synthetic practice export with planted defects")
@@ -217,6 +220,7 @@ def _init(args) -> int:
 
 
 def _step(args) -> int:
+    from .load.progress import FORMAT_ENV, STEP_ENV, emit_event
     from .notebook_runs import STEP, StepFailed, run_step
     from .workspace import Workspace
 
@@ -227,11 +231,16 @@ def _step(args) -> int:
     options = {"accept_proposals": True} if getattr(args, "accept_proposals", False) else {}
     options |= {k: getattr(args, k) for k in step.options if k != "accept_proposals" and getattr(args, k, None) is not None}
     redact = bool(getattr(args, "redact", False))
+    # the step's kernel inherits these: its progress goes to this terminal (toolkit/load/progress.py)
+    os.environ[FORMAT_ENV], os.environ[STEP_ENV] = args.log_format, args.command
+    emit_event("step_started", workspace=str(ws.root))
     try:
         html = run_step(ws, args.command, redact=redact, **options)
     except StepFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return exit_code(error_type(exc.ename))
+        code = exit_code(error_type(exc.ename))
+        emit_event("step_finished", exit_code=code, error=str(exc))
+        return code
     figures = json.loads((ws.reports_dir / f"{args.command}.json").read_text(encoding="utf-8"))
     line = {"audit": lambda f: f"audit: {f['summary']['records']} records, {f['summary']['expectations_failed']} "
                                f"expectations failed, {f['summary']['duplicates']} likely duplicates",
@@ -256,8 +265,11 @@ def _step(args) -> int:
         print(f"redacted report: {html.parent / 'redacted' / html.name}")
     if args.command == "reconcile" and not figures["summary"].get("ok"):
         print("reconcile: not ok; look first at: " + "; ".join(figures.get("look_first") or []), file=sys.stderr)
-        return RECORD_ERRORS
-    return _step_status(figures) if step.writes else DONE
+        code = RECORD_ERRORS
+    else:
+        code = _step_status(figures) if step.writes else DONE
+    emit_event("step_finished", exit_code=code, report=str(html), summary=line(figures))
+    return code
 
 
 def _step_status(figures: dict) -> int:

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from .errors import ConfigError
+from .load.progress import FORMAT_ENV, STEP_ENV
 from .notebook_runs import DEMO_STEPS, run_step
 from .sources import registry as sources
 from .workspace import default_token_env, init_workspace, write_private
@@ -86,7 +87,9 @@ def run(*, source: str = "dent-o-soft", destination: str = "highlevel", patients
         pace = ("the vendor's real rate windows" if time_scale == 1 else
                 f"rate windows {time_scale:g}x faster than the vendor's (--time-scale 1 for the real pace)")
         echo(f"demo: {destination} sandbox at {box.url} ({pace}); workspace {ws.root}")
+        os.environ.setdefault(FORMAT_ENV, "text")  # each step's progress in this terminal
         for step, options in DEMO_STEPS:
+            os.environ[STEP_ENV] = step
             html = run_step(ws, step, **options)
             echo(f"demo: {step} done: {html}")
         # what the sandbox CRM holds at the end, for checking by hand or by the tests

@@ -127,17 +127,10 @@ def _with_report_setup(source: Path, step: str):
 
 
 def _kernel_options() -> dict:
-    """Where the platform has them, the kernel talks over Unix sockets rather than TCP on
-    localhost: nothing listens on a port, and the kernel has no "running over TCP without
-    encryption" warning to print into the terminal at every step."""
-    if os.name != "posix":
-        return {}
-    from jupyter_client.manager import AsyncKernelManager
-
-    class _UnixSocketKernel(AsyncKernelManager):
-        transport = "ipc"
-
-    return {"kernel_manager_class": _UnixSocketKernel}
+    """The step's kernel logs errors only: its start-up warnings (the "running over TCP without
+    encryption" notice for a kernel that listens on localhost only) would otherwise be printed
+    into the terminal at every step, among the step's own progress lines."""
+    return {"extra_arguments": ["--IPKernelApp.log_level=ERROR"]}
 
 
 def run_step(ws: Workspace, step: str, *, redact: bool = False, **options) -> Path:

@@ -31,8 +31,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Callable
 
-from tqdm.auto import tqdm
 
+from .progress import ObjectProgress, emit_event, notice
 from .attachments import FILE_OBJECT, LINK_FIELD, check_file, files_kept_as_links, link_field, link_text
 from ..destinations import Destination, Record
 from ..errors import (FatalError, MappingError, NotFoundError, PartialWriteError, QuotaExhaustedError,
@@ -118,10 +118,16 @@ class Engine:
         objects = list(dict.fromkeys(objects))
 
         def one(obj: str) -> list[Record] | Exception:
+            t0 = time.monotonic()
             try:
-                return self.read_all(obj)
+                got = self.read_all(obj)
             except NotImplementedError as exc:
                 return exc
+            if self.progress:
+                took = time.monotonic() - t0
+                notice("read_back", f"read back {obj}: {len(got):,} records in {took:.1f} s", object=obj,
+                       records=len(got), seconds=round(took, 1))
+            return got
 
         with self.dest.reading(objects, self.workers, self.call):
             if self.workers == 1 or len(objects) < 2:
@@ -265,6 +271,8 @@ class Engine:
                                    {"counts": result.counts, "message": result.message, "seconds": result.seconds,
                                     "retries": result.retries, "files_as_links": result.files_as_links,
                                     "resume_at": result.resume_at, "quota": self._quota_seen(), **(info or {})})
+            emit_event("run_finished", run_id=run_id, mode=mode, status=result.status, counts=result.counts,
+                       seconds=round(result.seconds, 1), resume_at=result.resume_at)
         return result
 
     def _quota_seen(self) -> dict | None:
@@ -280,8 +288,7 @@ class Engine:
 
     def _load_object(self, op: ObjectPlan, owners, stages, run_id, result, aliases) -> None:
         ids = self.ledger.id_map(op.source_object, op.target)
-        bar = tqdm(total=len(op.records), desc=f"{op.source_object} -> {op.target}", unit="rec",
-                   disable=not self.progress, mininterval=0.5)
+        bar = ObjectProgress(len(op.records), f"{op.source_object} -> {op.target}", enabled=self.progress)
         notes: list[tuple[str, tuple]] = []
         try:
             if not self._supported(op.target):

@@ -31,10 +31,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from ..destinations import CustomField, Destination, Record
 from .engine import BULK_BATCH, Engine
+from .progress import ObjectProgress
 from ..errors import ConfigError, FatalError, MappingError, QuotaExhaustedError, RetriableError
 from .ledger import ROLLED_BACK, JournalEntry, Ledger
 
@@ -191,8 +191,8 @@ def _rollback_one(destination: Destination, ledger: Ledger, target: dict, engine
         entries = [e for e in ledger.done_intents(target["run_id"], ("create", "update", "provision", "delete"))
                    if e.seq not in done]
         todo = list(reversed(entries))
-        with tqdm(total=len(todo), desc=f"rollback {target['run_id']}", unit="op", disable=not progress,
-                  mininterval=0.5) as bar:
+        bar = ObjectProgress(len(todo), f"rollback {target['run_id']}", enabled=progress, unit="op")
+        try:
             at = 0
             while at < len(todo):
                 batch = _bulk_batch(destination, todo, at)
@@ -206,6 +206,8 @@ def _rollback_one(destination: Destination, ledger: Ledger, target: dict, engine
                     _reverse(engine, destination, ledger, rb, todo[at], result)
                 at += len(batch) or 1
                 bar.update(len(batch) or 1)
+        finally:
+            bar.close()
         result.status = "finished" if not result.errors else "incomplete"
         if not result.errors:
             ledger.set_run_status(target["run_id"], ROLLED_BACK)

@@ -402,6 +402,6 @@ def reconcile(ws: Workspace, client=None) -> Reconciliation:
     the_plan = build_plan(snapshot, MappingSpec.load(ws.mapping_path), inline_dir=ws.inline_images_dir)
     dest = ws.connect(client)
     with Ledger(ws.ledger_path) as ledger:
-        rec = reconcile_run(snapshot, the_plan, ledger, dest, read_back=_engine(ws, dest, ledger, progress=False).read_back)
+        rec = reconcile_run(snapshot, the_plan, ledger, dest, read_back=_engine(ws, dest, ledger, progress=True).read_back)
     write_figures(ws, "reconcile", rec.to_dict())
     return rec
