@@ -85,33 +85,38 @@ def _parser() -> argparse.ArgumentParser:
                         "or one JSON event per line (default text)")
     sub = p.add_subparsers(dest="command", required=True)
 
+    from .destinations import registry as _destinations
+    from .sources import registry as _sources
+
     g = sub.add_parser("generate", help="write a synthetic practice export with planted defects")
-    g.add_argument("source")
-    g.add_argument("--patients", type=int, default=500)
-    g.add_argument("--seed", type=int, default=7)
-    g.add_argument("--out", required=True)
+    g.add_argument("source", choices=_sources.names(), help="whose export layout to write")
+    g.add_argument("--patients", type=int, default=500, help="patients in the export (default 500; at least 20)")
+    g.add_argument("--seed", type=int, default=7, help="the same seed writes the same files (default 7)")
+    g.add_argument("--out", required=True, help="the folder to write")
 
     s = sub.add_parser("sandbox", help="run a local imitation of a CRM's API")
-    s.add_argument("name")
-    s.add_argument("--port", type=int, default=8710)
+    s.add_argument("name", help="highlevel, freshsales, pipedrive or exact")
+    s.add_argument("--port", type=int, default=8710, help="port on 127.0.0.1 (default 8710; 0 picks a free one)")
     s.add_argument("--token-env", metavar="VAR",
                    help="take the token the sandbox accepts from this environment variable (default: a random "
                         "one, written to --token-file)")
     s.add_argument("--token-file", help="where to write the token (owner-only; default sandbox-<name>.token)")
-    s.add_argument("--location-id")
+    s.add_argument("--location-id", help="the account id it serves (HighLevel: a location id)")
     s.add_argument("--seed", help="JSON file of users, pipelines and settings")
-    s.add_argument("--time-scale", type=float, default=1.0)
-    s.add_argument("--faults")
-    s.add_argument("--request-log")
+    s.add_argument("--time-scale", type=float, default=1.0,
+                   help="run the rate windows this many times faster than the vendor's (default 1: real pace)")
+    s.add_argument("--faults", help="inject failures, e.g. '5xx=0.05,latency=50ms,reset=0.01,lost=0.01,429=burst'")
+    s.add_argument("--request-log", help="append one JSON line per request to this file (token redacted)")
 
     i = sub.add_parser("init", help="create a migration workspace")
-    i.add_argument("workspace")
-    i.add_argument("--source", required=True)
-    i.add_argument("--export", required=True)
-    i.add_argument("--destination", required=True)
-    i.add_argument("--base-url")
-    i.add_argument("--location-id")
-    i.add_argument("--token-env")
+    i.add_argument("workspace", help="the folder to create (it holds the config, ledger and reports)")
+    i.add_argument("--source", required=True, choices=_sources.names(), help="what the practice's data comes from")
+    i.add_argument("--export", required=True, help="the export folder (or, for an API source, its URL)")
+    i.add_argument("--destination", required=True, choices=_destinations.names(), help="the CRM to load into")
+    i.add_argument("--practice-name", help="how the reports name the practice (default: the workspace folder's name)")
+    i.add_argument("--base-url", help="the CRM's API root (default: the vendor's), e.g. a sandbox's URL")
+    i.add_argument("--location-id", help="HighLevel: the sub-account (location) id")
+    i.add_argument("--token-env", help="the environment variable holding the CRM token (never the token itself)")
     i.add_argument("--fallback-owner", help="email of the destination user who gets unmatched owners' records")
     i.add_argument("--source-option", action="append", default=[], metavar="KEY=VALUE",
                    help="a source.options entry, e.g. client_id_env=MY_EXACT_ID (repeatable; never a secret)")
@@ -164,12 +169,12 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true", help="print the status as JSON")
 
     d = sub.add_parser("demo", help="generate → sandbox → init → audit → map → migrate → reconcile")
-    d.add_argument("--source", default="dent-o-soft")
-    d.add_argument("--destination", default="highlevel")
-    d.add_argument("--patients", type=int, default=500)
-    d.add_argument("--seed", type=int, default=7)
-    d.add_argument("--out", default="demo-output")
-    d.add_argument("--request-log")
+    d.add_argument("--source", default="dent-o-soft", choices=_sources.names(), help="default dent-o-soft")
+    d.add_argument("--destination", default="highlevel", choices=_destinations.names(), help="default highlevel")
+    d.add_argument("--patients", type=int, default=500, help="patients in the generated export (default 500)")
+    d.add_argument("--seed", type=int, default=7, help="the generator's seed (default 7)")
+    d.add_argument("--out", default="demo-output", help="where the export and the workspace go (default demo-output)")
+    d.add_argument("--request-log", help="append the sandbox's requests to this file, one JSON line each")
     d.add_argument("--time-scale", type=float, default=None,
                    help="count the sandbox's rate windows this much faster than real time (default 4; 1 = real pace)")
     return p
@@ -214,7 +219,8 @@ def _init(args) -> int:
     source_options = dict(o.split("=", 1) for o in args.source_option)
     ws = init_workspace(args.workspace, source=args.source, export=args.export, destination=args.destination,
                         base_url=args.base_url, token_env=args.token_env, options=options,
-                        fallback_owner=args.fallback_owner, source_options=source_options)
+                        fallback_owner=args.fallback_owner, source_options=source_options,
+                        practice_name=args.practice_name)
     print(f"workspace {ws.root}: {ws.source} -> {ws.destination}; token read from ${ws.destination_config.token_env}")
     return 0
 

@@ -186,11 +186,12 @@ class Workspace:
 def init_workspace(root: str | Path, *, source: str, export: str | Path, destination: str,
                    base_url: str | None = None, token_env: str | None = None,
                    options: dict[str, Any] | None = None, fallback_owner: str | None = None,
-                   source_options: dict[str, Any] | None = None) -> Workspace:
+                   source_options: dict[str, Any] | None = None, practice_name: str | None = None) -> Workspace:
     """Create (or overwrite the config of) a workspace.
 
     ``source_options`` become the ``source.options`` block (e.g. which variables hold an API
-    source's credentials); ``options`` are the destination's.
+    source's credentials); ``options`` are the destination's. ``practice_name`` is how every
+    report names the practice (``practice_name:`` in workspace.yaml; default the folder's name).
 
     Raises:
         ConfigError: unknown source or destination, or an export folder that does not exist.
@@ -225,6 +226,8 @@ def init_workspace(root: str | Path, *, source: str, export: str | Path, destina
         if old:
             ws.extra["workspace_id"] = old
     ws.extra.setdefault("workspace_id", uuid.uuid4().hex)
+    if practice_name:
+        ws.extra["practice_name"] = practice_name
     if not ws.destination_config.base_url:
         raise ConfigError(f"destination {destination} needs --base-url")
     ws.save()

@@ -36,7 +36,8 @@ def quota(options: dict) -> Quota:
     hourly = PLAN_HOURLY[plan]
     return Quota("freshsales", burst=PER_MINUTE, burst_seconds=60, hourly=hourly, daily=hourly * 24,
                  batch={"contact": 100, "sales_account": 100, "deal": 100}, page_size=100,
-                 source=f"research/freshsales.md §2 ({hourly:,} an hour, 400 a minute) and §6 (bulk upsert of 100)",
+                 source=f"Freshsales' published API limits: {hourly:,} requests an hour on this plan, 400 a minute; "
+                        "bulk upsert of 100 records a call",
                  assumptions=() if "plan" in options else ("Freshsales plan Garden (set destination options plan:)",))
 
 

@@ -21,7 +21,7 @@ SENDS_SMS = True
 def quota(options: dict) -> Quota:
     """100 requests per 10 s and 200,000 a day per location (research highlevel.md §2)."""
     return Quota("highlevel", burst=100, burst_seconds=10, daily=200_000, page_size=100,
-                 source="research/highlevel.md §2 (100 per 10 s, 200,000 a day per location)")
+                 source="HighLevel's published API limits: 100 requests per 10 s and 200,000 a day per location")
 
 
 #: concept -> how this CRM's templates write it; a concept absent here is untranslatable

@@ -36,8 +36,8 @@ def quota(options: dict) -> Quota:
     return Quota("pipedrive", burst=PLAN_BURST[plan], burst_seconds=2,
                  daily=30_000 * PLAN_MULTIPLIER[plan] * seats, unit="tokens",
                  write_cost={"lead": 10, "note": 10, "*": 5}, page_size=500, list_cost=10,
-                 source=f"research/pipedrive.md §2.2-2.4 (30,000 × {PLAN_MULTIPLIER[plan]} × {seats} tokens a day; "
-                        f"{PLAN_BURST[plan]} requests per 2 s)", assumptions=tuple(assumed))
+                 source=f"Pipedrive's published API limits: 30,000 × {PLAN_MULTIPLIER[plan]} × {seats} tokens a day; "
+                        f"{PLAN_BURST[plan]} requests per 2 s", assumptions=tuple(assumed))
 
 
 #: concept -> how this CRM's templates write it; a concept absent here is untranslatable
