@@ -21,7 +21,7 @@ EXPECTED |= {  # sample, full, delta and rollback runs
 }
 EXPECTED |= {  # the reports a consultant sends (issue 7)
     "Redactor", "begin_report", "estimate", "migration_summary", "owner_report", "rebuild_guide", "render_report",
-    "show_audit", "show_estimate", "show_migration_summary", "show_owners", "show_rebuild_guide",
+    "show_audit", "show_estimate", "show_migration_summary", "show_outcomes", "show_owners", "show_rebuild_guide",
     "show_reconciliation", "show_sample_diff", "show_signoff", "show_summary", "signoff",
 }
 

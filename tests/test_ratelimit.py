@@ -128,3 +128,32 @@ def test_thread_safe_counting():
     for t in threads:
         t.join()
     assert len(lim._sent) == 1600
+
+
+def test_zero_remaining_waits_only_for_the_end_of_the_servers_own_window():
+    # the server counts fixed windows; our sliding count can spill a few requests into the tail
+    # of its window. Its refill (remaining jumping back up) dates its window: when it then says 0,
+    # we wait until that window's end, not a whole interval from its last answer.
+    lim, clock = make(max_requests=100, interval=10.0, safety=0.97)
+    lim.update({"X-RateLimit-Remaining": "3"})  # the end of the server's previous window
+    clock.t += 0.5
+    lim.update({"X-RateLimit-Remaining": "99"})  # refilled: its window began about now (t0 + 0.5)
+    start = clock.t
+    clock.t += 9.7
+    lim.update({"X-RateLimit-Remaining": "0"})  # spent 9.7 s into that window
+    assert lim.acquire() == pytest.approx(0.3)  # not 10 s: only what is left of the server's window
+    assert clock.t == pytest.approx(start + 10.0)
+    assert clock.reasons == ["burst limit: server reports 0 remaining"]
+
+
+def test_out_of_order_answers_are_not_taken_for_a_new_window():
+    lim, clock = make(max_requests=100, interval=10.0)
+    lim.update({"X-RateLimit-Remaining": "60"})
+    clock.t += 0.1
+    lim.update({"X-RateLimit-Remaining": "57"})
+    clock.t += 0.1
+    lim.update({"X-RateLimit-Remaining": "59"})  # an earlier request's answer, arriving late
+    clock.t += 1.0
+    lim.update({"X-RateLimit-Remaining": "0"})
+    # no refill seen: the safe rule, one interval from the answer that said 0
+    assert lim.acquire() == pytest.approx(10.0)

@@ -28,7 +28,7 @@ from .notebook_runs import render_report
 from .reports import (Redactor, begin_report, show_estimate, show_migration_summary, show_rebuild_guide,
                       show_signoff)
 from .workflow import estimate, migration_summary, owner_report, rebuild_guide, signoff
-from .reports.views import show_audit, show_owners, show_reconciliation, show_sample_diff, show_summary
+from .reports.views import show_audit, show_outcomes, show_owners, show_reconciliation, show_sample_diff, show_summary
 # proposing and confirming the mapping (issue 5)
 from .mapping import (CONFIRM_THRESHOLD, carrier_table, export_mapping, import_mapping, propose_mapping, read_folder,
                       review_grid, value_maps_table)
@@ -49,7 +49,7 @@ __all__ = [
 ]
 __all__ += [  # the reports a consultant sends (issue 7)
     "Redactor", "begin_report", "estimate", "migration_summary", "owner_report", "rebuild_guide", "render_report",
-    "show_audit", "show_estimate", "show_migration_summary", "show_owners", "show_rebuild_guide",
+    "show_audit", "show_estimate", "show_migration_summary", "show_outcomes", "show_owners", "show_rebuild_guide",
     "show_reconciliation", "show_sample_diff", "show_signoff", "show_summary", "signoff",
 ]
 __all__ += [  # proposing and confirming the mapping (issue 5)

@@ -69,6 +69,10 @@ class RateLimiter:
         self.daily_remaining: int | None = None
         self.server_remaining: int | None = None
         self._server_seen_at = 0.0
+        #: when the server's current fixed window began, as near as its answers tell (the first
+        #: answer after its count refilled); None when not known
+        self._server_window_start: float | None = None
+        self._last_remaining: int | None = None
         self.headers = dict(headers or HIGHLEVEL_HEADERS)
         self._clock, self._sleep, self._wall = clock, sleep, wall
         self._sent: deque[float] = deque()
@@ -126,11 +130,14 @@ class RateLimiter:
             return self._sent[0] + self.interval - now, (
                 f"burst limit: {self.budget} requests per {self.interval:g} s")
         if self.server_remaining is not None and self.server_remaining <= 0:
-            # The server's window is spent (shared account, or its count differs from ours).
-            # It sends no reset time, so wait one interval from when it told us - by then its
-            # window has rolled over whenever it started.
+            # The server's window is spent (shared account, or our sliding count straddles its
+            # fixed windows). It sends no reset time, but its window started no earlier than the
+            # first answer that showed its count refilled: it rolls over one interval after that
+            # (waiting from the last answer instead would idle most of the next window). Until a
+            # refill has been seen, wait one interval from when it said 0.
             self.server_remaining = None
-            until = self._server_seen_at + self.interval
+            start = self._server_window_start
+            until = (start if start is not None else self._server_seen_at) + self.interval
             if until > now:
                 self._blocked_until, self._block_reason = until, "burst limit: server reports 0 remaining"
                 return until - now, self._block_reason
@@ -159,8 +166,17 @@ class RateLimiter:
             if (v := num("interval_ms")) is not None and v > 0:
                 self.interval = v / 1000.0
             if (v := num("remaining")) is not None:
+                now = self._clock()
+                last = self._last_remaining
+                # a count that jumps up is a new window; answers of one window that arrive out of
+                # order move it by a few, which is not taken for one
+                if last is not None and v - last > max(4, self.max_requests // 4):
+                    self._server_window_start = now
+                elif self._server_window_start is not None and now - self._server_window_start >= self.interval:
+                    self._server_window_start = None  # that window is over; the next refill says when
+                self._last_remaining = int(v)
                 self.server_remaining = int(v)
-                self._server_seen_at = self._clock()
+                self._server_seen_at = now
             if (v := num("daily_limit")) is not None:
                 self.daily_limit = int(v)
             if (v := num("daily_remaining")) is not None:

@@ -6,7 +6,17 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-__all__ = ["RunResult"]
+__all__ = ["RunResult", "took"]
+
+
+def took(seconds: float) -> str:
+    """A duration as people say it: ``41 s``, ``6 min 51 s``, ``2 h 05 min``."""
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
 
 
 @dataclass
@@ -46,19 +56,19 @@ class RunResult:
                 "CRM records updated": c.get("updated", 0), "unchanged": c.get("unchanged", 0),
                 "writes skipped": c.get("skipped", 0), "writes errored": c.get("error", 0),
                 "retries": sum(self.retries.values()), "files kept as links": len(self.files_as_links),
-                "seconds": round(self.seconds, 1)}
+                "took": took(self.seconds)}
 
     def headline(self) -> str:
         """One sentence saying how the run ended and what to do next, if anything."""
         c = self.counts
-        done = f"{c.get('created', 0):,} created, {c.get('updated', 0):,} updated"
+        done = f"{c.get('created', 0):,} CRM records created, {c.get('updated', 0):,} updated"
         if self.status == "paused":
             return f"Paused: {self.message}"
         if self.status != "finished":
             return f"The {self.mode} run did not finish ({self.status}): {self.message}; run it again to resume"
         if c.get("error"):
-            return (f"The {self.mode} run finished ({done}); {c['error']:,} records errored: their reasons are in "
-                    "the reconciliation")
+            return (f"The {self.mode} run finished ({done}); {c['error']:,} writes errored: the source records "
+                    "in error and their reasons are listed with the load's outcomes")
         return f"The {self.mode} run finished: {done}, nothing errored"
 
     def files_table(self) -> pd.DataFrame:

@@ -11,7 +11,6 @@ import pandas as pd
 
 from . import blocks
 from .charts import timeline_svg
-from .context import current
 from .display import emit, parts, show_frame, show_summary
 from .load_estimate import CLEAR_CONFIDENCE, GRADES, human_duration
 
@@ -121,10 +120,9 @@ def show_migration_summary(summary, part: str = "all") -> None:
         if not len(summary.errors):
             emit(blocks.banner("No record ended in an error", "good"), phi=False)
             return
-        reasons = summary.errors["reason"].fillna("").map(lambda r: re.sub(r"\s+", " ", r)[:90])
-        ctx = current()
-        chart = lambda r: blocks.bars(r.value_counts(), unit="records", tone="bad", label="errors by reason")  # noqa: E731
-        emit(chart(reasons), chart(reasons.map(ctx.redactor.text)) if ctx is not None else None)
+        reasons = summary.errors["reason"].fillna("").map(lambda r: re.sub(r"\s+", " ", r))
+        by_reason = reasons.value_counts().rename_axis("reason").reset_index(name="records")
+        show_frame("errors_by_reason", by_reason)
         show_frame("errors", summary.errors, interactive=len(summary.errors) > 15, panes=("object",))
 
     def owners():

@@ -286,3 +286,33 @@ def show_reconciliation(rec, part: str = "all") -> None:
         emit(blocks.banner("Every link holds: each record points at a record that exists", "good"), phi=False),
         "fates": fates,
     }, part, "the reconciliation")
+
+
+#: how each fate is coloured where source records are counted
+OUTCOME_TONES = {"created": "good", "updated": "good", "merged": "info", "excluded": "neutral", "skipped": "warn",
+              "error": "bad", "rolled back": "neutral", "unaccounted": "bad"}
+
+
+def show_outcomes(per_object: pd.DataFrame, errors: pd.DataFrame | None = None) -> None:
+    """Every source object's records by fate, as one stacked bar per object, then the records
+    in error as a table (object, source key, reason), most common reason first.
+
+    Args:
+        per_object: :func:`toolkit.load.fates.fates_per_object`'s table.
+        errors: the source records in error (``object``, ``source_key``, ``reason``).
+    """
+    if per_object is None or not len(per_object):
+        emit(blocks.note("No source records."), phi=False)
+        return
+    tally = per_object.set_index("object").drop(columns=["source"], errors="ignore")
+    tally = tally[[c for c in OUTCOME_TONES if c in tally.columns]]
+    emit(blocks.stacked_bars(tally, OUTCOME_TONES), phi=False)
+    show_frame("outcomes_per_object", per_object)
+    if errors is None:
+        return
+    if not len(errors):
+        emit(blocks.banner("No source record ended in an error", "good"), phi=False)
+        return
+    common = errors["reason"].map(errors["reason"].value_counts())
+    shown = errors.assign(_n=common).sort_values(["_n", "object", "source_key"], ascending=[False, True, True])
+    show_frame("records_in_error", shown.drop(columns="_n"), interactive=len(errors) > 15, panes=("object",))

@@ -15,7 +15,7 @@ from ..errors import NotFoundError
 from ..load.delta import propagate_deletions as propagate_deletions_run
 from ..load.delta import select_changes
 from ..load.engine import RunResult
-from ..load.fates import fate_counts, source_fates
+from ..load.fates import fate_counts, fates_per_object, source_fates
 from ..load.ledger import Ledger
 from ..load.owner_resolution import OwnerResolution
 from ..load.rollback import RollbackResult
@@ -196,11 +196,16 @@ class MigrationOutcome:
     #: every source record's fate after the run (:func:`~toolkit.load.fates.fate_counts`): the
     #: same figures the summary and reconcile reports show; ``counts`` are this run's CRM writes
     source_records: dict[str, int] = field(default_factory=dict)
+    #: the same, per source object (:func:`~toolkit.load.fates.fates_per_object`)
+    per_object: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the source records in error after the run: object, source_key, reason
+    errors: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["object", "source_key", "reason"]))
 
     def to_dict(self) -> dict:
         r = self.result
         return {"run_id": r.run_id, "mode": r.mode, "status": r.status, "message": r.message,
                 "resume_at": r.resume_at, "seconds": round(r.seconds, 1), "source_records": self.source_records,
+                "per_object": self.per_object.to_dict("records"),
                 "counts": r.counts, "retries": r.retries,
                 "files_as_links": r.files_as_links, "plan": self.plan_counts, "custom_fields": self.custom_fields,
                 "owners": self.owners.rows()}
@@ -223,9 +228,10 @@ def migrate(ws: Workspace, *, accept_proposals: bool = False, progress: bool = T
                                                                   watermark=snapshot.watermark,
                                                                   info={"unmatched_owners": sorted(res.unmatched)},
                                                                   custom_objects=custom_objects(ws, the_plan))
-        source_records = fate_counts(source_fates(snapshot, ledger))
+        fates = source_fates(snapshot, ledger)
+    errors = fates[fates["fate"] == "error"][["object", "source_key", "reason"]].reset_index(drop=True)
     outcome = MigrationOutcome(result, res, the_plan.counts(), [f"{c.object}.{c.key}" for c in the_plan.custom_fields],
-                               source_records)
+                               fate_counts(fates), fates_per_object(fates, snapshot.tables), errors)
     write_figures(ws, "migrate", outcome.to_dict())
     return outcome
 
