@@ -57,10 +57,14 @@ def _figures(rec: Recorder, seconds: float, quota_per_s: float) -> dict:
     t = sorted(e[0] for e in rec.events)
     late = [x for x in t if x - t[0] >= 10.0 / (quota_per_s / QUOTA_PER_S)]
     steady_span = t[-1] - t[0] - 10.0 / (quota_per_s / QUOTA_PER_S) if t else 0
+    # requests in each full window of the quota's length, counted from the first request
+    window = 10.0 / (quota_per_s / QUOTA_PER_S)
+    full = int((t[-1] - t[0]) // window) if t else 0
+    per_window = [sum(1 for x in t if k * window <= x - t[0] < (k + 1) * window) for k in range(full)]
     return {"calls": calls, "seconds": round(seconds, 1), "calls_per_s": round(calls / seconds, 2),
             "share_of_quota": round(calls / seconds / quota_per_s, 3),
             "steady_share_of_quota": round(len(late) / steady_span / quota_per_s, 3) if steady_span > 5 else None,
-            "answered_429": sum(1 for e in rec.events if e[1] == 429)}
+            "full_windows": per_window, "answered_429": sum(1 for e in rec.events if e[1] == 429)}
 
 
 def one(args) -> None:
@@ -130,6 +134,8 @@ def run(args) -> dict:
                              for k in ("calls", "calls_per_crm_record", "seconds", "share_of_quota")}
             steady = [r["steady_share_of_quota"] for r in runs if r["steady_share_of_quota"] is not None]
             results[side]["steady_share_of_quota"] = statistics.median(steady) if steady else None
+            windows = [w for r in runs for w in r["full_windows"]]
+            results[side]["full_window_min_max"] = [min(windows), max(windows)] if windows else None
         # the rollback's deletes, from the engine's workers, at four times the vendor's pace
         _rescale(box, 4.0)
         time.sleep(3)

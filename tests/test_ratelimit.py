@@ -157,3 +157,14 @@ def test_out_of_order_answers_are_not_taken_for_a_new_window():
     lim.update({"X-RateLimit-Remaining": "0"})
     # no refill seen: the safe rule, one interval from the answer that said 0
     assert lim.acquire() == pytest.approx(10.0)
+
+
+def test_a_first_answer_from_a_fresh_window_dates_it():
+    # a new process: its first answer says 99 of 100 left, so the server's window began about now
+    lim, clock = make(max_requests=100, interval=10.0, safety=0.97)
+    lim.update({"X-RateLimit-Remaining": "99"})
+    start = clock.t
+    clock.t += 10.0 - 0.05
+    lim.update({"X-RateLimit-Remaining": "0"})  # our sliding count spilled into its window's tail
+    assert lim.acquire() == pytest.approx(0.05)
+    assert clock.t == pytest.approx(start + 10.0)

@@ -168,9 +168,13 @@ class RateLimiter:
             if (v := num("remaining")) is not None:
                 now = self._clock()
                 last = self._last_remaining
-                # a count that jumps up is a new window; answers of one window that arrive out of
-                # order move it by a few, which is not taken for one
-                if last is not None and v - last > max(4, self.max_requests // 4):
+                # a count that jumps up is a new window (so is a first answer from a window with
+                # hardly anything in it yet); answers of one window that arrive out of order move
+                # it by a few, which is not taken for one. The start is dated by the answer, never
+                # before the window's true start, so waiting for its end is never too early.
+                jump = max(4, self.max_requests // 4)
+                refilled = v - last > jump if last is not None else v >= self.max_requests - jump
+                if refilled:
                     self._server_window_start = now
                 elif self._server_window_start is not None and now - self._server_window_start >= self.interval:
                     self._server_window_start = None  # that window is over; the next refill says when
