@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import yaml
 
 __all__ = ["WORKSPACE_SCHEMA", "MAPPING_SCHEMA", "FIELD_KEYS", "ROUTE_KEYS", "ENGINE_KEYS", "Problem", "problems",
-           "key_lines", "did_you_mean", "where", "report"]
+           "key_lines", "did_you_mean", "where", "report", "read_checked"]
 
 _STR_OR_NULL = {"type": ["string", "null"]}
 _OBJ = {"type": "object"}
@@ -192,3 +192,20 @@ def report(file: str | Path, data: Any, found: list[Problem], limit: int = 8) ->
              f"{': ' if p.path else ''}{p.message}" for p in found[:limit]]
     more = f"\n… and {len(found) - limit} more" if len(found) > limit else ""
     return f"{file}: {len(found)} problem{'s' if len(found) != 1 else ''}\n" + "\n".join(lines) + more
+
+
+def read_checked(path: str | Path, schema: dict, error: type[Exception],
+                 more: Callable[[Any, dict[tuple, int]], list[Problem]] | None = None) -> Any:
+    """A YAML file read and checked against ``schema`` (then ``more``, given the data and its
+    lines, when the schema holds); every problem raised as one ``error`` naming file and line."""
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise error(f"{path}: not valid YAML ({exc})") from None
+    found = problems(data, schema, text)
+    if not found and more is not None:
+        found = more(data, key_lines(text))
+    if found:
+        raise error(report(path, data, found))
+    return data

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from .config_schema import WORKSPACE_SCHEMA, problems, report
+from .config_schema import WORKSPACE_SCHEMA, read_checked
 from .destinations import DestinationConfig
 from .destinations import registry as destinations
 from .errors import ConfigError
@@ -112,14 +112,7 @@ class Workspace:
         path = root / CONFIG_FILE
         if not path.is_file():
             raise ConfigError(f"{root} is not a workspace (no {CONFIG_FILE}); create one with `crm-migrate init`")
-        text = path.read_text(encoding="utf-8")
-        try:
-            data = yaml.safe_load(text) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({exc})") from None
-        found = problems(data, WORKSPACE_SCHEMA, text)
-        if found:
-            raise ConfigError(report(path, data, found))
+        data = read_checked(path, WORKSPACE_SCHEMA, ConfigError)
         try:
             src, dst = data["source"], data["destination"]
             ws = cls(

@@ -47,7 +47,7 @@ from typing import Any
 
 import yaml
 
-from ..config_schema import MAPPING_SCHEMA, Problem, did_you_mean, key_lines, problems, report
+from ..config_schema import MAPPING_SCHEMA, Problem, did_you_mean, read_checked
 from ..errors import MappingError
 from ..private_files import write_private
 
@@ -163,16 +163,7 @@ class MappingSpec:
         path = Path(path)
         if not path.is_file():
             raise MappingError(f"mapping file {path} does not exist; run the mapping step first")
-        text = path.read_text(encoding="utf-8")
-        try:
-            data = yaml.safe_load(text) or {}
-        except yaml.YAMLError as exc:
-            raise MappingError(f"{path}: not valid YAML ({exc})") from None
-        found = problems(data, MAPPING_SCHEMA, text)
-        if not found:
-            found = _target_problems(data, key_lines(text))
-        if found:
-            raise MappingError(report(path, data, found))
+        data = read_checked(path, MAPPING_SCHEMA, MappingError, more=_target_problems)
         return cls.from_dict(data, origin=str(path))
 
     @classmethod
