@@ -73,9 +73,26 @@ OPTIONS = {
         "back creates them again); by default they are reported and kept")}),
     "size": ("--size", {"type": int, "default": 200, "help": "records in the sample (default 200)"}),
     "seed": ("--seed", {"type": int, "default": 0, "help": "the same seed picks the same sample"}),
+    "checkpoint": ("--checkpoint", {"action": "store_true", "help": (
+        "also run each object's Great Expectations checkpoint (plain GX on every row) and compare its verdict")}),
+    "data_docs": ("--data-docs", {"action": "store_true", "help": (
+        "also render the workspace's GX project (WS/gx) as Data Docs")}),
     "run_id": ("--run", {"dest": "run_id", "help": "the run to undo (its id, from the migrate/delta report)"}),
     "since": ("--since", {"help": "undo this run and every later one (killed runs included), newest first"}),
 }
+
+
+def _audit_line(f: dict) -> str:
+    gx = f.get("gx") or {}
+    text = (f"audit: {f['summary']['records']} records, {f['summary']['expectations_failed']} expectations failed, "
+            f"{f['summary']['duplicates']} likely duplicates; GX results saved in gx/")
+    if gx.get("checkpoints") is not None:
+        failing = sorted(o for o, c in gx["checkpoints"].items() if not c["success"])
+        text += (f"; GX checkpoints: {len(gx['checkpoints']) - len(failing)} of {len(gx['checkpoints'])} objects pass"
+                 + (f" (failing: {', '.join(failing)})" if failing else ""))
+    if gx.get("data_docs"):
+        text += f"; Data Docs: {gx['data_docs']}"
+    return text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -248,8 +265,7 @@ def _step(args) -> int:
         emit_event("step_finished", exit_code=code, error=str(exc))
         return code
     figures = json.loads((ws.reports_dir / f"{args.command}.json").read_text(encoding="utf-8"))
-    line = {"audit": lambda f: f"audit: {f['summary']['records']} records, {f['summary']['expectations_failed']} "
-                               f"expectations failed, {f['summary']['duplicates']} likely duplicates",
+    line = {"audit": _audit_line,
             "map": lambda f: f"mapping: {len(f['unconfirmed'])} fields awaiting confirmation",
             "migrate": lambda f: f"migrate: {f['status']}, source records {f.get('source_records')}, "
                                  f"this run's operations {f['counts']}"

@@ -53,7 +53,8 @@ class Step:
 STEP_LIST = (
     Step("estimate", "00_estimate.ipynb", "minimum load time, calendar days at the daily cap and a complexity grade",
          rerun_for_report=True),
-    Step("audit", "01_audit.ipynb", "audit the source", rerun_for_report=True),
+    Step("audit", "01_audit.ipynb", "audit the source; its verdicts are saved in the workspace's GX project",
+         options=("checkpoint", "data_docs"), rerun_for_report=True),
     Step("map", "02_mapping.ipynb", "write the workspace's mapping", options=("accept_proposals",)),
     Step("signoff", "02_signoff.ipynb", "the mapping sign-off sheet", command=False, rerun_for_report=True),
     Step("owners", "03_owners.ipynb", "owner resolution, before the load", command=False, rerun_for_report=True),

@@ -43,6 +43,9 @@ class AuditReport:
             cycle}``).
         empty: objects read with no records (see :meth:`~toolkit.shapes.Snapshot.empty_objects`).
         outsized: values longer than any CRM field takes, ``{object, file, line, column, id, length}``.
+        gx: what the workspace's GX project holds of this audit: ``results`` (the validation
+            result files saved), ``data_docs`` (the Data Docs index, when built) and
+            ``checkpoints`` (object -> GX's own verdict, when the checkpoints ran).
     """
 
     source: str
@@ -53,6 +56,7 @@ class AuditReport:
     integrity: dict[str, list[dict]] = field(default_factory=dict)
     empty: list[dict] = field(default_factory=list)
     outsized: list[dict] = field(default_factory=list)
+    gx: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
         failed = [(o, r) for o, rs in self.expectations.items() for r in rs if not r["success"]]
@@ -123,7 +127,7 @@ class AuditReport:
     def to_dict(self) -> dict:
         return {"summary": self.summary(), "profile": self.profile, "expectations": self.expectations,
                 "drift": self.drift, "read_errors": self.read_errors, "integrity": self.integrity,
-                "empty": self.empty, "outsized": self.outsized}
+                "empty": self.empty, "outsized": self.outsized, "gx": self.gx}
 
 
 def outsized_values(snapshot: Snapshot, limit: int = MAX_VALUE_CHARS, text_limit: int = MAX_TEXT_CHARS) -> list[dict]:

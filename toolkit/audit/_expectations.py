@@ -308,6 +308,8 @@ def _entry(e: dict, file: str, success: bool, unexpected: int, element_count: in
     return {
         "expectation": e["type"],
         "column": kw.get("column"),
+        # the expectation as run (a role suite's roles made columns): GX results are rebuilt from it
+        "kwargs": {k: _plain(v) for k, v in kw.items()},
         "why": meta.get("why", ""),
         "success": bool(success),
         "unexpected_count": int(unexpected),

@@ -96,7 +96,7 @@ def _audit_rows(report) -> dict[str, pd.DataFrame]:
 def show_audit(report, part: str = "all") -> None:
     """The data-quality audit: ``summary``, ``counts``, ``missing``, ``review`` (records missing
     required fields), ``failures``, ``duplicates``, ``invalid``, ``references``, ``dates``,
-    ``picklists``, ``inventory`` or ``drift``."""
+    ``picklists``, ``inventory``, ``drift`` or ``gx`` (what the workspace's GX project holds)."""
     rows = _audit_rows(report)
     s = report.summary()
 
@@ -122,6 +122,22 @@ def show_audit(report, part: str = "all") -> None:
         else:
             show_frame("schema_drift", pd.DataFrame(drift_rows))
 
+    def gx():
+        saved = (report.gx or {}).get("results") or []
+        where = f"{len(saved)} validation results saved in the workspace's GX project (gx/)"
+        if (report.gx or {}).get("data_docs"):
+            where += f"; Data Docs at {report.gx['data_docs']}"
+        emit(blocks.banner(where, "good" if saved else "warn"), phi=False)
+        runs = (report.gx or {}).get("checkpoints")
+        if runs is not None:
+            audit_ok = {o: all(r["success"] for r in rs) for o, rs in report.expectations.items()}
+            show_frame("gx_checkpoints", pd.DataFrame(
+                [{"object": o, "checkpoint": c["checkpoint"], "GX verdict": "pass" if c["success"] else "fail",
+                  "expectations": c["statistics"].get("evaluated_expectations"),
+                  "failed": c["statistics"].get("unsuccessful_expectations"),
+                  "agrees with the audit": audit_ok.get(o) == c["success"]} for o, c in runs.items()],
+                columns=["object", "checkpoint", "GX verdict", "expectations", "failed", "agrees with the audit"]))
+
     verdicts = {"consistent": "good", "mixed": "warn"}
     _parts({
         "summary": summary, "counts": lambda: show_counts(report), "missing": lambda: show_missing(report),
@@ -138,7 +154,7 @@ def show_audit(report, part: str = "all") -> None:
         "picklists": lambda: show_frame("picklist_values", rows["picklists"], interactive=len(rows["picklists"]) > 25,
                                         panes=("object", "column")),
         "inventory": lambda: show_frame("field_inventory", rows["inventory"], interactive=True, panes=("object",)),
-        "drift": drift,
+        "drift": drift, "gx": gx,
     }, part, "the audit")
 
 

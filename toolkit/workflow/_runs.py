@@ -34,10 +34,29 @@ __all__ = ["audit", "prepare_mapping", "propose", "mapping_table", "sample", "mi
 
 
 # --- 01 audit --------------------------------------------------------------------------------
-def audit(ws: Workspace, expectations_dir: str | Path | None = None) -> AuditReport:
-    """Read the source and audit it against its Great Expectations suites."""
+def audit(ws: Workspace, expectations_dir: str | Path | None = None, *, data_docs: bool = False,
+          checkpoint: bool = False) -> AuditReport:
+    """Read the source and audit it against its Great Expectations suites.
+
+    The verdicts are saved as GX validation results in the workspace's GX project (``WS/gx``).
+
+    Args:
+        data_docs: also render that project as GX Data Docs (``report.gx["data_docs"]``).
+        checkpoint: also run each object's GX checkpoint (plain GX on every row: slower, the same
+            verdicts) and keep GX's own results beside the audit's (``report.gx["checkpoints"]``).
+    """
+    from ..audit import build_data_docs, run_checkpoints, save_results
+
+    folder = expectations_dir or _paths.EXPECTATIONS
     # the audit reads leniently: schema drift and unreadable files are reported, not raised
-    report = run_audit(ws.open_source().read_for_audit(ws.export), expectations_dir or _paths.EXPECTATIONS)
+    snapshot = ws.open_source().read_for_audit(ws.export)
+    report = run_audit(snapshot, folder)
+    # paths in the figures are the workspace's own, relative to it
+    report.gx["results"] = [p.relative_to(ws.root).as_posix() for p in save_results(ws.root, report)]
+    if checkpoint:
+        report.gx["checkpoints"] = run_checkpoints(ws.root, snapshot, folder)
+    if data_docs:
+        report.gx["data_docs"] = build_data_docs(ws.root).relative_to(ws.root).as_posix()
     write_figures(ws, "audit", report.to_dict())
     return report
 
