@@ -25,6 +25,8 @@ EXPECTED |= {  # the reports a consultant sends (issue 7)
     "show_reconciliation", "show_sample_diff", "show_signoff", "show_summary", "signoff",
 }
 
+EXPECTED |= {"group_rollup", "show_group"}  # a dental group's practices, run together
+
 
 def test_all_is_pinned():
     assert set(toolkit.__all__) == EXPECTED

@@ -185,6 +185,26 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("workspace")
     st.add_argument("--json", action="store_true", help="print the status as JSON")
 
+    gr = sub.add_parser("group", help="a dental group's practices: the manifest, its pools, the sample gate, "
+                                      "the roll-up (what the Airflow DAG's tasks call)")
+    grs = gr.add_subparsers(dest="action", required=True)
+    for action, text in (("check", "check the manifest and list its practices, accounts and pools"),
+                         ("prepare", "make (or update) each practice's workspace from its manifest line"),
+                         ("pools", "print one pool per destination account, as `airflow pools import` reads"),
+                         ("rollup", "every practice's figures side by side, with the group's totals")):
+        a = grs.add_parser(action, help=text)
+        a.add_argument("manifest", help="the group manifest (group.yaml)")
+        if action == "prepare":
+            a.add_argument("--practice", help="only this practice (default: all)")
+    for action, text in (("gate", "exit 0 when the practice's load may start: mapping confirmed, sample clean "
+                                  "or signed off (else exit 2, saying why)"),
+                         ("signoff", "record that a person accepts the practice's newest sample, differences and all"),
+                         ("render", "render the reports of the step notebooks a scheduler ran in the workspace")):
+        a = grs.add_parser(action, help=text)
+        a.add_argument("workspace")
+        if action == "signoff":
+            a.add_argument("--by", required=True, help="who read the sample's diff and accepts it")
+
     d = sub.add_parser("demo", help="generate → sandbox → init → audit → map → migrate → reconcile")
     d.add_argument("--source", default="dent-o-soft", choices=_sources.names(), help="default dent-o-soft")
     d.add_argument("--destination", default="highlevel", choices=_destinations.names(), help="default highlevel")
@@ -408,10 +428,44 @@ def _status(args) -> int:
     return DONE
 
 
+def _group(args) -> int:
+    from .workflow import group, open_workspace
+
+    if args.action in {"gate", "signoff", "render"}:
+        ws = open_workspace(args.workspace)
+        if args.action == "gate":
+            print(group.sample_gate(ws)["why"])
+        elif args.action == "signoff":
+            record = group.signoff_sample(ws, args.by)
+            print(f"sample {record['run_id']} signed off by {record['by']}")
+        else:
+            for path in group.render_reports(ws):
+                print(f"report: {path}")
+        return DONE
+    manifest = group.load_manifest(args.manifest)
+    if args.action == "check":
+        for p in manifest.practices:
+            print(f"{p.name}: {p.line['source']} → {p.line['destination']} ({p.account}; pool {p.pool}) in {p.workspace}")
+    elif args.action == "prepare":
+        for ws in group.prepare(manifest, args.practice):
+            print(f"workspace: {ws.root}")
+    elif args.action == "pools":
+        print(json.dumps(group.pools(manifest), indent=2))
+    else:
+        out = group.rollup(manifest)
+        for r in out["practices"]:
+            print(f"{r['name']}: {r['stage']}" + (f", {r['source_records']:,} source records, {r['unaccounted']:,} "
+                                                  f"unaccounted, ok {r['ok']}" if "ok" in r else ""))
+        print(f"{manifest.group}: {out['reconciled']} of {out['of']} practices reconciled; ok {out['ok']}")
+        return DONE if out["ok"] else RECORD_ERRORS
+    return DONE
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {"generate": _generate, "sandbox": _sandbox, "init": _init, "demo": _demo, "propose": _propose,
-               "mapping": _mapping, "report": _report, "adopt": _adopt, "status": _status}.get(args.command, _step)
+               "mapping": _mapping, "report": _report, "adopt": _adopt, "status": _status,
+               "group": _group}.get(args.command, _step)
     try:
         return handler(args)
     except KeyboardInterrupt:

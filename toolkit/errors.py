@@ -7,6 +7,7 @@ Retry and resume logic branches on these types, never on message text::
     ├── SourceError            an export or source API that cannot be read
     │   └── SchemaDriftError   a file whose columns differ from the declared layout
     ├── MappingError           a mapping that cannot be applied (unconfirmed fields, bad transform)
+    │   └── SampleGateClosed   a load held until its mapping is confirmed and its sample clean or signed off
     ├── DestinationError       anything the destination answered that is not success
     │   ├── RetriableError     worth trying again: 5xx, timeouts, dropped connections
     │   │   └── RateLimitedError   429, or a quota the limiter knows is spent for now
@@ -30,6 +31,7 @@ __all__ = [
     "SourceError",
     "SchemaDriftError",
     "MappingError",
+    "SampleGateClosed",
     "DestinationError",
     "RetriableError",
     "RateLimitedError",
@@ -78,6 +80,11 @@ class SchemaDriftError(SourceError):
 
 class MappingError(MigrationError):
     """The mapping cannot be applied as written."""
+
+
+class SampleGateClosed(MappingError):
+    """A practice's load waits: its mapping has unconfirmed fields, or its newest sample differs
+    from the source and nobody has signed that sample off."""
 
 
 class DestinationError(MigrationError):

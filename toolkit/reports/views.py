@@ -332,3 +332,32 @@ def show_outcomes(per_object: pd.DataFrame, errors: pd.DataFrame | None = None) 
     common = errors["reason"].map(errors["reason"].value_counts())
     shown = errors.assign(_n=common).sort_values(["_n", "object", "source_key"], ascending=[False, True, True])
     show_frame("records_in_error", shown.drop(columns="_n"), interactive=len(errors) > 15, panes=("object",))
+
+
+# --- a dental group's roll-up -----------------------------------------------------------------
+def show_group(rollup: dict, part: str = "all") -> None:
+    """A group's practices side by side (``toolkit.group_rollup``): ``summary`` (the group's
+    totals and verdict) and ``practices`` (one row per practice: stage, fates, CRM records, ok)."""
+    t = rollup["totals"]
+
+    def summary():
+        verdict = (f"{rollup['group']}: all {rollup['of']} practices reconciled with nothing to look at"
+                   if rollup["ok"] else
+                   f"{rollup['group']}: {rollup['reconciled']} of {rollup['of']} practices reconciled; "
+                   "the practices below marked not ok need a look first")
+        show_summary({"practices": rollup["of"], "reconciled": rollup["reconciled"],
+                      "source records": t["source_records"], "created": t["created"], "merged": t["merged"],
+                      "excluded": t["excluded"], "skipped": t["skipped"], "errors": t["errors"],
+                      "unaccounted": t["unaccounted"], "CRM records": t["crm_records"]},
+                     verdict=verdict, ok=rollup["ok"],
+                     tones={"errors": "bad" if t["errors"] else "good",
+                            "unaccounted": "bad" if t["unaccounted"] else "good"})
+
+    def practices():
+        cols = ["practice", "source", "destination", "stage", "source_records", "created", "updated", "merged",
+                "excluded", "skipped", "errors", "unaccounted", "crm_records", "ok", "look first"]
+        frame = pd.DataFrame(rollup["practices"]).reindex(columns=cols)
+        show_frame("practices", frame.rename(columns={"source_records": "source records",
+                                                      "crm_records": "CRM records"}))
+
+    _parts({"summary": summary, "practices": practices}, part, "the group roll-up")

@@ -11,7 +11,7 @@ import pandas as pd
 
 from .. import _paths
 from ..audit import AuditReport, run_audit
-from ..errors import NotFoundError
+from ..errors import NotFoundError, QuotaExhaustedError
 from ..load.delta import propagate_deletions as propagate_deletions_run
 from ..load.delta import select_changes
 from ..load.engine import RunResult
@@ -230,11 +230,17 @@ class MigrationOutcome:
                 "owners": self.owners.rows()}
 
 
-def migrate(ws: Workspace, *, accept_proposals: bool = False, progress: bool = True, client=None) -> MigrationOutcome:
+def migrate(ws: Workspace, *, accept_proposals: bool = False, progress: bool = True, client=None,
+            unattended: bool = False) -> MigrationOutcome:
     """Provision the custom fields the mapping needs, then load every record through the engine.
 
     Safe to run again at any time: it resumes an interrupted or paused run, and rewrites only
     records whose content (or resolved owner, links or stage) changed.
+
+    Args:
+        unattended: a scheduler runs it: a run paused at the daily quota raises
+            :class:`~toolkit.errors.QuotaExhaustedError` (after its figures are written) so that
+            the scheduler's retry resumes it, instead of ending as if done.
     """
     snapshot, the_plan = plan(ws, accept_proposals=accept_proposals)
     dest, order = _connected(ws, client)
@@ -252,6 +258,9 @@ def migrate(ws: Workspace, *, accept_proposals: bool = False, progress: bool = T
     outcome = MigrationOutcome(result, res, the_plan.counts(), [f"{c.object}.{c.key}" for c in the_plan.custom_fields],
                                fate_counts(fates), fates_per_object(fates, snapshot.tables), errors)
     write_figures(ws, "migrate", outcome.to_dict())
+    if unattended and result.status == "paused":
+        raise QuotaExhaustedError(f"stopped at the daily quota after {sum(result.counts.values()):,} writes: "
+                                  f"resume after {result.resume_at or 'the reset'}", resume_at=result.resume_at)
     return outcome
 
 
