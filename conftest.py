@@ -18,6 +18,19 @@ _BOX = None
 _STAGING = None
 
 
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``), a test module stays on
+    one worker, so that its module-scoped sandboxes and demo runs are made once; the report tests
+    share one session-scoped demo, so they stay together too."""
+    import pytest
+
+    for item in items:
+        path = Path(str(item.fspath)).resolve()
+        rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        group = "tests/reports" if rel.parts[:2] == ("tests", "reports") else rel.as_posix()
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 def pytest_collection_finish(session):
     global _BOX
     if not any(item.nodeid.endswith(".ipynb") or ".ipynb::" in item.nodeid for item in session.items):
@@ -49,6 +62,12 @@ def pytest_collection_finish(session):
     from toolkit.workflow import open_workspace, prepare_mapping
 
     prepare_mapping(open_workspace(NBVAL_DIR / "workspace"), accept_proposals=True)
+    # 10_group rolls up a group of one: this workspace, as a manifest line names it
+    manifest = NBVAL_DIR / "group.yaml"
+    manifest.write_text("group: nbval group\nworkspaces: .\npractices:\n"
+                        "  - {name: workspace, source: dent-o-soft, export: export, destination: highlevel, "
+                        "token_env: HIGHLEVEL_TOKEN}\n", encoding="utf-8")
+    os.environ["CRM_MIGRATE_GROUP"] = str(manifest)
 
 
 def pytest_sessionfinish(session, exitstatus):

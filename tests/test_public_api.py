@@ -26,6 +26,7 @@ EXPECTED |= {  # the reports a consultant sends (issue 7)
 }
 
 EXPECTED |= {"group_rollup", "show_group"}  # a dental group's practices, run together
+EXPECTED |= {"show_mapping_fields"}  # the field table under the review grid
 
 
 def test_all_is_pinned():

@@ -28,7 +28,7 @@ from .notebook_runs import render_report
 from .reports import (Redactor, begin_report, show_estimate, show_migration_summary, show_rebuild_guide,
                       show_signoff)
 from .workflow import estimate, migration_summary, owner_report, rebuild_guide, signoff
-from .reports.views import show_group
+from .reports.views import show_group, show_mapping_fields
 from .workflow.group import rollup as group_rollup
 from .reports.views import show_audit, show_outcomes, show_owners, show_reconciliation, show_sample_diff, show_summary
 # proposing and confirming the mapping (issue 5)
@@ -62,4 +62,6 @@ __all__ += [  # sample, full, delta and rollback runs
     "DeltaOutcome", "RollbackResult", "SampleOutcome", "delta", "owners", "rollback", "sample",
     # a dental group's practices run together (toolkit.workflow.group; airflow/dags/)
     "group_rollup", "show_group",
+    # the field table under the review grid, redrawn when it saves
+    "show_mapping_fields",
 ]

@@ -172,12 +172,18 @@ def create_app(ctx: Context) -> Starlette:
                         headers={"Content-Disposition": f'inline; filename="{meta["name"]}"'})
 
     async def clock(request):
-        """``POST /__sandbox/clock {"time_scale": s}``: rate windows this much faster from now on."""
+        """``POST /__sandbox/clock {"time_scale": s}``: rate windows this much faster from now on;
+        ``{"advance": seconds}``: jump ahead, as if that much of the vendor's time had passed (a
+        test reaching tomorrow's quota without waiting for it)."""
         try:
-            ctx.clock.rescale(float((await request.json())["time_scale"]))
+            body = await request.json()
+            if "advance" in body:
+                ctx.clock.advance(float(body["advance"]))
+            if "time_scale" in body or "advance" not in body:
+                ctx.clock.rescale(float(body["time_scale"]))
         except (KeyError, TypeError, ValueError) as e:
-            return _json(400, {"statusCode": 400, "message": f"time_scale: {e}"})
-        return JSONResponse({"time_scale": ctx.clock.time_scale})
+            return _json(400, {"statusCode": 400, "message": f"clock: {e}"})
+        return JSONResponse({"time_scale": ctx.clock.time_scale, "now": ctx.clock.now()})
 
     routes = [Route(STATE_PREFIX + "state", dump, methods=["GET"]),
               Route(STATE_PREFIX + "reset", reset, methods=["POST"]),

@@ -51,7 +51,9 @@ def _row_by_row(df, suite_path, *, key, file, lines):
         failures = [{"line": int(lines[p]), "id": _expectations._plain(df[key].iloc[p]),
                      "value": _expectations._plain(df[col].iloc[p]) if col in df.columns else None}
                     for p in pos]
-        out.append({"expectation": cfg.type, "column": col, "why": (cfg.meta or {}).get("why", ""),
+        out.append({"expectation": cfg.type, "column": col,
+                    "kwargs": {k: _expectations._plain(v) for k, v in (cfg.kwargs or {}).items() if k != "batch_id"},
+                    "why": (cfg.meta or {}).get("why", ""),
                     "success": bool(r.success),
                     "unexpected_count": int(r.result.get("unexpected_count") or len(failures)),
                     "element_count": int(r.result.get("element_count") or len(df)),

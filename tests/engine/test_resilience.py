@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 
+import httpx
 import pytest
 from conftest import by_source_id, duplicates, holdings, make_workspace, orphans, request_count, start_box
 
@@ -46,13 +47,12 @@ def test_faults_5xx_resets_and_429_bursts_the_run_completes_and_accounts_for_eve
 
 @pytest.mark.e2e
 def test_the_daily_cap_stops_the_run_cleanly_and_it_resumes_the_next_day(export, tmp_path, monkeypatch):
-    # time_scale 8640: a sandbox day lasts ten seconds. The limiter keeps 100 requests in
-    # reserve, so with 260 a day a run stops after about 160 requests: the load takes several days.
-    with start_box(export, burst=100_000, daily=260, time_scale=8640.0) as box:
+    # The limiter keeps 100 requests in reserve, so with 260 a day a run stops after about 160
+    # requests: the load takes several days, each reached by moving the sandbox's clock a day on.
+    with start_box(export, burst=100_000, daily=260) as box:
         ws = make_workspace(tmp_path / "ws", export, box, monkeypatch)
         runs, created = [], 0
         for _day in range(12):
-            t0 = time.monotonic()
             clear_registry()  # what running the command again in a new process does
             out = wf.migrate(ws, progress=False)
             runs.append(out.result)
@@ -63,7 +63,9 @@ def test_the_daily_cap_stops_the_run_cleanly_and_it_resumes_the_next_day(export,
             assert "daily" in out.result.message and out.result.resume_at in out.result.message
             assert out.result.counts.get("created", 0) < 160  # stopped with the reserve untouched
             assert '"status": "paused"' in (ws.reports_dir / "migrate.json").read_text()
-            time.sleep(max(0.0, 10.5 - (time.monotonic() - t0)))  # the sandbox's day rolls over
+            # the next day, without waiting for it: the sandbox's clock jumps a day ahead
+            httpx.post(box.url + "/__sandbox/clock", json={"advance": 86_400},
+                       headers={"Authorization": f"Bearer {box.token}"}).raise_for_status()
         assert len(runs) >= 2 and runs[0].status == "paused" and runs[-1].status == "finished", runs[-1].message
         by_source_id(box.state())  # raises on a duplicate source id
         with Ledger(ws.ledger_path) as ledger:  # nothing written twice: each record created once

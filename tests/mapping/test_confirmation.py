@@ -257,3 +257,53 @@ def test_a_sheet_without_routes_leaves_the_routes_alone(tmp_path):
     both = pd.read_csv(csv, dtype=str, keep_default_na=False)
     both[both.section != "route"].drop(columns=["where"]).to_csv(csv, index=False)
     assert import_mapping(spec, csv).object("claims").extra["reason"] == "not yet"
+
+
+# --- the reviewer, shared targets and the table below the grid ----------------------------------
+def test_the_grid_warns_when_two_columns_take_one_target(tmp_path, dos_snapshot):
+    grid = review_grid(_spec(), tmp_path / "m.yaml", snapshot=dos_snapshot, who="Dr. Reviewer")
+    assert grid.shared_targets() == {} and grid.warnings.value == ""
+    first = grid.row("patients", "FirstName").fm.target
+    grid.row("patients", "City").override(first)
+    assert grid.shared_targets() == {("patients → contact", first): ["FirstName", "City"]}
+    assert f"{first} is the target of FirstName, City" in grid.warnings.value
+    assert "also the target of FirstName" in grid.row("patients", "City").shared.value
+    grid.save()
+    assert "1 target(s) filled by more than one column" in grid.status.value  # saved, and still said
+    grid.row("patients", "City").exclude()
+    assert grid.shared_targets() == {} and grid.row("patients", "FirstName").shared.value == ""
+
+
+def test_saving_needs_the_reviewers_name_and_stamps_it(tmp_path, dos_snapshot, monkeypatch):
+    monkeypatch.delenv("CRM_MIGRATE_REVIEWER", raising=False)
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
+    path = tmp_path / "m.yaml"
+    grid = review_grid(_spec(), path, snapshot=dos_snapshot)
+    grid.row("patients", "FirstName").accept()
+    grid.save_button.click()  # a click with no name: refused, and the status line says why
+    assert not path.exists() and "type your name" in grid.status.value
+    with pytest.raises(MappingError, match="no reviewer"):
+        grid.save()
+    grid.reviewer.value = "Maria Lopez"
+    grid.save_button.click()
+    saved = {f.source: f for f in MappingSpec.load(path).objects[0].fields if isinstance(f.source, str)}
+    assert saved["FirstName"].extra["confirmed_by"] == "Maria Lopez"
+    monkeypatch.setenv("CRM_MIGRATE_REVIEWER", "Dr. Chen")
+    assert review_grid(_spec(), path).reviewer.value == "Dr. Chen"
+
+
+def test_the_field_table_is_redrawn_in_place_when_the_grid_saves(tmp_path, dos_snapshot, monkeypatch):
+    import toolkit
+
+    drawn = []
+    monkeypatch.setattr("IPython.display.display", lambda data, **kw: drawn.append(("display", kw["display_id"], data)))
+    monkeypatch.setattr("IPython.display.update_display",
+                        lambda data, **kw: drawn.append(("update", kw["display_id"], data)))
+    spec = _spec()
+    grid = review_grid(spec, tmp_path / "m.yaml", snapshot=dos_snapshot, who="Dr. Reviewer")
+    toolkit.show_mapping_fields(spec, grid)
+    assert [d[0] for d in drawn] == ["display"] and "Dr. Reviewer" not in drawn[0][2]["text/html"]
+    grid.row("patients", "FirstName").accept()
+    grid.save()
+    assert [d[0] for d in drawn] == ["display", "update"] and drawn[1][1] == drawn[0][1]
+    assert "Dr. Reviewer" in drawn[1][2]["text/html"]  # the redrawn table shows who confirmed

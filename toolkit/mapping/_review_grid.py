@@ -17,6 +17,7 @@ nothing else. Headless runs never show the grid: they read that file (see ``work
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import ipywidgets as w
@@ -28,10 +29,14 @@ from ._proposer import CONFIRM_THRESHOLD
 from ._rules import rule_problem
 from ._spec import CUSTOM_TYPES, FieldMap, MappingSpec, ObjectMap
 
-__all__ = ["ReviewGrid", "review_grid"]
+__all__ = ["ReviewGrid", "review_grid", "mapping_table"]
 
 CUSTOM = "__custom__"
 NOT_MIGRATED = "__none__"
+
+
+def _route(om: ObjectMap) -> str:
+    return f"{om.source} → {om.target}"
 
 
 class FieldRow:
@@ -39,7 +44,7 @@ class FieldRow:
 
     def __init__(self, fm: FieldMap, options: list[tuple[str, str]], samples: str, on_change):
         self.fm = fm
-        self.object = ""
+        self.object = self.route = ""
         self._on_change = on_change
         current = NOT_MIGRATED if fm.target is None else (CUSTOM if fm.custom_key else fm.target)
         if current not in {v for _, v in options}:
@@ -50,15 +55,18 @@ class FieldRow:
         self.target = w.Dropdown(options=options, value=current, layout=w.Layout(width="20%"))
         self.key = w.Text(value=fm.custom_key or "", placeholder="custom field key", layout=w.Layout(width="14%"))
         self.type = w.Dropdown(options=[""] + sorted(CUSTOM_TYPES), value=fm.type or "", layout=w.Layout(width="11%"))
+        # buttons as wide as their words: a fixed width cut "exclude" and "undecided" short
         self.status = w.ToggleButtons(options=[("accept", "confirmed"), ("exclude", "excluded"), ("undecided", "proposed")],
-                                      value=fm.status, style={"button_width": "70px"})
+                                      value=fm.status, style={"button_width": "auto"})
+        self.shared = w.HTML()
         self.reason = w.HTML(f"<small>{fm.confidence:.2f} · {fm.reason}</small>", layout=w.Layout(width="25%"))
         self._sync_custom()
         self.target.observe(self._target_changed, "value")
         self.key.observe(self._custom_changed, "value")
         self.type.observe(self._custom_changed, "value")
         self.status.observe(self._status_changed, "value")
-        self.box = w.VBox([w.HBox([self.label, self.target, self.key, self.type, self.reason]), self.status],
+        self.box = w.VBox([w.HBox([self.label, self.target, self.key, self.type, self.reason]),
+                           w.HBox([self.status, self.shared])],
                           layout=w.Layout(border="1px solid #ddd", padding="4px", margin="2px 0"))
 
     def _sync_custom(self) -> None:
@@ -126,7 +134,7 @@ class RouteRow:
         self.where = w.Text(value=om.where or "", placeholder="every record (no routing rule)",
                             description="where", layout=w.Layout(width="60%"))
         self.status = w.ToggleButtons(options=[("include", "included"), ("exclude", "excluded")],
-                                      value="included" if om.included else "excluded", style={"button_width": "70px"})
+                                      value="included" if om.included else "excluded", style={"button_width": "auto"})
         self.reason = w.Text(value="" if om.included else om.extra.get("reason", ""),
                              placeholder="why this route is left out", layout=w.Layout(width="60%"))
         self.message = w.HTML()
@@ -173,14 +181,20 @@ class ReviewGrid:
         spec: the mapping to review (changed in place as the person works).
         path: where **Save** writes it (the workspace's ``mapping.yaml``).
         snapshot: the source data, to show a few values per column.
-        who: the reviewer's name, stamped on what they confirm.
+        who: the reviewer's name, stamped on what they confirm (the grid's "reviewer" box starts
+            with it, else with ``$CRM_MIGRATE_REVIEWER`` or ``$JUPYTERHUB_USER``; **Save** asks
+            for a name when it is empty).
         low_first: list each object's least confident proposals first.
+
+    Attributes:
+        on_save: called after each save (the field table below the grid redraws itself).
     """
 
     def __init__(self, spec: MappingSpec, path: str | Path, *, snapshot=None, who: str | None = None,
                  low_first: bool = True):
-        self.spec, self.path, self.who = spec, Path(path), who
+        self.spec, self.path = spec, Path(path)
         self.rows: list[FieldRow] = []
+        self.on_save: list = []
         self.routes: list[RouteRow] = []
         self.value_boxes: dict[tuple[int, str], dict[str, w.Text]] = {}
         self.status = w.HTML()
@@ -194,7 +208,7 @@ class ReviewGrid:
             fields = sorted(om.fields, key=lambda f: f.confidence) if low_first else om.fields
             rows = [FieldRow(fm, options, self._samples(df, fm), self._refresh) for fm in fields]
             for r in rows:
-                r.object = om.source
+                r.object, r.route = om.source, _route(om)
             self.rows.extend(rows)
             parts = [route.box] + [r.box for r in rows] + [self._value_editor(i, om)]
             sections.append(w.VBox(parts))
@@ -203,9 +217,17 @@ class ReviewGrid:
         self.accept_sure = w.Button(description=f"Accept all ≥ {CONFIRM_THRESHOLD:.2f}", button_style="info")
         self.accept_sure.on_click(lambda _b: self.accept_confident())
         self.save_button = w.Button(description="Save mapping", button_style="success", icon="check")
-        self.save_button.on_click(lambda _b: self.save())
-        self.widget = w.VBox([w.HBox([self.accept_sure, self.save_button, self.status]), self.tabs])
+        self.save_button.on_click(lambda _b: self._save_clicked())
+        self.reviewer = w.Text(value=who or os.environ.get("CRM_MIGRATE_REVIEWER") or os.environ.get("JUPYTERHUB_USER")
+                               or "", description="reviewer", placeholder="your name, stamped on what you confirm")
+        self.warnings = w.HTML()
+        self.widget = w.VBox([w.HBox([self.reviewer, self.accept_sure, self.save_button, self.status]),
+                              self.warnings, self.tabs])
         self._refresh()
+
+    @property
+    def who(self) -> str:
+        return self.reviewer.value.strip()
 
     @staticmethod
     def _targets(destination: str, target: str) -> list[tuple[str, str]]:
@@ -247,11 +269,36 @@ class ReviewGrid:
         for i, om in enumerate(self.spec.objects):
             self.tabs.set_title(i, f"{om.source} → {om.target}" + ("" if om.included else " (excluded)"))
 
+    def shared_targets(self) -> dict[tuple[str, str], list[str]]:
+        """Targets that more than one column of a route fills: ``{(route, target): [columns]}``, in
+        the mapping's order. The load takes the first of them with a value for each record: a
+        fallback when meant (a lead's company: its practice, else its referrer's), a column lost
+        when not. Tags take several columns by design and are left out."""
+        out: dict[tuple[str, str], list[str]] = {}
+        for om in self.spec.objects:
+            by_target: dict[str, list[str]] = {}
+            for fm in om.fields:
+                if fm.target and fm.status != "excluded" and fm.target != "tags" and isinstance(fm.source, str):
+                    by_target.setdefault(fm.target, []).append(fm.source)
+            out |= {(_route(om), t): cols for t, cols in by_target.items() if len(cols) > 1}
+        return out
+
     def _refresh(self) -> None:
         pending = len(self.spec.unconfirmed())
         self.status.value = f"&nbsp;{pending} field(s) still undecided" if pending else "&nbsp;every field decided"
-        if hasattr(self, "tabs"):
-            self._titles()
+        if not hasattr(self, "tabs"):
+            return
+        self._titles()
+        shared = self.shared_targets()
+        for r in self.rows:
+            cols = shared.get((r.route, r.fm.target)) if r.fm.status != "excluded" else None
+            r.shared.value = (f"<span style='color:#b00'>⚠ {r.fm.target} is also the target of "
+                              f"{', '.join(c for c in cols if c != r.fm.source)}</span>") if cols else ""
+        self.warnings.value = "" if not shared else (
+            "<div style='color:#b00'>⚠ " + "; ".join(f"{route}: {t} is the target of {', '.join(cols)}"
+                                                     for (route, t), cols in shared.items())
+            + " — each record gets the first of them that has a value and the others are dropped: "
+              "keep it only as a fallback, else retarget or exclude the others</div>")
 
     def route(self, object_source: str, target: str | None = None) -> RouteRow:
         """The route row of ``object_source`` (the one to ``target``, when it has several)."""
@@ -276,25 +323,49 @@ class ReviewGrid:
                 n += 1
         return n
 
+    def _save_clicked(self) -> None:
+        try:
+            self.save()
+        except MappingError:
+            pass  # the status line says why; a click has nowhere else to show it
+
     def save(self) -> Path:
         """Write the mapping as the person left it, stamping who confirmed what and when.
 
         Raises:
-            MappingError: a route's ``where`` rule, as typed, is not valid (nothing is written).
+            MappingError: no reviewer's name, or a route's ``where`` rule, as typed, is not valid
+                (nothing is written).
         """
         bad = [f"{r.om.label}: {r.problem}" for r in self.routes if r.problem]
         if bad:
             self.status.value = f"&nbsp;not saved: fix the routing rule of {len(bad)} route(s)"
             raise MappingError(f"{self.path.name} not saved: " + "; ".join(bad))
+        if not self.who:
+            self.status.value = "&nbsp;not saved: type your name in the reviewer box first"
+            raise MappingError(f"{self.path.name} not saved: no reviewer's name to stamp on what is confirmed")
         now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         for r in self.rows:
             if r.fm.status == "confirmed" and "confirmed_at" not in r.fm.extra:
-                r.fm.extra.update(confirmed_by=self.who or "review grid", confirmed_at=now)
+                r.fm.extra.update(confirmed_by=self.who, confirmed_at=now)
         self.spec.save(self.path)
-        self.status.value = f"&nbsp;saved {self.path.name} ({len(self.spec.unconfirmed())} undecided)"
+        shared = len(self.shared_targets())
+        self.status.value = (f"&nbsp;saved {self.path.name} by {self.who} ({len(self.spec.unconfirmed())} undecided"
+                             + (f"; {shared} target(s) filled by more than one column" if shared else "") + ")")
+        for call in self.on_save:
+            call()
         return self.path
 
 
 def review_grid(spec: MappingSpec, path: str | Path, *, snapshot=None, who: str | None = None) -> ReviewGrid:
     """Build the review grid for ``spec``; display ``.widget`` in a notebook."""
     return ReviewGrid(spec, path, snapshot=snapshot, who=who)
+
+
+def mapping_table(spec: MappingSpec) -> pd.DataFrame:
+    """Every field of the mapping as one table row, for review."""
+    rows = [{"object": f"{o.source} -> {o.target}", "source": f.source if isinstance(f.source, str) else
+             (" | ".join(f.source) if f.source else f.template or repr(f.value)), "target": f.target,
+             "type": f.type, "transform": f.transform, "status": f.status, "confidence": f.confidence, "reason": f.reason,
+             "confirmed_by": f.extra.get("confirmed_by")}
+            for o in spec.objects for f in o.fields]
+    return pd.DataFrame(rows)

@@ -17,10 +17,12 @@ from .context import current
 __all__ = ["emit", "show_frame", "show_summary", "parts"]
 
 _ITABLES_READY = False
+#: display ids shown in this kernel: showing one again replaces its output in place
+_SHOWN: set[str] = set()
 
 
 def emit(html: str, masked: str | None = None, *, role: str | None = None, phi: bool = True, text: str = "",
-         masked_text: str | None = None) -> None:
+         masked_text: str | None = None, display_id: str | None = None) -> None:
     """Display an HTML fragment, with its PHI-masked twin in the output's metadata.
 
     Args:
@@ -28,8 +30,10 @@ def emit(html: str, masked: str | None = None, *, role: str | None = None, phi: 
         role: ``"summary"`` puts the fragment at the top of the HTML report.
         phi: ``False`` for fragments that cannot hold patient data (charts of counts, scripts).
         text: what a plain-text front end shows instead of the HTML (``masked_text``: its twin).
+        display_id: the output to replace when it has been shown already (a table redrawn after
+            an edit, in place).
     """
-    from IPython.display import display
+    from IPython.display import display, update_display
 
     ctx = current()
     meta: dict[str, Any] = {}
@@ -42,8 +46,13 @@ def emit(html: str, masked: str | None = None, *, role: str | None = None, phi: 
         if masked_text is not None:
             meta["redacted_text"] = masked_text
     shown = masked if (ctx is not None and ctx.redact and masked is not None) else html
-    display({"text/html": shown, "text/plain": text or "(a report block: open the HTML report or JupyterLab)"},
-            raw=True, metadata={"crm_migrate": meta})
+    data = {"text/html": shown, "text/plain": text or "(a report block: open the HTML report or JupyterLab)"}
+    if display_id is not None and display_id in _SHOWN:
+        update_display(data, display_id=display_id, raw=True, metadata={"crm_migrate": meta})
+        return
+    if display_id is not None:
+        _SHOWN.add(display_id)
+    display(data, raw=True, metadata={"crm_migrate": meta}, display_id=display_id)
 
 
 def _ensure_itables() -> None:
@@ -62,7 +71,7 @@ def _ensure_itables() -> None:
 def show_frame(name: str, df: pd.DataFrame, *, interactive: bool = False, panes: tuple[str, ...] = (),
                pills: dict[str, dict[str, str]] | None = None, hint_column: str | None = None,
                value_columns: tuple[str, ...] = (), hints: dict[str, str] | None = None, max_rows: int = 200,
-               caption: str = "") -> None:
+               caption: str = "", display_id: str | None = None) -> None:
     """Display a table (static, or interactive and filterable) and keep it as CSV in a report.
 
     Args:
@@ -82,7 +91,7 @@ def show_frame(name: str, df: pd.DataFrame, *, interactive: bool = False, panes:
         build = lambda d: blocks.table(d, pills=pills, max_rows=max_rows, caption=caption)  # noqa: E731
     foot = blocks.note(f"CSV: {saved}") if saved else ""
     emit(build(df) + foot, (build(masked) + foot) if masked is not None else None, text=df.head(20).to_string(),
-         masked_text=masked.head(20).to_string() if masked is not None else None)
+         masked_text=masked.head(20).to_string() if masked is not None else None, display_id=display_id)
 
 
 def show_summary(figures: dict, *, title: str = "", verdict: str | None = None, ok: bool | None = None,

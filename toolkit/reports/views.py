@@ -20,6 +20,21 @@ __all__ = ["show_counts", "show_missing", "show_table", "show_findings", "owner_
 
 
 # --- generic views, kept for the first notebooks ---------------------------------------------
+def show_mapping_fields(spec, grid=None) -> None:
+    """Every field of the mapping as a table; given the review ``grid``, drawn again in place each
+    time the grid saves, so that it shows what ``mapping.yaml`` now holds."""
+    from ..mapping import mapping_table
+
+    display_id = f"mapping-fields-{id(spec)}"
+
+    def draw() -> None:
+        show_frame("mapping_fields", mapping_table(spec), display_id=display_id)
+
+    draw()
+    if grid is not None:
+        grid.on_save.append(draw)
+
+
 def show_table(df: pd.DataFrame, max_rows: int = 200, name: str = "table") -> None:
     """Display a table, saying how many rows were left out when it is long."""
     show_frame(name, df if df is not None else pd.DataFrame(), max_rows=max_rows)

@@ -21,7 +21,7 @@ from ..load.owner_resolution import OwnerResolution
 from ..load.rollback import RollbackResult
 from ..load.rollback import rollback as rollback_run
 from ..load.sample import select_sample
-from ..mapping import MappingSpec, build_plan
+from ..mapping import MappingSpec, build_plan, mapping_table
 from ..shapes import SOURCE_ID_FIELD
 from ..verify.field_diff import VERDICTS, diff_sample
 from ..verify.reconciliation import Reconciliation, reconcile_run
@@ -139,15 +139,6 @@ def propose(ws: Workspace, *, overwrite: bool = False) -> MappingSpec:
                                   "objects": [o.to_dict() for o in spec.objects],
                                   "not_migrated": spec.extra.get("not_migrated", [])})
     return spec
-
-
-def mapping_table(spec: MappingSpec) -> pd.DataFrame:
-    """Every field of the mapping as one table row, for review."""
-    rows = [{"object": f"{o.source} -> {o.target}", "source": f.source if isinstance(f.source, str) else
-             (" | ".join(f.source) if f.source else f.template or repr(f.value)), "target": f.target,
-             "type": f.type, "transform": f.transform, "status": f.status, "confidence": f.confidence, "reason": f.reason}
-            for o in spec.objects for f in o.fields]
-    return pd.DataFrame(rows)
 
 
 # --- 03 sample -------------------------------------------------------------------------------
