@@ -251,7 +251,7 @@ class Engine:
             self.provisioning.provision(plan, run_id, [link_field(t) for t in sorted({self._targets[p[0]] for p in self._links})])
             stages = self.provisioning.pipelines(plan, run_id)
             for op, fate, rows in (("skip", "skipped", plan.unrouted), ("merge", "merged", plan.merged),
-                                   ("exclude", "excluded", plan.excluded)):
+                                   ("exclude", "excluded", plan.excluded), ("error", "error", plan.quarantined)):
                 self.ledger.note_many(run_id, op, [(o, k, None, r) for o, k, r in rows])
                 if rows:
                     result.add(fate, len(rows))

@@ -32,6 +32,11 @@ def source_fates(snapshot, ledger) -> pd.DataFrame:
         for k in df[key].astype("string").str.strip().fillna("").tolist():
             fate, reason = fates.get((obj, k), ("unaccounted", "no outcome recorded in the ledger"))
             rows.append((obj, k, fate, reason))
+    # rows the reader set aside as malformed are source records too (keyed by their line)
+    for q in snapshot.meta.get("quarantined") or []:
+        k = f"line {q['row']}"
+        fate, reason = fates.get((q["object"], k), ("unaccounted", "set aside as malformed; no run has recorded it yet"))
+        rows.append((q["object"], k, fate, reason))
     return pd.DataFrame(rows, columns=["object", "source_key", "fate", "reason"])
 
 

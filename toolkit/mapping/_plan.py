@@ -428,7 +428,13 @@ def build_plan(snapshot: Snapshot, spec: MappingSpec, load_order: tuple[str, ...
                 seen.add((cf.object, cf.key))
                 fields.append(cf)
     return Plan(spec.source, spec.destination, plans, unrouted, fields, pipelines, aliases, notes, mapping=spec,
-                merged=merged, excluded=excluded_rows)
+                merged=merged, excluded=excluded_rows, quarantined=quarantined_rows(snapshot))
+
+
+def quarantined_rows(snapshot: Snapshot) -> list[tuple[str, str, str]]:
+    """(object, ``line N``, reason) for every row the reader set aside as malformed."""
+    return [(q["object"], f"line {q['row']}", f"{q['file']} line {q['row']}: {q['message']}; set aside, not loaded")
+            for q in snapshot.meta.get("quarantined") or []]
 
 
 def carried_rows(snapshot: Snapshot, obj: str, carry: dict, planned: dict[str, set[str]]

@@ -64,6 +64,9 @@ class Plan:
             the record(s) they went into.
         excluded: (source object, key, reason) for records the confirmed mapping leaves out on
             purpose (an excluded route, or an object it lists as not migrated, with its reason).
+        quarantined: (source object, key, reason) for rows the reader set aside as malformed (a
+            wrong number of fields): journaled as errors with that reason, the rest of their
+            file moving on (the key is ``line N``, the row's line in its file).
         custom_fields: custom fields that must exist before loading.
         pipelines: pipeline name -> stage names the records use.
         aliases: (source object, duplicate key) -> the key of the record it duplicates, so
@@ -85,6 +88,7 @@ class Plan:
     mapping: Any = field(default=None, repr=False, compare=False)
     merged: list[tuple[str, str, str]] = field(default_factory=list)
     excluded: list[tuple[str, str, str]] = field(default_factory=list)
+    quarantined: list[tuple[str, str, str]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return {f"{o.source_object}->{o.target}": len(o.records) for o in self.objects}

@@ -42,7 +42,7 @@ def _snake(s: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", s.lower()).strip("_") or "table"
 
 
-def _read_delimited(path: Path, mode: str) -> tuple[pd.DataFrame, np.ndarray, dict, list[dict]]:
+def _read_delimited(path: Path) -> tuple[pd.DataFrame, np.ndarray, dict, list[dict]]:
     encoding = detect_encoding(path)
     delimiter, header_row, why = detect_dialect(path, encoding)
     src, offset, tmp = path, 0, None
@@ -56,9 +56,10 @@ def _read_delimited(path: Path, mode: str) -> tuple[pd.DataFrame, np.ndarray, di
                 out.write(line)
         src, offset = Path(tmp), header_row
     try:
+        # a row with too few or too many fields is set aside, in either mode: the rest of the file
+        # is read (strict runs journal each as an error; the audit lists them)
         table = read_strict_csv(src, fallback_encoding="cp1252" if encoding == "cp1252" else "utf-8",
-                                delimiter=delimiter, display_name=path.name,
-                                bad_rows="collect" if mode == "report" else "raise")
+                                delimiter=delimiter, display_name=path.name, bad_rows="collect")
     finally:
         if tmp:
             os.unlink(tmp)
@@ -116,6 +117,7 @@ def read_folder(folder: str | Path, *, mode: str = "strict") -> Snapshot:
     files = [present[k] for k in sorted(present)]
     tables, schema, lines, detected, suites, roles_of, formats = {}, {}, {}, {}, {}, {}, {}
     errors: list[dict] = []
+    quarantined: list[dict] = []
     for name, why in sorted(refused.items()):
         if Path(name).suffix.lower() not in TABLE_SUFFIXES:
             continue
@@ -135,7 +137,7 @@ def read_folder(folder: str | Path, *, mode: str = "strict") -> Snapshot:
                           {"encoding": "xlsx", "delimiter": None, "sheet": s["sheet"], "header_row": s["header_row"]},
                           []) for s in read_workbook(path)]
             else:
-                frame, ln, info, bad = _read_delimited(path, mode)
+                frame, ln, info, bad = _read_delimited(path)
                 parts = [(_snake(path.stem), path.name, frame, ln, path.stem, info, bad)]
         except (SourceError, UnicodeDecodeError) as exc:
             if mode != "report":
@@ -156,11 +158,12 @@ def read_folder(folder: str | Path, *, mode: str = "strict") -> Snapshot:
             lines[name] = pd.Series(ln, index=frame.index, name="line")
             suites[name], roles_of[name], formats[name] = det["kind"], roles, fmts
             errors += [{"object": name, **b, "message": b["message"] + " — record left out of the table"} for b in bad]
+            quarantined += [{"object": name, "file": file, "row": b["row"], "message": b["message"]} for b in bad]
     if not tables and mode != "report":
         raise SourceError(f"no CSV, TSV, TXT or XLSX files in {str(folder)!r}", file=str(folder))
     meta = {"line_numbers": lines, "detected": detected, "suites": suites, "roles": roles_of, "formats": formats,
             "encodings": {n: d["encoding"] for n, d in detected.items()}, "ignored_files": ignored,
-            "automations": [], "layout_version": None}
+            "automations": [], "layout_version": None, "quarantined": quarantined}
     if mode == "report":
         meta["drift"], meta["read_errors"] = {}, errors
     return Snapshot(source=SOURCE_NAME, tables=tables, schema=schema, location=str(folder.resolve()), meta=meta)
