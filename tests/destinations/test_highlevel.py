@@ -343,7 +343,8 @@ def test_a_create_whose_response_is_lost_ends_as_one_record(tmp_path, monkeypatc
             hl.create(Record("contact", fields={"firstName": "Seen"}))
         assert len(sb.state()["contacts"]) == 1  # ... although the server acted
         pipe = hl.list_pipelines()[0]  # reads are never lost
-    with sandbox.start("highlevel", faults="lost=0.4", time_scale=100) as sb:
+    log = tmp_path / "requests.jsonl"
+    with sandbox.start("highlevel", faults="lost=0.4", time_scale=100, request_log=str(log)) as sb:
         st = sb._state  # set up behind the fault
         for model in ("contact", "opportunity"):
             st.create_custom_field({"name": "Source ID", "dataType": "TEXT", "model": model,
@@ -369,6 +370,12 @@ def test_a_create_whose_response_is_lost_ends_as_one_record(tmp_path, monkeypatc
         assert sorted(o["id"] for o in state["opportunities"]) == sorted(m[1] for m in made.values())
         assert sorted(f"{t['contactId']}/{t['id']}" for t in state["tasks"]) == sorted(m[2] for m in made.values())
         hl.close()
+    # a look-up after a lost create searches only the contact it was made for: one unfiltered
+    # search of the location's opportunities (the index built up front), never another
+    import json as _json
+    searches = [r["query"] for r in map(_json.loads, log.read_text().splitlines())
+                if r.get("path") == "/opportunities/search"]
+    assert sum("contact_id=" not in q for q in searches) == 1 and len(searches) > 1, searches
 
 
 def test_lost_fault_spares_reads_and_searches_and_drops_any_write():

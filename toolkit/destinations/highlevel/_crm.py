@@ -23,6 +23,7 @@ from typing import Any, Iterator
 
 from ...errors import DestinationError, MappingError, NotFoundError, PartialWriteError
 from .._base import SOURCE_ID_FIELD, CustomField, Record
+from ._activities import tried
 from ._kinds import Kind, location_custom, properties_of, read_location_custom, read_properties
 from ._values import plain
 
@@ -180,9 +181,32 @@ class Opportunities(_LocationRecords):
         return body
 
     def create(self, record: Record) -> str:
+        if record.links.get("contactId"):
+            tried(self, record, record.links["contactId"])
         new_id = self.api.request("POST", "/opportunities/", json=self.payload(record, create=True))["opportunity"]["id"]
         self.remember(record, new_id)
         return new_id
+
+    def recheck(self, source_id: str) -> str | None:
+        """After a create whose answer was lost: the opportunity can only be under the contact it
+        was made for, so search that contact's opportunities (``contact_id``, a page or two)
+        rather than every opportunity of the location."""
+        cid = self._tried.get(source_id)
+        if cid is None:
+            return super().recheck(source_id)
+        limit, page = self.ctx.page(100), 1
+        while True:
+            data = self.api.request("GET", "/opportunities/search", params={
+                "location_id": self.ctx.location_id, "contact_id": cid, "page": page, "limit": limit})
+            items = data.get("opportunities", [])
+            for o in items:
+                rec = self.record(o)
+                if str(rec.custom.get(SOURCE_ID_FIELD)) == source_id and rec.id:
+                    self.remember(rec, rec.id)
+                    return rec.id
+            if len(items) < limit:
+                return None
+            page += 1
 
     def update(self, record: Record) -> None:
         self.api.request("PUT", f"/opportunities/{record.id}", json=self.payload(record, create=False))

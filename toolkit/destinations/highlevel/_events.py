@@ -11,6 +11,7 @@ description (:mod:`._text`).
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 from typing import Any, Iterator
 
 from ...errors import ConfigError, MappingError, NotFoundError
@@ -24,7 +25,20 @@ __all__ = ["Events"]
 FIELDS = ("title", "startTime", "endTime", "appointmentStatus", "address", "description", "meetingLocationType")
 #: how far back and ahead ``iter`` looks (epoch ms): from 1970 to a century from now
 _WINDOW_MS = 100 * 365 * 86_400_000
+#: how far either side of a lost create's start :meth:`Events.recheck` looks
+_AROUND_MS = 36 * 3_600_000
 _HISTORY = {"toNotify": False, "ignoreFreeSlotValidation": True, "ignoreDateRange": True}
+
+
+def _epoch_ms(value) -> int | None:
+    """An event's start as epoch milliseconds (ISO 8601 text, or a number of ms)."""
+    if isinstance(value, (int, float)):
+        return int(value)
+    try:
+        when = datetime.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        return None
+    return int((when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp() * 1000)
 
 
 class Events(Kind):
@@ -33,6 +47,8 @@ class Events(Kind):
     def __init__(self, ctx):
         super().__init__(ctx)
         self._calendars: list[str] | None = None
+        #: source id -> the start (epoch ms) of an event whose create was sent (see :meth:`recheck`)
+        self._starts: dict[str, int] = {}
 
     def calendars(self) -> list[str]:
         """The location's calendar ids (``GET /calendars/``), fetched once."""
@@ -75,6 +91,10 @@ class Events(Kind):
         if not cid:
             raise MappingError("a HighLevel event belongs to a contact: links['contactId'] is required")
         body = self._payload(record, create=True) | {"locationId": self.ctx.location_id, "contactId": cid}
+        sid, start = record.custom.get(SOURCE_ID_FIELD), _epoch_ms(body.get("startTime"))
+        if sid is not None and start is not None:
+            with self._index_lock:
+                self._tried[str(sid)], self._starts[str(sid)] = body["calendarId"], start
         new_id = self.api.request("POST", "/calendars/events/appointments", json=body)["id"]
         self.remember(record, new_id)
         return new_id
@@ -108,6 +128,24 @@ class Events(Kind):
         return Record(object="event", fields=fields, custom={SOURCE_ID_FIELD: sid} if sid else {},
                       owner_id=e.get("assignedUserId") or None,
                       links={k: e[k] for k in ("contactId", "calendarId") if e.get(k)}, id=e["id"])
+
+    def recheck(self, source_id: str) -> str | None:
+        """After a create whose answer was lost: the event can only be in the calendar it was
+        sent to, starting when it was to start, so ask for that calendar's events around that
+        time (one call; a day and a half either side, whatever zone the start was read in)
+        rather than every calendar's whole history."""
+        cal, start = self._tried.get(source_id), self._starts.get(source_id)
+        if cal is None or start is None:
+            return super().recheck(source_id)
+        data = self.api.request("GET", "/calendars/events", params={
+            "locationId": self.ctx.location_id, "calendarId": cal, "startTime": str(start - _AROUND_MS),
+            "endTime": str(start + _AROUND_MS)})
+        for e in data.get("events", []):
+            rec = self.record(e)
+            if str(rec.custom.get(SOURCE_ID_FIELD)) == source_id:
+                self.remember(rec, rec.id)
+                return rec.id
+        return None
 
     def iter(self) -> Iterator[Record]:
         """Every event of every calendar (``GET /calendars/events`` is unpaged and needs a window)."""
