@@ -16,7 +16,7 @@ from toolkit.mapping import apply_transform
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     lines = []
-    status = demo.run(patients=40, seed=21, out=out, echo=lines.append)
+    status = demo.run(patients=40, seed=21, out=out, echo=lines.append, request_log=str(out / "requests.jsonl"))
     return out, status, lines
 
 
@@ -138,3 +138,12 @@ def test_no_report_notebook_or_log_holds_the_token(run):
     for path in (out / "workspace").rglob("*"):
         if path.is_file() and path.suffix in {".html", ".json", ".ipynb", ".yaml", ".log"}:
             assert token not in path.read_text(encoding="utf-8", errors="replace"), path
+
+
+def test_the_estimate_counts_the_calls_the_run_makes(run):
+    """``estimate`` (written before anything moved) against every request the CRM account saw:
+    the load, its provisioning and the reconciliation's read-back, within a tenth."""
+    out, _status, _lines = run
+    estimated = json.loads((out / "workspace" / "reports" / "estimate.json").read_text())["calls"]
+    measured = len((out / "requests.jsonl").read_text().splitlines())
+    assert abs(estimated - measured) <= 0.10 * measured, (estimated, measured)

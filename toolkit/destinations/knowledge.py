@@ -24,6 +24,14 @@ class Quota:
         batch: destination object -> records one write call carries (bulk endpoints).
         page_size: records one list call reads back.
         list_cost: units one list call costs.
+        calls_per_write: destination object -> calls one record's write takes (a HighLevel custom
+            record and its contact relation, a file's upload and the note that attaches it);
+            ``custom_object:*`` stands for every custom object. Default 1.
+        setup_per_custom_object: calls that provisioning one custom object makes (its schema,
+            association, folder and the reads that check them).
+        contact_reads: groups of destination objects that reconcile reads back under each
+            contact, one call per contact per group present (HighLevel: notes and files share one
+            notes read; every custom object one relations read).
         source: where the figures come from.
         assumptions: what was assumed to pick them.
     """
@@ -38,6 +46,9 @@ class Quota:
     batch: dict[str, int] = field(default_factory=dict)
     page_size: int = 100
     list_cost: float = 1
+    calls_per_write: dict[str, float] = field(default_factory=dict)
+    setup_per_custom_object: int = 0
+    contact_reads: tuple[tuple[str, ...], ...] = ()
     source: str = ""
     assumptions: tuple[str, ...] = ()
 
@@ -52,6 +63,25 @@ class Quota:
 
     def per_call(self, obj: str) -> int:
         return self.batch.get(obj, 1)
+
+    def calls_for(self, obj: str) -> float:
+        """Calls one record of ``obj`` takes to write (see :attr:`calls_per_write`)."""
+        return _by_pattern(self.calls_per_write, obj, 1)
+
+    def reads_per_contact(self, targets) -> int:
+        """Reconcile's reads under each contact, for a load that writes ``targets``."""
+        return sum(1 for group in self.contact_reads
+                   if any(_matches(pattern, t) for pattern in group for t in targets))
+
+
+def _matches(pattern: str, obj: str) -> bool:
+    return obj == pattern or (pattern.endswith("*") and obj.startswith(pattern[:-1]))
+
+
+def _by_pattern(table: dict, obj: str, default):
+    if obj in table:
+        return table[obj]
+    return next((v for k, v in table.items() if _matches(k, obj)), default)
 
 
 @dataclass(frozen=True)

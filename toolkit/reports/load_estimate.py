@@ -3,9 +3,11 @@
 From the source's record counts and the plan the mapping makes of them (no network call), and
 the destination's limits (:mod:`toolkit.reports.quotas`):
 
-* **calls**: one write per destination record (fewer where a bulk endpoint carries many), plus
-  set-up (users, pipelines, one custom-field list per object and one create per custom field)
-  and one read-back of everything for the reconciliation;
+* **calls**: the calls each destination record's write takes (fewer where a bulk endpoint
+  carries many, more where the CRM needs a second call: a HighLevel custom record's relation to
+  its contact, a file's attaching note), plus set-up (users, pipelines, one custom-field list per
+  object, one create per custom field, each custom object's schema) and the reconciliation's
+  read-back (list pages, and the reads under each contact where the CRM keeps records there);
 * **minimum load time**: the calls at the fastest sustained rate the burst and hourly limits
   allow — the time the API is busy, if nothing else ever waited;
 * **calendar days**: the days the load spans at the daily cap (requests, or Pipedrive tokens).
@@ -146,12 +148,17 @@ def estimate_plan(plan, snapshot, spec, quota: Quota, *, assumptions: list[str] 
         targets = {op.target for op in plan.objects} | {cf.object for cf in plan.custom_fields}
     rows = []
     for source, target, n, skipped in routes:
-        calls = math.ceil(n / quota.per_call(target))
+        calls = math.ceil(math.ceil(n / quota.per_call(target)) * quota.calls_for(target))
         units = calls * quota.cost(target) if quota.unit == "tokens" else calls
         rows.append({"source": source, "destination": target, "records": n, "skipped by rule": skipped,
                      "write calls": calls, quota.unit: units})
-    setup = 2 + len(targets) + n_custom  # users, pipelines, one field list per object, one create per field
-    verify = sum(math.ceil(max(r["records"], 1) / quota.page_size) for r in rows)
+    custom_objects = {t for t in targets if t.startswith("custom_object:")}
+    # users, pipelines, one field list per object, one create per field, each custom object's schema
+    setup = 2 + len(targets) + n_custom + quota.setup_per_custom_object * len(custom_objects)
+    contacts = sum(r["records"] for r in rows if r["destination"] == "contact")
+    # reconcile: every object listed a page at a time, and what hangs under each contact read there
+    verify = sum(math.ceil(max(r["records"], 1) / quota.page_size) for r in rows) + \
+        contacts * quota.reads_per_contact(targets)
     write_calls = sum(r["write calls"] for r in rows)
     calls = write_calls + setup + verify
     units = sum(r[quota.unit] for r in rows) + (setup + verify) * (quota.list_cost if quota.unit == "tokens" else 1)
