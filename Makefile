@@ -32,7 +32,7 @@ demo: $(STAMP)
 # subprocesses), each module on one worker (root conftest.py). The notebooks run in a session of
 # their own: nbval's kernels talk to a sandbox that the root conftest.py starts for that session.
 test: $(STAMP) $(AIRFLOW_STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
+	$(BIN)/python -m pytest -n 2 tests
 	$(BIN)/python -m pytest notebooks
 
 clean:

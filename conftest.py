@@ -12,23 +12,27 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent
 NBVAL_DIR = ROOT / "build" / "nbval"
 _BOX = None
 _STAGING = None
 
 
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``), a test module stays on
-    one worker, so that its module-scoped sandboxes and demo runs are made once; the report tests
-    share one session-scoped demo, so they stay together too."""
-    import pytest
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Under pytest-xdist (``make test`` runs ``-n 2``), a test module stays on one worker, so that
+    its module-scoped sandboxes and demo runs are made once; the report tests share one
+    session-scoped demo, so they stay together too."""
+    from xdist.scheduler import LoadScopeScheduling
 
-    for item in items:
-        path = Path(str(item.fspath)).resolve()
-        rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
-        group = "tests/reports" if rel.parts[:2] == ("tests", "reports") else rel.as_posix()
-        item.add_marker(pytest.mark.xdist_group(group))
+    class ByModule(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "tests/reports" if path.startswith("tests/reports/") else path
+
+    return ByModule(config, log)
 
 
 def pytest_collection_finish(session):

@@ -130,8 +130,11 @@ def _with_report_setup(source: Path, step: str):
 def _kernel_options() -> dict:
     """The step's kernel logs errors only: its start-up warnings (the "running over TCP without
     encryption" notice for a kernel that listens on localhost only) would otherwise be printed
-    into the terminal at every step, among the step's own progress lines."""
-    return {"extra_arguments": ["--IPKernelApp.log_level=ERROR"]}
+    into the terminal at every step, among the step's own progress lines. Its messaging layer's
+    own logger is silenced too: a kernel shut down while it still flushes output (after a step
+    failed) logs a traceback of its sockets closing, which says nothing about the step."""
+    return {"extra_arguments": ["--IPKernelApp.log_level=ERROR",
+                                "--IPKernelApp.exec_lines=__import__('logging').getLogger('tornado').setLevel(50)"]}
 
 
 def run_step(ws: Workspace, step: str, *, redact: bool = False, **options) -> Path:
