@@ -3,7 +3,8 @@
 Each side is one ``airflow dags test --use-executor`` run of ``airflow/dags/dental_group.py`` in a
 fresh process, with fresh sandboxes (each practice its own CRM account and staging account,
 counting the vendor's windows ``--time-scale`` times faster than real), on Airflow's
-LocalExecutor: "one" is a manifest of one practice, "three" a manifest of three practices of
+LocalExecutor (with Airflow's API server beside it, which the executor's task processes report
+to): "one" is a manifest of one practice, "three" a manifest of three practices of
 the same size (Dent-O-Soft → HighLevel, Dental-Exec → Pipedrive, Dental-Exec → Freshsales; "one"
 is the first of them). The sides alternate; the figure is each side's median wall time, with the
 machine's load average at each run.
@@ -19,11 +20,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,21 +95,51 @@ def set_up_airflow(venv: Path, manifest: Path, env: dict, root: Path) -> None:
     airflow(venv, ["airflow", "pools", "import", str(root / "pools.json")], env, root)
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(url: str, process: subprocess.Popen, seconds: float = 120) -> None:
+    """Poll ``url`` until it answers (the server says nothing on stdout when it is ready)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the Airflow API server exited ({process.returncode})")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"the Airflow API server did not answer at {url}")
+
+
 def _side(practices: int, patients: int, time_scale: float, venv: Path) -> dict:
     with tempfile.TemporaryDirectory(prefix="group-bench-") as tmp:
         root = Path(tmp)
         manifest, env, boxes = make_group(root, PRACTICES[:practices], patients=patients, time_scale=time_scale,
                                           venv=venv)
+        api = None
         try:
-            env["AIRFLOW__CORE__EXECUTOR"] = "LocalExecutor"
-            env["AIRFLOW__CORE__PARALLELISM"] = "8"
+            # the executor's task processes report to Airflow's API server (Airflow 3): run one
+            port = _free_port()
+            env |= {"AIRFLOW__CORE__EXECUTOR": "LocalExecutor", "AIRFLOW__CORE__PARALLELISM": "8",
+                    "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+                    "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32)}
             set_up_airflow(venv, manifest, env, root)
+            api = subprocess.Popen([str(venv / "bin" / "airflow"), "api-server", "--port", str(port)], env=env,
+                                   cwd=root, stdout=subprocess.DEVNULL, stderr=open(root / "api-server.log", "w"))
+            _wait_for(f"http://127.0.0.1:{port}/api/v2/monitor/health", api)
             load = os.getloadavg()[0]
             start = time.perf_counter()
             airflow(venv, ["airflow", "dags", "test", DAG_ID, "--use-executor"], env, root, timeout=3600)
             seconds = time.perf_counter() - start
             rollup = json.loads((root / "workspaces" / "group.json").read_text(encoding="utf-8"))
         finally:
+            if api is not None:
+                api.terminate()
+                api.wait(timeout=60)
             for box in boxes:
                 box.stop()
     return {"practices": practices, "seconds": round(seconds, 1), "load_before": round(load, 2),

@@ -87,10 +87,12 @@ def build_dag(manifest_path: str) -> DAG:
             ws = str(p.workspace)
             runs = p.workspace / "runs"
 
-            def step(task_id: str, notebook: str, pool: str | None = None, **params) -> PapermillOperator:
+            def step(task_id: str, notebook: str, pool: str | None = None, task: dict | None = None,
+                     **params) -> PapermillOperator:
+                """One step notebook; ``params`` are its parameters, ``task`` the operator's own."""
                 return PapermillOperator(task_id=task_id, input_nb=str(NOTEBOOKS / notebook),
                                          output_nb=str(runs / notebook), parameters={"workspace": ws, **params},
-                                         **({"pool": pool} if pool else {}))
+                                         **({"pool": pool} if pool else {}), **(task or {}))
 
             with TaskGroup(group_id=p.name):
                 prepare = PythonOperator(task_id="prepare", python_callable=_prepare,
@@ -99,8 +101,9 @@ def build_dag(manifest_path: str) -> DAG:
                 mapping = step("map", "02_mapping.ipynb", accept_proposals=accept)
                 sample = step("sample", "03_sample.ipynb", pool=p.staging_pool or p.pool, accept_proposals=accept)
                 gate = PythonOperator(task_id="sample_gate", python_callable=_gate, op_args=[ws])
-                migrate = step("migrate", "04_migrate.ipynb", pool=p.pool, accept_proposals=accept, unattended=True)
-                migrate.retries, migrate.retry_delay = QUOTA_RETRIES, QUOTA_RETRY
+                migrate = step("migrate", "04_migrate.ipynb", pool=p.pool,
+                               task={"retries": QUOTA_RETRIES, "retry_delay": QUOTA_RETRY},
+                               accept_proposals=accept, unattended=True)
                 reconcile = step("reconcile", "05_reconcile.ipynb", pool=p.pool)
                 reports = PythonOperator(task_id="reports", python_callable=_reports, op_args=[ws],
                                          trigger_rule="all_done")
