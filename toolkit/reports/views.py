@@ -23,16 +23,19 @@ __all__ = ["show_counts", "show_missing", "show_table", "show_findings", "owner_
 def show_mapping_fields(spec, grid=None) -> None:
     """Every field of the mapping as a table; given the review ``grid``, drawn again in place each
     time the grid saves, so that it shows what ``mapping.yaml`` now holds."""
+    import uuid
+
     from ..mapping import mapping_table
 
-    display_id = f"mapping-fields-{id(spec)}"
+    display_id = f"mapping-fields-{uuid.uuid4().hex}"  # a new output each time the cell runs
 
     def draw() -> None:
         show_frame("mapping_fields", mapping_table(spec), display_id=display_id)
 
+    draw.redraws_mapping_fields = True
     draw()
-    if grid is not None:
-        grid.on_save.append(draw)
+    if grid is not None:  # the cell run again: its old table is gone, so stop redrawing that one
+        grid.on_save[:] = [c for c in grid.on_save if not getattr(c, "redraws_mapping_fields", False)] + [draw]
 
 
 def show_table(df: pd.DataFrame, max_rows: int = 200, name: str = "table") -> None:
