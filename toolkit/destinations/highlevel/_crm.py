@@ -23,7 +23,7 @@ from typing import Any, Iterator
 
 from ...errors import DestinationError, MappingError, NotFoundError, PartialWriteError
 from .._base import SOURCE_ID_FIELD, CustomField, Record
-from ._activities import tried
+from ._activities import recheck_under, tried
 from ._kinds import Kind, location_custom, properties_of, read_location_custom, read_properties
 from ._values import plain
 
@@ -187,26 +187,13 @@ class Opportunities(_LocationRecords):
         self.remember(record, new_id)
         return new_id
 
+    def under(self, cid: str) -> Iterator[Record]:
+        """The opportunities of one contact (``contact_id``: a page or two)."""
+        return self._pages(contact_id=cid)
+
     def recheck(self, source_id: str) -> str | None:
-        """After a create whose answer was lost: the opportunity can only be under the contact it
-        was made for, so search that contact's opportunities (``contact_id``, a page or two)
-        rather than every opportunity of the location."""
-        cid = self._tried.get(source_id)
-        if cid is None:
-            return super().recheck(source_id)
-        limit, page = self.ctx.page(100), 1
-        while True:
-            data = self.api.request("GET", "/opportunities/search", params={
-                "location_id": self.ctx.location_id, "contact_id": cid, "page": page, "limit": limit})
-            items = data.get("opportunities", [])
-            for o in items:
-                rec = self.record(o)
-                if str(rec.custom.get(SOURCE_ID_FIELD)) == source_id and rec.id:
-                    self.remember(rec, rec.id)
-                    return rec.id
-            if len(items) < limit:
-                return None
-            page += 1
+        # a lost create can only have landed under the contact it was made for
+        return recheck_under(self, source_id)
 
     def update(self, record: Record) -> None:
         self.api.request("PUT", f"/opportunities/{record.id}", json=self.payload(record, create=False))
@@ -218,10 +205,13 @@ class Opportunities(_LocationRecords):
 
     def iter(self) -> Iterator[Record]:
         # The GET search offers no custom-field filter, so find() scans and indexes (Kind.find).
+        return self._pages()
+
+    def _pages(self, **filters) -> Iterator[Record]:
         limit, page = self.ctx.page(100), 1
         while True:
-            data = self.api.request("GET", "/opportunities/search",
-                                    params={"location_id": self.ctx.location_id, "page": page, "limit": limit})
+            data = self.api.request("GET", "/opportunities/search", params={
+                "location_id": self.ctx.location_id, **filters, "page": page, "limit": limit})
             items = data.get("opportunities", [])
             for o in items:
                 yield self.record(o)
