@@ -168,3 +168,71 @@ def test_a_first_answer_from_a_fresh_window_dates_it():
     lim.update({"X-RateLimit-Remaining": "0"})  # our sliding count spilled into its window's tail
     assert lim.acquire() == pytest.approx(0.05)
     assert clock.t == pytest.approx(start + 10.0)
+
+
+class FixedWindowServer:
+    """A server that counts its own fixed windows, on a schedule the client does not know."""
+
+    def __init__(self, clock: FakeClock, burst: int, window: float, offset: float):
+        self.clock, self.burst, self.window, self.offset = clock, burst, window, offset
+        self.counts: dict[int, int] = {}
+        self.refused = 0
+
+    def hit(self) -> tuple[int, dict]:
+        k = int((self.clock.t - self.offset) // self.window)
+        used = self.counts.get(k, 0)
+        if used >= self.burst:
+            self.refused += 1
+            left = self.offset + (k + 1) * self.window - self.clock.t
+            return 429, {"X-RateLimit-Remaining": "0", "Retry-After": f"{left:.3f}"}
+        self.counts[k] = used + 1
+        return 200, {"X-RateLimit-Max": str(self.burst), "X-RateLimit-Remaining": str(self.burst - used - 1),
+                     "X-RateLimit-Interval-Milliseconds": str(int(self.window * 1000))}
+
+
+@pytest.mark.parametrize("offset", [0.0, 3.3, 7.9])
+@pytest.mark.parametrize("latency", [0.01, 0.2])
+def test_every_window_of_a_server_with_its_own_schedule_is_used_to_the_pace(offset, latency):
+    # A long load against a server whose windows start where it likes: every full window it
+    # counts carries the pace's 97 of 100 requests, and it never has to refuse one.
+    lim, clock = make(max_requests=100, interval=10.0, safety=0.97)
+    server = FixedWindowServer(clock, burst=100, window=10.0, offset=clock.t + offset)
+    in_flight: list[tuple[float, int, dict]] = []  # answers arrive `latency` after the send
+    for _ in range(3000):
+        lim.acquire()
+        in_flight.append((clock.t + latency,) + server.hit())
+        clock.t += 0.001  # the next worker's call goes out almost at once
+        while in_flight and in_flight[0][0] <= clock.t:
+            _, status, headers = in_flight.pop(0)
+            lim.update(headers)
+            if status == 429:
+                lim.penalize(float(headers["Retry-After"]))
+        if len(in_flight) >= 6:  # six workers: the seventh call waits for an answer
+            clock.t = max(clock.t, in_flight[0][0])
+    assert server.refused == 0
+    windows = [server.counts[k] for k in sorted(server.counts)][1:-1]  # the first and last are partial
+    assert len(windows) >= 25
+    assert min(windows) >= 97, windows
+
+
+def test_sends_counted_down_past_an_old_answer_do_not_stop_the_next_window():
+    # The last answers of the server's window said 3 left. Its window rolls over; our next sends
+    # go into the new one, and before their answers come back our count of them passes 0. That
+    # count is ours, not the server's: no pause for a whole interval.
+    lim, clock = make(max_requests=100, interval=10.0, safety=0.97)
+    lim.update({"X-RateLimit-Remaining": "99"})  # the window began
+    clock.t += 9.0
+    lim.update({"X-RateLimit-Remaining": "3"})
+    clock.t += 1.5  # that window is over; the answer below dates nothing new
+    lim.update({"X-RateLimit-Remaining": "3"})
+    lim._sent.clear()  # the sliding log has room: only the server's count is in question
+    waited = [lim.acquire() for _ in range(6)]
+    assert sum(waited) == 0, waited
+
+
+def test_an_answer_that_said_0_still_waits_when_the_window_start_is_unknown():
+    lim, clock = make(max_requests=100, interval=10.0, safety=0.97)
+    lim.update({"X-RateLimit-Remaining": "40"})  # mid-window: no start known
+    clock.t += 1.0
+    lim.update({"X-RateLimit-Remaining": "0"})  # another process spent it
+    assert lim.acquire() == pytest.approx(10.0)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -95,7 +96,7 @@ class Engine:
             destination.limiter.safety = float(pace)
         self.retry = Retrier(max_attempts, sleep)
         #: what must exist before records load (custom fields, custom objects, pipelines)
-        self.provisioning = Provisioning(destination, ledger, self.call)
+        self.provisioning = Provisioning(destination, ledger, self.call, workers=self.workers)
 
     # --- calls with retries -------------------------------------------------------------
     def call(self, fn, *args):
@@ -300,34 +301,40 @@ class Engine:
                 bar.update(len(op.records))
                 return
             for layer, cyclic in layers(op, aliases):
-                tasks = []
                 # a route's own map serves its self-links only where its source object loads first
                 first = self._targets.get(op.source_object) == op.target
                 maps: dict[str, dict] = {op.source_object: ids} if first else {}
-                fates: list = []
-                for pr in layer:
-                    try:
-                        record, write_hash = self._prepare(pr, op, owners, stages, aliases, maps, fates, cyclic)
-                        if op.target == FILE_OBJECT:
-                            record = self._file(pr, record, result)
-                    except _Missing as miss:
-                        notes.append((miss.op, (pr.source_object, pr.source_key, op.target, miss.reason)))
-                        result.add({"skip": "skipped", "merge": "merged"}.get(miss.op, "error"))
-                        bar.update()
-                        continue
-                    existing = ids.get(pr.source_key)
-                    if existing and existing[1] == write_hash:
-                        if self.note_unchanged:
-                            notes.append(("skip", (pr.source_object, pr.source_key, op.target, UNCHANGED, existing[0])))
-                        result.add("unchanged")
-                        bar.update()
-                        continue
-                    tasks.append((pr, record, existing[0] if existing else None, write_hash))
-                self._flush(run_id, notes)
+                tasks = self._tasks(layer, cyclic, op, owners, stages, aliases, maps, ids, notes, result, bar)
+                # prepared as the workers take them, so the first calls go out while the rest are
+                # still being prepared (a file is checked on disk; links are looked up)
                 self._execute(tasks, ids, run_id, result, bar)
+                self._flush(run_id, notes)
         finally:
             self._flush(run_id, notes)
             bar.close()
+
+    def _tasks(self, layer, cyclic, op, owners, stages, aliases, maps, ids, notes, result, bar):
+        """The writes one layer needs, prepared one by one; records with nothing to write are
+        noted (skipped, merged, errored or unchanged) on the way."""
+        fates: list = []
+        for pr in layer:
+            try:
+                record, write_hash = self._prepare(pr, op, owners, stages, aliases, maps, fates, cyclic)
+                if op.target == FILE_OBJECT:
+                    record = self._file(pr, record, result)
+            except _Missing as miss:
+                notes.append((miss.op, (pr.source_object, pr.source_key, op.target, miss.reason)))
+                result.add({"skip": "skipped", "merge": "merged"}.get(miss.op, "error"))
+                bar.update()
+                continue
+            existing = ids.get(pr.source_key)
+            if existing and existing[1] == write_hash:
+                if self.note_unchanged:
+                    notes.append(("skip", (pr.source_object, pr.source_key, op.target, UNCHANGED, existing[0])))
+                result.add("unchanged")
+                bar.update()
+                continue
+            yield pr, record, existing[0] if existing else None, write_hash
 
     def _flush(self, run_id: str, notes: list) -> None:
         for op in ("skip", "merge", "error"):
@@ -389,21 +396,27 @@ class Engine:
         return record, hashlib.sha1(resolved.encode()).hexdigest()
 
     # --- writing ----------------------------------------------------------------------------
-    def _execute(self, tasks: list, ids: dict, run_id: str, result: RunResult, bar) -> None:
+    def _execute(self, tasks, ids: dict, run_id: str, result: RunResult, bar) -> None:
         """Write ``tasks`` on the worker pool; tally fates; re-raise a spent quota after draining.
 
         New records of an object the adapter can create in bulk (``bulk_objects`` and
         ``create_many``, e.g. Freshsales' bulk upsert) go in batches of :data:`BULK_BATCH`.
         """
-        if tasks and self.dest.has("bulk_create") and tasks[0][1].object in self.dest.bulk_objects:
+        tasks = iter(tasks)
+        first = next(tasks, None)
+        if first is None:
+            return
+        tasks = itertools.chain([first], tasks)
+        if self.dest.has("bulk_create") and first[1].object in self.dest.bulk_objects:
+            tasks = list(tasks)
             new = [t for t in tasks if t[2] is None]
             tasks = [t for t in tasks if t[2] is not None]
             for start in range(0, len(new), BULK_BATCH):
                 for fate in self._write_many(new[start:start + BULK_BATCH], ids, run_id):
                     result.add(fate)
                     bar.update()
-        if not tasks:
-            return
+            if not tasks:
+                return
         status = _Status(self.dest.limiter)
         stop: BaseException | None = None
         if self.workers == 1:

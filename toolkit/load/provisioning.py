@@ -10,6 +10,8 @@ object schemas), and a resumed run finds what an interrupted one already made.
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Iterable
 
 from ..destinations import CustomField, Destination, Pipeline
 from ..errors import ConfigError, FatalError
@@ -30,10 +32,20 @@ class Provisioning:
         dest: the destination adapter.
         ledger: the workspace's ledger.
         call: how to call the destination (the engine's: transient failures retried).
+        workers: calls in flight at once (the engine's workers, on the account's one limiter):
+            set-up calls go side by side like records, so they spend the quota's windows as fully.
     """
 
-    def __init__(self, dest: Destination, ledger, call):
-        self.dest, self.ledger, self.call = dest, ledger, call
+    def __init__(self, dest: Destination, ledger, call, workers: int = 1):
+        self.dest, self.ledger, self.call, self.workers = dest, ledger, call, max(1, workers)
+
+    def _side_by_side(self, fn: Callable, items: Iterable) -> list:
+        """``fn`` over ``items`` on the workers, results in order; the first failure is raised."""
+        items = list(items)
+        if self.workers == 1 or len(items) < 2:
+            return [fn(item) for item in items]
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(items)), thread_name_prefix="setup") as pool:
+            return list(pool.map(fn, items))
 
     def check_custom_objects(self, plan: Plan) -> None:
         """Refuse a plan that routes records to custom objects the destination cannot hold.
@@ -68,15 +80,19 @@ class Provisioning:
         if not schemas:
             return
         known = self._provisioned(SCHEMA_OBJECT)
-        for key, schema in schemas.items():
+
+        def ensure(item: tuple[str, dict]) -> None:
+            key, schema = item
             args = (key, schema["singular"], schema["plural"], schema["primary_field"])
             if key in known:
                 self.call(self.dest.ensure_custom_object, *args)
-                continue
+                return
             seq = self.ledger.intent(run_id, "provision", dest_object=f"{SCHEMA_OBJECT}:{key}", source_key=key,
                                      after=dict(schema))
             made = self.call(self.dest.ensure_custom_object, *args)
             self.ledger.outcome(seq, dest_id=str(made), after={**schema, "key": made})
+
+        self._side_by_side(ensure, schemas.items())
 
     def _provisioned(self, kind: str) -> set[str]:
         """Keys of the ``<kind>:<key>`` provisions earlier runs of this workspace completed."""
@@ -88,26 +104,40 @@ class Provisioning:
         return out
 
     def provision(self, plan: Plan, run_id: str, extra: list[CustomField] = ()) -> list[CustomField]:
-        """Create the custom fields the plan needs and the destination lacks."""
-        created = []
+        """Create the custom fields the plan needs and the destination lacks.
+
+        Objects are listed side by side, each object's first missing field is made alone (it may
+        make what the object's fields share, such as a folder), then the rest side by side.
+        """
         wanted = list(plan.custom_fields) + [cf for cf in extra if (cf.object, cf.key) not in
                                               {(c.object, c.key) for c in plan.custom_fields}]
-        for obj in dict.fromkeys(cf.object for cf in wanted):
+        objects = list(dict.fromkeys(cf.object for cf in wanted))
+
+        def missing(obj: str) -> list[CustomField]:
             existing = {cf.key for cf in self.call(self.dest.list_custom_fields, obj)}
-            for cf in (c for c in wanted if c.object == obj and c.key not in existing):
-                seq = self.ledger.intent(run_id, "provision", dest_object=f"custom_field:{obj}", source_key=cf.key,
-                                         after=dataclasses.asdict(cf))
-                try:
-                    made = self.call(self.dest.create_custom_field, cf)
-                except FatalError:
-                    # A create whose answer was lost is retried and refused as "already exists":
-                    # the field is there, made by that first call. Adopt it; anything else stands.
-                    made = {c.key: c for c in self.call(self.dest.list_custom_fields, obj)}.get(cf.key)
-                    if made is None:
-                        raise
-                self.ledger.outcome(seq, dest_id=made.id, after=dataclasses.asdict(made))
-                created.append(made)
-        return created
+            todo = [c for c in wanted if c.object == obj and c.key not in existing]
+            return [self._create_field(run_id, todo[0])] + todo[1:] if todo else []
+
+        firsts, rest = [], []
+        for todo in self._side_by_side(missing, objects):
+            if todo:
+                firsts.append(todo[0])
+                rest.extend(todo[1:])
+        return firsts + self._side_by_side(lambda cf: self._create_field(run_id, cf), rest)
+
+    def _create_field(self, run_id: str, cf: CustomField) -> CustomField:
+        seq = self.ledger.intent(run_id, "provision", dest_object=f"custom_field:{cf.object}", source_key=cf.key,
+                                 after=dataclasses.asdict(cf))
+        try:
+            made = self.call(self.dest.create_custom_field, cf)
+        except FatalError:
+            # A create whose answer was lost is retried and refused as "already exists": the
+            # field is there, made by that first call. Adopt it; anything else stands.
+            made = {c.key: c for c in self.call(self.dest.list_custom_fields, cf.object)}.get(cf.key)
+            if made is None:
+                raise
+        self.ledger.outcome(seq, dest_id=made.id, after=dataclasses.asdict(made))
+        return made
 
     def pipelines(self, plan: Plan, run_id: str | None = None) -> dict[tuple[str, str], tuple[str, str]]:
         """(pipeline name, stage name) -> (pipeline id, stage id), falling back to the review stage.

@@ -20,6 +20,7 @@ record calls to the kind named by ``Record.object``:
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Callable, Iterator, Sequence
 from urllib.parse import urlsplit
 
@@ -97,6 +98,7 @@ class HighLevel(ByKind, Destination):
         self.fields = FieldCatalog(api, self.location_id)
         self.ctx = Context(api, self.fields, self.location_id, dict(config.options))
         contacts = Contacts(self.ctx)
+        self._schemas = threading.Lock()  # custom objects are ensured side by side
         self._kinds: dict[str, Kind] = {
             "company": Companies(self.ctx), "contact": contacts, "opportunity": Opportunities(self.ctx),
             "event": Events(self.ctx), "task": Tasks(self.ctx), "note": Notes(self.ctx, contacts),
@@ -172,11 +174,12 @@ class HighLevel(ByKind, Destination):
         its HighLevel key. Its records are then ``Record(object="custom_object:<key>")``."""
         schema = ensure_schema(self.ctx, key, singular, plural, primary_field)
         name = f"{CUSTOM_PREFIX}{key}"
-        kind = self._kind(name)
-        kind._schema = schema
-        if name not in self.objects:
-            self.objects = self.objects + (name,)
-        self.fields.forget(name)  # the schema came with its primary field
+        with self._schemas:
+            kind = self._kind(name)
+            kind._schema = schema
+            if name not in self.objects:
+                self.objects = self.objects + (name,)
+            self.fields.forget(name)  # the schema came with its primary field
         return schema["key"]
 
     # --- records ------------------------------------------------------------------------
