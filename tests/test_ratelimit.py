@@ -236,3 +236,22 @@ def test_an_answer_that_said_0_still_waits_when_the_window_start_is_unknown():
     clock.t += 1.0
     lim.update({"X-RateLimit-Remaining": "0"})  # another process spent it
     assert lim.acquire() == pytest.approx(10.0)
+
+
+def test_a_late_answer_from_the_window_before_does_not_pause_the_new_one():
+    # Two requests in flight across the server's window change: the one sent later is answered
+    # first, from the new window (99 left); the one sent earlier is answered after it, from the
+    # old window (3 left). That late 3 says nothing of the new window: no pause follows.
+    lim, clock = make(max_requests=100, interval=10.0, safety=0.97)
+    lim.update({"X-RateLimit-Remaining": "99"})
+    clock.t += 9.9
+    lim.acquire()  # sent in the old window's last moment
+    early = lim._local.sent_at
+    clock.t += 0.2
+    lim.acquire()  # sent in the new window
+    lim.update({"X-RateLimit-Remaining": "99"})  # its answer: the new window began
+    lim._local.sent_at = early
+    lim.update({"X-RateLimit-Remaining": "3"})  # the earlier request's answer arrives late
+    lim._sent.clear()
+    waited = [lim.acquire() for _ in range(10)]
+    assert sum(waited) == 0, waited

@@ -59,7 +59,9 @@ def test_dent_o_soft_patients_to_highlevel(dos_snapshot):
     # the providers file is who owns records, not records to load
     assert any(left["source"] == "providers" for left in spec.extra["not_migrated"])
     recalls = spec.object("recalls")
-    assert recalls.links["contactId"] == {"column": "PatientID", "object": "patients"}
+    link = recalls.links["contactId"]
+    assert (link["column"], link["object"]) == ("PatientID", "patients")
+    assert link["confidence"] >= 0.95 and link["evidence"] == "declared by the export's layout"
     assert set(recalls.pipeline["stage"]["map"]) == set(dos_snapshot["recalls"]["Status"].dropna())
 
 
@@ -113,7 +115,8 @@ def test_crm_migrate_propose_on_a_folder_from_an_unknown_system(tmp_path, capsys
     routes = {o["source"]: o for o in data["objects"]}
     assert routes["members"]["target"] == "contact" and routes["members"]["key"] == "MemberKey"
     assert routes["sales_pipeline"]["target"] == "opportunity"
-    assert routes["sales_pipeline"]["links"]["contactId"] == {"column": "MemberKey", "object": "members"}
+    link = routes["sales_pipeline"]["links"]["contactId"]
+    assert (link["column"], link["object"]) == ("MemberKey", "members") and link["coverage"] == 1.0
     for o in data["objects"]:
         assert isinstance(o["values"], dict)
         for f in o["fields"]:

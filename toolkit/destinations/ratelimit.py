@@ -73,6 +73,10 @@ class RateLimiter:
         #: answer after its count refilled); None when not known
         self._server_window_start: float | None = None
         self._last_remaining: int | None = None
+        #: when the request whose answer showed the server's current window was sent: answers to
+        #: requests sent before it speak of the window before, and their counts are stale
+        self._window_sent_at: float | None = None
+        self._local = threading.local()  # each thread's last send: acquire, send, update run on one thread
         self.headers = dict(headers or HIGHLEVEL_HEADERS)
         self._clock, self._sleep, self._wall = clock, sleep, wall
         self._sent: deque[float] = deque()
@@ -110,6 +114,7 @@ class RateLimiter:
                 delay, reason = self._delay(now)
                 if delay <= 0:
                     self._sent.append(now)
+                    self._local.sent_at = now
                     if self.daily_remaining is not None:
                         self.daily_remaining -= 1
                     if self.server_remaining is not None:
@@ -175,7 +180,9 @@ class RateLimiter:
                 self.max_requests = int(v)
             if (v := num("interval_ms")) is not None and v > 0:
                 self.interval = v / 1000.0
-            if (v := num("remaining")) is not None:
+            sent_at = getattr(self._local, "sent_at", None)
+            stale = sent_at is not None and self._window_sent_at is not None and sent_at < self._window_sent_at
+            if (v := num("remaining")) is not None and not stale:
                 now = self._clock()
                 last = self._last_remaining
                 # a count that jumps up is a new window (so is a first answer from a window with
@@ -186,6 +193,7 @@ class RateLimiter:
                 refilled = v - last > jump if last is not None else v >= self.max_requests - jump
                 if refilled:
                     self._server_window_start = now
+                    self._window_sent_at = sent_at
                 elif self._server_window_start is not None and now - self._server_window_start >= self.interval:
                     self._server_window_start = None  # that window is over; the next refill says when
                 self._last_remaining = int(v)

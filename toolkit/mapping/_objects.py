@@ -164,32 +164,84 @@ def propose_objects(snapshot: Snapshot, destination: str) -> list[ObjectProposal
     return out
 
 
+#: share of a column's values that must be another table's keys for the values alone to link them
+LINK_COVERAGE = 0.9
+
+
+def _link_name(col: str, other: str, okey: str) -> bool:
+    """Whether ``col``'s name says it holds ``other``'s key: the key's own name, or the table's name
+    (singular) with or without id (``PATIENT``, ``patient_id``, ``PatientID``)."""
+    words = re.sub(r"([a-z])([A-Z])", r"\1_\2", col).lower()
+    words = re.sub(r"[^a-z0-9]+", "_", words).strip("_")
+    table = _singular(re.sub(r"[^a-z0-9]+", "_", other.lower()).strip("_").split("_")[-1])
+    return col == okey or words in {table, f"{table}_id", f"{table}_key", f"{table}_uuid", f"{table}_no"}
+
+
 def _links(snapshot: Snapshot, name: str, df: pd.DataFrame, target: DestinationObject | None,
            targets: dict[str, str | None], destination: str) -> dict[str, dict]:
-    """Link fields for columns that point at another table's key (by declared reference, name or values)."""
+    """Link fields for columns that hold another table's keys, found from the data.
+
+    A column links to the table whose keys its values are (``coverage``: the share of its values
+    found among them), declared by the source's schema or read from the values and the name.
+    A table's own id never links it to another table, and neither do row numbers (a table with
+    no key column of its own has nothing to point at). Each link carries its ``coverage``, a
+    ``confidence`` and the ``evidence`` a reviewer reads.
+    """
     if target is None:
         return {}
     objects = destination_objects(destination)
-    links: dict[str, dict] = {}
+    own_key = snapshot.schema[name].key if name in snapshot.schema else _guess_key(df)
     declared = snapshot.schema[name].references if name in snapshot.schema else {}
+    found: list[tuple[float, str, dict]] = []
     for col in df.columns:
+        if col == own_key:
+            continue
+        vals = df[col].dropna().astype(str).str.strip()
+        vals = vals[vals != ""]
+        options = []
         for other, odf in snapshot.tables.items():
             if other == name or targets.get(other) not in objects:
                 continue
             okey = snapshot.schema[other].key if other in snapshot.schema else _guess_key(odf)
-            if okey is None:
+            if okey is None or okey == "_row" or okey not in odf.columns:
                 continue
+            keys = set(odf[okey].dropna().astype(str).str.strip())
+            coverage = float(vals.isin(keys).mean()) if len(vals) else 0.0
             ref = declared.get(col, "")
-            points = ref.startswith(f"{other}.") or col == okey
-            if not points and not ref:
-                vals = df[col].dropna().astype(str)
-                points = len(vals) >= 3 and vals.isin(set(odf[okey].dropna().astype(str))).mean() >= 0.9 and \
-                    not odf[okey].astype(str).str.fullmatch(r"\d{1,3}").all()
-            if not points:
+            if ref:
+                if not ref.startswith(f"{other}."):
+                    continue
+                options.append((1.0, other, coverage, "declared by the export's layout"))
                 continue
-            field = target.link_to(objects[targets[other]].kind)
-            if field and field not in links:
-                links[field] = {"column": col, "object": other}
+            named = _link_name(col, other, okey)
+            # short whole numbers are every table's row ids: their values alone prove nothing
+            small = bool(keys) and all(re.fullmatch(r"\d{1,3}", k) for k in list(keys)[:1000])
+            if len(vals) < 3 or coverage < (0.5 if named else LINK_COVERAGE) or (small and not named):
+                continue
+            score = coverage + (0.5 if named else 0.0)
+            options.append((score, other, coverage, f"{coverage:.0%} of its {len(vals)} values are {other} "
+                                                    f"{okey} values" + ("; its name says so" if named else "")))
+        if not options:
+            continue
+        options.sort(key=lambda o: -o[0])
+        score, other, coverage, why = options[0]
+        rival = options[1] if len(options) > 1 else None
+        if score >= 1.0 and why.startswith("declared"):
+            confidence = 0.98
+        elif rival is not None and rival[0] >= score - 0.05:
+            confidence = 0.6  # another table's keys fit as well: a person decides
+            why += f"; {rival[1]} keys fit as well"
+        elif "name says" in why:
+            confidence = 0.95 if coverage >= 0.98 else 0.85 if coverage >= LINK_COVERAGE else 0.7
+        else:
+            confidence = 0.9 if coverage >= 0.98 else 0.75
+        found.append((confidence, col, {"column": col, "object": other, "coverage": round(coverage, 3),
+                                        "confidence": confidence, "evidence": why}))
+    links: dict[str, dict] = {}
+    for confidence, col, spec in sorted(found, key=lambda f: -f[0]):
+        field = target.link_to(objects[targets[spec["object"]]].kind)
+        if field and field not in links:
+            links[field] = spec
     return links
 
 
@@ -224,9 +276,43 @@ def _object_map(snapshot: Snapshot, prop: ObjectProposal, destination: str, targ
     fields, values = propose_fields(df, target, key=key, skip=skip, profiles=profiles)
     om = ObjectMap(source=prop.source, target=prop.target, key=key, fields=fields, links=links, owner=owner,
                    values=values, extra={"confidence": prop.confidence, "reason": prop.reason})
+    if prop.target and prop.target.startswith("custom_object:"):
+        _custom_object_schema(df, om, profiles)
     _carrier_values(df, om)
     _pipeline(df, om, target)
     return om
+
+
+#: value kinds a record's display name can be: words, not numbers, dates or codes
+_DISPLAY_KINDS = {"text", "name", "picklist", "multi", "address"}
+_DISPLAY_WORDS = re.compile(r"(^|[^a-z])(name|title|description|desc|subject|summary|label)([^a-z]|$)", re.I)
+
+
+def _custom_object_schema(df: pd.DataFrame, om: ObjectMap, profiles: dict[str, ValueProfile]) -> None:
+    """A custom object route's ``schema`` (names and primary display property), so that the
+    route loads: the column that names a record best (a name, title or description; else the
+    first column of words; else the record's id) becomes the primary property."""
+    words = om.source.replace("_", " ").strip().title()
+    singular = " ".join(words.split()[:-1] + [_singular(words.split()[-1])]) if words else om.source
+    candidates = [f for f in om.fields if f.active and isinstance(f.source, str) and f.custom_key
+                  and f.source in df.columns]
+
+    def rank(f):
+        prof = profiles.get(f.source)
+        named = bool(_DISPLAY_WORDS.search(re.sub(r"([a-z])([A-Z])", r"\1 \2", f.source)))
+        filled = prof.filled if prof else 0.0
+        return (not named, prof is None or prof.kind not in _DISPLAY_KINDS, -filled)
+
+    best = min(candidates, key=rank, default=None)
+    if best is not None and (rank(best)[0] is False or rank(best)[1] is False):
+        primary = best.custom_key
+        best.target, best.type, best.options = primary, None, None
+        best.reason += "; the record's display name (the custom object's primary property)"
+    else:
+        primary = "name"
+        om.fields.insert(0, FieldMap(om.key, primary, confidence=0.7,
+                                     reason="no column names a record: its id is its display name"))
+    om.extra["schema"] = {"singular": singular, "plural": words, "primary_field": primary}
 
 
 def _custom_object(destination: str, name: str) -> DestinationObject:
@@ -344,13 +430,37 @@ def template_fits(snapshot: Snapshot, spec: MappingSpec) -> bool:
     return all(om.source in snapshot.tables for om in spec.objects)
 
 
+#: share of the columns a template's route reads that a table must have for the route to apply
+TEMPLATE_COLUMN_MATCH = 0.8
+
+
+def _template_misfit(om: ObjectMap, df: pd.DataFrame) -> str | None:
+    """Why a template's route does not fit this export's table of the same name, or None when it
+    does: its key and most of the columns it reads must be there (a table named ``contacts``
+    from another system is not the layout the template was written for)."""
+    wanted = {om.key} | {s for f in om.fields for s in ([f.source] if isinstance(f.source, str) else f.source or [])}
+    wanted |= {spec["column"] for spec in om.links.values()}
+    wanted -= set(om.extra.get("derive") or {})  # columns the route makes itself
+    wanted.discard(None)
+    missing = sorted(c for c in wanted if c not in df.columns)
+    if om.key in df.columns and len(missing) <= (1 - TEMPLATE_COLUMN_MATCH) * len(wanted):
+        return None
+    shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    return (f"the template's route reads {len(wanted)} columns and this {om.source!r} table lacks "
+            f"{len(missing)} of them ({shown}): proposed from its own columns instead")
+
+
 def _extend(snapshot: Snapshot, base: MappingSpec) -> MappingSpec:
     spec = MappingSpec.from_dict(base.to_dict())
-    gone = [om for om in spec.objects if om.source not in snapshot.tables]
-    if gone:  # routes for tables this export does not have are dropped, and said so
-        spec.objects = [om for om in spec.objects if om.source in snapshot.tables]
-        spec.extra["dropped_routes"] = [{"source": om.source, "target": om.target,
-                                         "reason": f"the export has no {om.source!r} table"} for om in gone]
+    dropped = []
+    for om in list(spec.objects):
+        why = (f"the export has no {om.source!r} table" if om.source not in snapshot.tables
+               else _template_misfit(om, snapshot.tables[om.source]))
+        if why:  # routes for tables this export does not have, or has in another layout: said so
+            spec.objects.remove(om)
+            dropped.append({"source": om.source, "target": om.target, "reason": why})
+    if dropped:
+        spec.extra["dropped_routes"] = dropped
     listed = ({om.source for om in spec.objects} | {n.get("source") for n in spec.extra.get("not_migrated") or []}
               | {n.get("source") for n in spec.extra.get("carried") or []})
     rest = {name: df for name, df in snapshot.tables.items() if name not in listed}

@@ -114,7 +114,19 @@ class ValueProfile:
         return self.shares.get(kind, 0.0) >= at_least
 
 
-def _shares(values: list[str], s: pd.Series) -> dict[str, float]:
+#: column names that say their values are codes from a coding system (SNOMED, ICD, CPT, LOINC …):
+#: nine digits there are a code, not a social security number
+_CODE_NAME = re.compile(r"(^|[^a-z])(code|codes|cpt|icd\d*|snomed|loinc|rxnorm|ndc|hcpcs|cdt)([^a-z]|$)|code$", re.I)
+#: column names that say their values are quantities or record numbers, never yes/no
+_NUMBER_NAME = re.compile(r"(^|[^a-z])(id|count|num|number|no|qty|quantity|total|amount|age|year|size|rank|"
+                          r"order|score|level|version|seq|index)([^a-z]|$)", re.I)
+#: a "mail code" or "post code" is a postal code, whose nine digits may be a ZIP+4 or an SSN
+_POSTAL_NAME = re.compile(r"mail|zip|post", re.I)
+_DASHED_SSN = re.compile(r"^(\d{3}-\d{2}-\d{4}|[*xX#]{3}-?[*xX#]{2}-?\d{4})$")
+_TEXT_FLAGS = FLAGS - {"0", "1"}
+
+
+def _shares(values: list[str], s: pd.Series, name: str = "") -> dict[str, float]:
     n = len(values)
     if not n:
         return {}
@@ -124,6 +136,9 @@ def _shares(values: list[str], s: pd.Series) -> dict[str, float]:
                  "multi"):
         rx = _RE[kind]
         sh[kind] = sum(bool(rx.match(v)) for v in values) / n
+    if _CODE_NAME.search(name) and not _POSTAL_NAME.search(name):
+        # a procedure or diagnosis code: only the dashed shape is an SSN
+        sh["ssn"] = sum(bool(_DASHED_SSN.match(v)) for v in values) / n
     sh["url"] = sh["url"] * (1 - sh["email"])
     sh["card"] = sum(_card(v) for v in values) / n
     sh["npi"] = sum(_npi(v) for v in values) / n
@@ -131,6 +146,11 @@ def _shares(values: list[str], s: pd.Series) -> dict[str, float]:
     sh["country"] = sum(v in COUNTRIES for v in low) / n
     sh["gender"] = sum(v in GENDERS for v in low) / n if len(set(low)) <= 6 else 0.0
     sh["flag"] = sum(v in FLAGS for v in low) / n if len(set(low)) <= 4 else 0.0
+    # 0 and 1 alone are yes/no only when both occur and the name does not say a number or an id
+    # (a lone "1" is one record's id; a 0/1 "count" is a count)
+    if sh["flag"] and not any(v in _TEXT_FLAGS for v in low) and (
+            set(low) != {"0", "1"} or _NUMBER_NAME.search(re.sub(r"([a-z])([A-Z])", r"\1 \2", name))):
+        sh["flag"] = 0.0
     ser = pd.Series(values, dtype="object")
     digits = ser.str.replace(r"\D", "", regex=True).str.len()
     # bare 7-digit numbers are group numbers and ids far more often than local phone numbers
@@ -176,7 +196,7 @@ def profile(series: pd.Series, max_distinct: int = 500) -> ValueProfile:
         return ValueProfile("empty", 0.0, {}, filled, 0, False, [], None)
     uniq = pd.unique(s)
     values = [str(v) for v in uniq[:max_distinct]]
-    sh = _shares(values, s)
+    sh = _shares(values, s, str(series.name or ""))
     unique = len(uniq) == len(s)
     distinct = len(uniq)
     options = sorted(values) if distinct <= 12 and len(s) >= 2 * distinct else None

@@ -261,12 +261,20 @@ def propose_fields(df: pd.DataFrame, target: DestinationObject, *, key: str | No
                        if w in col.lower()} if target.kind == "person" else set() for col, _p, cands in decided}
     apart, kept_block = address_blocks(decided, target.kind, set(skip) | {key})
     claims: dict[str, tuple[float, str]] = {}
+    filled = {col: prof.filled for col, prof, _c in decided}
     for col, prof, cands in decided:
         if col in skip or col == key or not cands or cands[0].score < 0.6 or others_of[col] or col in apart:
             continue
         api = target.field_for(cands[0].concept)
         claim = cands[0].score - (0.15 if qualified[col] else 0.0)
-        if api and (api not in claims or claims[api][0] < claim):
+        if not api:
+            continue
+        held = claims.get(api)
+        # a column that is (nearly) empty where a rival holds values never takes the field from
+        # it: "Email" left blank beside an "E-mail Address" that every row fills
+        if held is not None and filled[col] < 0.1 * filled[held[1]]:
+            continue
+        if held is None or held[0] < claim or filled[held[1]] < 0.1 * filled[col]:
             claims[api] = (claim, col)
     winners = {col: api for api, (_, col) in claims.items()}
     # one phone field for several kinds of phone: it goes to the number a practice can text
@@ -348,7 +356,9 @@ def propose_fields(df: pd.DataFrame, target: DestinationObject, *, key: str | No
             continue
         if concept and api:
             spec = target.fields[api]
-            fm = FieldMap(col, api, transform=CONCEPTS[concept].transform, confidence=conf, reason=best.reason(prof))
+            # tags take each label of a cell that lists several ("football-fan, manager") as its own
+            transform = "tag_list" if api == "tags" else CONCEPTS[concept].transform
+            fm = FieldMap(col, api, transform=transform, confidence=conf, reason=best.reason(prof))
             if target.field_for(concept) != api:
                 fm.reason += f"; {api} is the only phone field"
             if spec.get("options") and prof.options:

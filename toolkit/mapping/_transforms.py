@@ -71,6 +71,16 @@ def t_upper(s):
     return _strip(s).astype("string").str.upper().astype("object"), _none(s)
 
 
+@_register("state")
+def t_state(s):
+    """A state or province: a code in capitals (``ma`` -> ``MA``), a name in title case
+    (``MASSACHUSETTS`` -> ``Massachusetts``)."""
+    v = _strip(s).astype("string")
+    out = v.where(v.str.len() > 3, v.str.upper())
+    out = out.where(v.str.len() <= 3, v.str.title())
+    return out.astype("object").where(v.notna(), pd.NA), _none(s)
+
+
 @_register("lower")
 def t_lower(s):
     return _strip(s).astype("string").str.lower().astype("object"), _none(s)
@@ -204,6 +214,16 @@ def t_comma_list(s):
     v = _strip(s).astype("string")
     parts = v.str.split(r"\s*[;|,]\s*", regex=True)
     out = parts.map(lambda p: ", ".join(dict.fromkeys(x for x in p if x)) if isinstance(p, list) else pd.NA)
+    return out.astype("object").where(v.notna(), pd.NA), _none(s)
+
+
+@_register("tag_list")
+def t_tag_list(s):
+    """Several labels in one cell (``football-fan, manager``; ";" or "|" also separate) as a list
+    of tags, each once, in the cell's order."""
+    v = _strip(s).astype("string")
+    parts = v.str.split(r"\s*[;|,]\s*", regex=True)
+    out = parts.map(lambda p: list(dict.fromkeys(x for x in p if x)) if isinstance(p, list) else pd.NA)
     return out.astype("object").where(v.notna(), pd.NA), _none(s)
 
 

@@ -75,9 +75,11 @@ CONCEPTS: dict[str, Concept] = {c.name: c for c in [
     _c("address_line2", ["address 2", "address line 2", "street 2", "suite", "apartment", "unit"], ("text", "address")),
     _c("city", ["city", "town", "locality", "municipality"], ("name", "text"), transform="title"),
     _c("state", ["state", "province", "region", "state code", "state province", "county state"], ("state", "picklist"),
-       transform="upper"),
+       transform="state"),
     _c("postal_code", ["postal code", "zip", "zip code", "postcode", "post code", "zipcode", "postal"], ("zip",)),
     _c("country", ["country", "country code", "nation"], ("country", "picklist")),
+    # a county is part of an address no CRM has a field for; its name is one letter from "country"
+    _c("county", ["county", "county name", "parish", "borough"], ("text", "name", "picklist")),
     _c("company_name", ["company", "company name", "organization", "organisation", "employer", "business name",
                         "account name", "practice name", "office name", "clinic name", "organization name"], ("text", "name")),
     _c("job_title", ["job title", "title", "position", "occupation", "role", "designation"], ("text", "picklist", "name")),

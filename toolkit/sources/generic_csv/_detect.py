@@ -32,7 +32,8 @@ def detect_encoding(path: Path, sample: int = 1 << 20) -> str:
 
     UTF-16 by its byte-order mark or by the zero bytes of ASCII-range text; UTF-8 with BOM by its
     mark; UTF-8 when the first megabyte decodes as UTF-8 (a cut multi-byte character at the end of
-    the sample is allowed); otherwise cp1252, the Windows code page legacy exports use.
+    the sample is allowed), or when its valid multi-byte characters outnumber its undecodable bytes
+    three to one (a few damaged rows); otherwise cp1252, the Windows code page legacy exports use.
     """
     with open(path, "rb") as fh:
         head = fh.read(sample)
@@ -47,7 +48,14 @@ def detect_encoding(path: Path, sample: int = 1 << 20) -> str:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
         return "utf-8"
     except UnicodeDecodeError:
-        return "cp1252"
+        pass
+    # UTF-8 text with a few damaged bytes stays UTF-8 (its damaged rows are set aside): read as
+    # cp1252 every accented letter of the file would change. Legacy cp1252 text almost never
+    # forms valid multi-byte UTF-8 sequences, so those decide.
+    text = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(head, final=False)
+    damaged = text.count("\ufffd")
+    letters = sum(1 for ch in text if ord(ch) > 0x7F) - damaged
+    return "utf-8" if letters >= 3 * damaged and letters >= 8 else "cp1252"
 
 
 def _text_head(path: Path, encoding: str, lines: int = 60) -> list[str]:
