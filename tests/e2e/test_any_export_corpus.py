@@ -3,7 +3,8 @@
 Each folder of ``tests/corpus/`` (real, openly licensed files; see each folder's ``SOURCE.md``) goes
 through the steps a new user runs — ``init`` with ``--source generic-csv``, ``propose``, ``map
 --accept-proposals``, ``migrate`` and ``reconcile`` — against each CRM's sandbox, with no hand
-edits. Every source row must end accounted for, people must land as the CRM's people, and every
+edits (``init`` names the account's user who owns what no source owner claims, as every
+workspace must). Every source row must end accounted for, people must land as the CRM's people, and every
 record linked to a person must hang under the right one, checked against the export's own keys.
 """
 
@@ -16,6 +17,7 @@ import pytest
 
 import crm_sandbox as sandbox
 from toolkit.cli import main
+from toolkit.load import Ledger
 from toolkit.workflow import open_workspace, reconcile
 
 pytestmark = pytest.mark.e2e
@@ -32,11 +34,13 @@ def _rows(path: Path) -> list[dict]:
 @pytest.mark.parametrize("destination", ["highlevel", "freshsales", "pipedrive"])
 def test_synthea_export_moves_whole_with_no_hand_edits(tmp_path, monkeypatch, destination):
     export = CORPUS / "synthea"
-    with sandbox.start(destination, seed={"users": []}, time_scale=20) as box:
+    # the account's users: the one a practice names to own records whose owner it cannot match
+    users = [{"email": "office@example.com", "firstName": "Kim", "lastName": "Wood", "role": "admin"}]
+    with sandbox.start(destination, seed={"users": users}, time_scale=20) as box:
         monkeypatch.setenv("CORPUS_TOKEN", box.token)
         ws = tmp_path / "ws"
         args = ["init", str(ws), "--source", "generic-csv", "--export", str(export), "--destination", destination,
-                "--base-url", box.url, "--token-env", "CORPUS_TOKEN"]
+                "--base-url", box.url, "--token-env", "CORPUS_TOKEN", "--fallback-owner", "office@example.com"]
         if box.options.get("location_id"):
             args += ["--location-id", box.options["location_id"]]
         assert main(args) == 0
@@ -51,13 +55,29 @@ def test_synthea_export_moves_whole_with_no_hand_edits(tmp_path, monkeypatch, de
         mine = fates[fates.object == "patients"]
         assert len(mine) == len(patients)
         assert set(mine.fate) <= {"created", "merged"}, mine[~mine.fate.isin(["created", "merged"])]
-        assert set(mine.dest_object) == {PEOPLE[destination]}
-        # each encounter hangs under its own patient's record
-        person_of = dict(zip(mine.source_key, mine.dest_id))
+        # each encounter hangs under its own patient's record, as the CRM holds it
+        with Ledger(open_workspace(ws).ledger_path) as ledger:
+            people = ledger.id_map("patients", PEOPLE[destination])
+            records = ledger.id_map("encounters")
+        person_of = {k: v[0] for k, v in people.items()}
+        assert set(person_of) == {p["Id"] for p in patients}  # every patient is one of the CRM's people
         encounters = _rows(export / "encounters.csv")
         moved = fates[(fates.object == "encounters") & (fates.fate == "created")]
         assert len(moved) == len(encounters)
-        state = box.state()
-        parent = _parents(destination, state, moved)
+        record_of = {k: v[0] for k, v in records.items()}
+        parent = _parents(destination, box.state())
         for e in encounters:
-            assert parent[e["Id"]] == person_of[e["PATIENT"]], e["Id"]
+            assert parent[str(record_of[e["Id"]]).split("@")[0]] == str(person_of[e["PATIENT"]]), e["Id"]
+
+
+def _parents(destination: str, state: dict) -> dict[str, str]:
+    """Record id -> the id of the person the CRM holds it under (a related contact, a note's
+    person)."""
+    def rows(name):
+        v = state.get(name) or []
+        return list(v.values()) if isinstance(v, dict) else v
+
+    if destination == "highlevel":  # custom records are related to their contact
+        return {str(r["firstRecordId"]): str(r["secondRecordId"]) for r in rows("relations")}
+    field = {"pipedrive": "person_id", "freshsales": "targetable_id"}[destination]
+    return {str(n["id"]): str(n[field]) for n in rows("notes")}

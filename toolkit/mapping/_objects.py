@@ -315,6 +315,36 @@ def _custom_object_schema(df: pd.DataFrame, om: ObjectMap, profiles: dict[str, V
     om.extra["schema"] = {"singular": singular, "plural": words, "primary_field": primary}
 
 
+def _as_notes(snapshot: Snapshot, prop: ObjectProposal, destination: str,
+              targets: dict[str, str | None]) -> ObjectMap | None:
+    """A table no object of ``destination`` fits, kept as a note on the person each row belongs
+    to (where the CRM has no custom objects): every column written out in the note. None when
+    the CRM has no notes or the rows point at no person."""
+    note = next((o for o in destination_objects(destination).values() if o.kind == "note" and o.link_to("person")),
+                None)
+    body = note.field_for("note_body") if note is not None else None
+    if body is None:
+        return None
+    df = snapshot.tables[prop.source]
+    links = _links(snapshot, prop.source, df, note, targets, destination)
+    person = note.link_to("person")
+    if person not in links:
+        return None
+    links = {person: links[person]}
+    key = prop.key or df.columns[0]
+    # a column whose name the template syntax would misread is left out of the text
+    shown = [c for c in df.columns if c not in (key, links[person]["column"]) and not re.search(r"[{}:!\[\]]", c)]
+    words = prop.source.replace("_", " ").strip()
+    title = " ".join(words.split()[:-1] + [_singular(words.split()[-1])]).capitalize() if words else prop.source
+    text = f"{title} {{{key}}}\n" + "\n".join(f"{c.replace('_', ' ').capitalize()}: {{{c}}}" for c in shown)
+    fields = [FieldMap(key, body, template=text, confidence=0.75,
+                       reason=f"no {destination} object fits {prop.source!r} and {destination} has no custom objects: "
+                              f"each row kept as a note on its person, every column written out")]
+    return ObjectMap(source=prop.source, target=note.name, key=key, fields=fields, links=links,
+                     extra={"confidence": 0.75, "reason": f"kept as notes on the {links[person]['object']} they "
+                                                         f"belong to ({links[person]['evidence']})"})
+
+
 def _custom_object(destination: str, name: str) -> DestinationObject:
     # records of a custom object are associated with their contact/person (highlevel.md §4)
     person = next((o.name for o in destination_objects(destination).values() if o.kind == "person"), "contact")
@@ -400,6 +430,10 @@ def _propose(snapshot: Snapshot, destination: str, source: str | None, base: Map
         if only is not None and p.source not in only:
             continue
         if p.target is None:
+            folded = None if p.source in owners_from else _as_notes(snapshot, p, destination, targets)
+            if folded is not None:
+                objects.append(folded)
+                continue
             left.append({"source": p.source, "reason": p.reason})
             continue
         objects.append(_object_map(snapshot, p, destination, targets))

@@ -156,6 +156,8 @@ class Freshsales(SchemaOperations, BulkOperations, Destination):
                                                              "attendee_id": int(record.owner_id)}]
             elif record.object not in ("note", "file"):  # notes and files belong to the key's user
                 body["owner_id"] = int(record.owner_id)
+        if record.object == "note" and create and "targetable_id" in body and "targetable_type" not in body:
+            body["targetable_type"] = "Contact"  # a note's link points at a person unless it says otherwise (§4)
         if record.object in ("contact", "lead") and create and "lifecycle_stage_id" not in body:
             body["lifecycle_stage_id"] = int(self._stage_for(record.object))
         if info.custom:
