@@ -81,3 +81,42 @@ def _parents(destination: str, state: dict) -> dict[str, str]:
         return {str(r["firstRecordId"]): str(r["secondRecordId"]) for r in rows("relations")}
     field = {"pipedrive": "person_id", "freshsales": "targetable_id"}[destination]
     return {str(n["id"]): str(n[field]) for n in rows("notes")}
+
+
+ORGS = {"highlevel": "company", "freshsales": "sales_account", "pipedrive": "organization"}
+
+
+@pytest.mark.parametrize("destination", ["highlevel", "freshsales", "pipedrive"])
+def test_atomic_crm_samples_move_with_their_ragged_rows_set_aside(tmp_path, monkeypatch, destination):
+    # a CRM's own import samples: contacts, companies and deals, two of them with a short row
+    export = CORPUS / "atomic_crm"
+    users = [{"email": "office@example.com", "firstName": "Kim", "lastName": "Wood", "role": "admin"}]
+    with sandbox.start(destination, seed={"users": users}, time_scale=20) as box:
+        monkeypatch.setenv("CORPUS_TOKEN", box.token)
+        ws = tmp_path / "ws"
+        args = ["init", str(ws), "--source", "generic-csv", "--export", str(export), "--destination", destination,
+                "--base-url", box.url, "--token-env", "CORPUS_TOKEN", "--fallback-owner", "office@example.com"]
+        if box.options.get("location_id"):
+            args += ["--location-id", box.options["location_id"]]
+        assert main(args) == 0
+        assert main(["propose", str(ws)]) == 0
+        assert main(["map", str(ws), "--accept-proposals"]) == 0
+        assert main(["migrate", str(ws)]) in (0, 3)  # 3: some records ended in error, each with its reason
+        rec = reconcile(open_workspace(ws))
+        s = rec.summary()
+        assert s["unaccounted"] == 0, s
+        fates = rec.fates.set_index(["object", "source_key"])
+        # the two short rows are errors that name their file and line; everything else moved
+        assert fates.loc[("companies_sample", "line 3"), "fate"] == "error"
+        assert "companies_sample.csv line 3" in fates.loc[("companies_sample", "line 3"), "reason"]
+        assert fates.loc[("contacts_export", "line 3"), "fate"] == "error"
+        with Ledger(open_workspace(ws).ledger_path) as ledger:
+            people = ledger.id_map("contacts_export", PEOPLE[destination])
+            orgs = ledger.id_map("companies_sample", ORGS[destination])
+            deals = ledger.id_map("deals_sample")
+        assert len(people) == 1 and len(orgs) == 1  # John Doe; Acme
+        assert len(deals) >= 1 or destination == "highlevel"
+        moved = rec.fates[rec.fates.fate.isin(["created", "merged"])]
+        assert set(moved.object) >= {"contacts_export", "companies_sample"}
+        errors = rec.fates[rec.fates.fate == "error"]
+        assert all(errors.reason.str.len() > 0)

@@ -140,19 +140,11 @@ class RateLimiter:
             # first answer that showed its count refilled: it rolls over one interval after that
             # (waiting from the last answer instead would idle most of the next window). Until a
             # refill has been seen, wait one interval from when it said 0.
-            # The count may be ours alone: each send takes one off the last answer's figure, and
-            # sends that went out after a new window began have not been answered yet. With no
-            # window start known and no answer that said 0 itself, there is nothing to wait for
-            # (our sliding log paces our own sends; a 429 would say otherwise).
-            said_zero = self._last_remaining is not None and self._last_remaining <= 0
+            # (The count is the last answer's figure less our sends since; answers to requests
+            # sent before the current window began are not read for it, see update().)
             self.server_remaining = None
             start = self._server_window_start
-            if start is not None:
-                until = start + self.interval
-            elif said_zero:
-                until = self._server_seen_at + self.interval
-            else:
-                until = now
+            until = (start if start is not None else self._server_seen_at) + self.interval
             if until > now:
                 self._blocked_until, self._block_reason = until, "burst limit: server reports 0 remaining"
                 return until - now, self._block_reason

@@ -102,12 +102,22 @@ def _guess_key(df: pd.DataFrame) -> str | None:
     candidates = [c for c in df.columns if df[c].notna().all() and df[c].is_unique]
     if not candidates:
         return None
-    named = [c for c in candidates if re.search(r"(^|[^a-z])(id|key|num|number|no|uuid|guid|code)$",
-                                                 re.sub(r"([a-z])([A-Z])", r"\1_\2", c).lower())]
-    return (named or candidates)[0]
+
+    def words(c: str) -> str:
+        return re.sub(r"([a-z])([A-Z])", r"\1_\2", c).lower()
+
+    # a phone, fax or postal "number" is how to reach a record, not what identifies it
+    contact = re.compile(r"phone|fax|mobile|cell|zip|postal|tel")
+    named = [c for c in candidates if re.search(r"(^|[^a-z])(id|key|num|number|no|uuid|guid|code)$", words(c))
+             and not contact.search(words(c))]
+    # no id column: a unique name is how other tables point at a record ("company": "Acme")
+    names = [c for c in candidates if re.fullmatch(r"(\w+_)?name", words(c))]
+    return (named or names or candidates)[0]
 
 
 def _singular(word: str) -> str:
+    if word.endswith("ies") and len(word) > 4:  # companies, categories
+        return word[:-3] + "y"
     return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
@@ -173,8 +183,9 @@ def _link_name(col: str, other: str, okey: str) -> bool:
     (singular) with or without id (``PATIENT``, ``patient_id``, ``PatientID``)."""
     words = re.sub(r"([a-z])([A-Z])", r"\1_\2", col).lower()
     words = re.sub(r"[^a-z0-9]+", "_", words).strip("_")
-    table = _singular(re.sub(r"[^a-z0-9]+", "_", other.lower()).strip("_").split("_")[-1])
-    return col == okey or words in {table, f"{table}_id", f"{table}_key", f"{table}_uuid", f"{table}_no"}
+    # any word of the table's name: "companies_sample" is about companies
+    tables = {_singular(w) for w in re.split(r"[^a-z0-9]+", other.lower()) if len(w) > 2}
+    return col == okey or any(words in {t, f"{t}_id", f"{t}_key", f"{t}_uuid", f"{t}_no", f"{t}_name"} for t in tables)
 
 
 def _links(snapshot: Snapshot, name: str, df: pd.DataFrame, target: DestinationObject | None,
@@ -203,28 +214,34 @@ def _links(snapshot: Snapshot, name: str, df: pd.DataFrame, target: DestinationO
             if other == name or targets.get(other) not in objects:
                 continue
             okey = snapshot.schema[other].key if other in snapshot.schema else _guess_key(odf)
-            if okey is None or okey == "_row" or okey not in odf.columns:
+            by = None
+            if okey == "_row":  # rows numbered by the reader: other tables name them by a unique name
+                by = _guess_key(odf.drop(columns=["_row"], errors="ignore"))
+            if okey is None or by is None and (okey == "_row" or okey not in odf.columns):
                 continue
-            keys = set(odf[okey].dropna().astype(str).str.strip())
+            keys = set(odf[by or okey].dropna().astype(str).str.strip())
             coverage = float(vals.isin(keys).mean()) if len(vals) else 0.0
             ref = declared.get(col, "")
             if ref:
                 if not ref.startswith(f"{other}."):
                     continue
-                options.append((1.0, other, coverage, "declared by the export's layout"))
+                options.append((1.0, other, coverage, "declared by the export's layout", None))
                 continue
-            named = _link_name(col, other, okey)
+            named = _link_name(col, other, by or okey)
             # short whole numbers are every table's row ids: their values alone prove nothing
             small = bool(keys) and all(re.fullmatch(r"\d{1,3}", k) for k in list(keys)[:1000])
-            if len(vals) < 3 or coverage < (0.5 if named else LINK_COVERAGE) or (small and not named):
+            # a few values prove little on their own; with a name that says so, they confirm it
+            if not len(vals) or len(vals) < 3 and not named or coverage < (0.5 if named else LINK_COVERAGE) \
+                    or (small and not named):
                 continue
             score = coverage + (0.5 if named else 0.0)
             options.append((score, other, coverage, f"{coverage:.0%} of its {len(vals)} values are {other} "
-                                                    f"{okey} values" + ("; its name says so" if named else "")))
+                                                    f"{by or okey} values" + ("; its name says so" if named else ""),
+                            by))
         if not options:
             continue
         options.sort(key=lambda o: -o[0])
-        score, other, coverage, why = options[0]
+        score, other, coverage, why, by = options[0]
         rival = options[1] if len(options) > 1 else None
         if score >= 1.0 and why.startswith("declared"):
             confidence = 0.98
@@ -235,8 +252,11 @@ def _links(snapshot: Snapshot, name: str, df: pd.DataFrame, target: DestinationO
             confidence = 0.95 if coverage >= 0.98 else 0.85 if coverage >= LINK_COVERAGE else 0.7
         else:
             confidence = 0.9 if coverage >= 0.98 else 0.75
-        found.append((confidence, col, {"column": col, "object": other, "coverage": round(coverage, 3),
-                                        "confidence": confidence, "evidence": why}))
+        spec = {"column": col, "object": other, "coverage": round(coverage, 3), "confidence": confidence,
+                "evidence": why}
+        if by:
+            spec["by"] = by  # the values name the other record by this column, not by its key
+        found.append((confidence, col, spec))
     links: dict[str, dict] = {}
     for confidence, col, spec in sorted(found, key=lambda f: -f[0]):
         field = target.link_to(objects[targets[spec["object"]]].kind)

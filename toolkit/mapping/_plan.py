@@ -34,6 +34,27 @@ def _column(df: pd.DataFrame, name: str, obj: str) -> pd.Series:
     return df[name]
 
 
+def _link_values(snapshot: Snapshot, df: pd.DataFrame, spec: dict, obj: str) -> pd.Series:
+    """The keys of the records a link column points at. A link ``by`` another column (a company
+    named "Acme" where companies are keyed by row) is turned into that record's key; a value
+    naming no record is kept, so that the load reports it as a broken reference."""
+    values = _column(df, spec["column"], obj).astype("string").str.strip()
+    by = spec.get("by")
+    if not by:
+        return values
+    other = snapshot.tables.get(spec["object"])
+    key = snapshot.schema[spec["object"]].key if spec["object"] in snapshot.schema else None
+    if other is None or key is None:
+        raise MappingError(f"mapping for {obj}: link to {spec['object']!r} by {by!r}: that table or its key is "
+                           "not in the export")
+    _column(other, by, spec["object"])
+    names = other[by].astype("string").str.strip()
+    table = pd.Series(other[key].astype("string").values, index=names.values)
+    table = table[~table.index.duplicated(keep="first")]
+    mapped = values.map(table)
+    return mapped.where(mapped.notna(), values).astype("string")
+
+
 def _lookup(snapshot: Snapshot, values: pd.Series, spec: dict | list[dict], obj: str) -> pd.Series:
     """Replace each value by a column of the record it points at; a list of hops is followed in turn."""
     for hop in spec if isinstance(spec, list) else [spec]:
@@ -249,7 +270,7 @@ def _object_plan(snapshot: Snapshot, om: ObjectMap, dest_objects: dict[str, list
             key=hierarchy["keep_broken_in"], name=hierarchy.get("name") or "Circular Parent", type="text", object=om.target))
 
     hier_link = hierarchy["link"] if hierarchy else None
-    link_cols = {name: _column(df, spec["column"], om.source).astype("string").str.strip() for name, spec in om.links.items()}
+    link_cols = {name: _link_values(snapshot, df, spec, om.source) for name, spec in om.links.items()}
     flag_hits: list[tuple[pd.Index, str, str | None]] = [
         (query(df, r["where"], params, here), r["reason"], r.get("tag")) for r in om.flags
     ]

@@ -435,8 +435,19 @@ def propose_fields(df: pd.DataFrame, target: DestinationObject, *, key: str | No
             conf = max(conf, CONFIRM_THRESHOLD + 0.02)
         fm = FieldMap(col, f"custom:{ckey}", type=kind, transform=transform, name=_label(col),
                       confidence=conf, reason=why)
-        if kind == "single_option":
-            fm.options = list(prof.options or [])
+        if kind in ("single_option", "multiple_options"):
+            # a pick-list needs its options: the values seen (a column read as gender from one
+            # value has too few rows for the profile to list them); a multi-select's, split
+            seen = prof.options or ([*dict.fromkeys(str(v).strip() for v in df[col].dropna() if str(v).strip())][:50]
+                                    if col in df.columns else [])
+            if kind == "multiple_options":
+                seen = [*dict.fromkeys(p.strip() for v in seen for p in re.split(r"[;|,]", v) if p.strip())]
+                fm.transform = fm.transform or "tag_list"  # each label of a cell is one option
+            if seen:
+                fm.options = list(seen)
+            else:
+                fm.type, fm.transform = "text", None
+                fm.reason += "; no values to list as options: kept as text"
         fields.append(fm)
     for fm in fields:  # what the proposer read each column as, for the reviewer (and the benchmark)
         if isinstance(fm.source, str) and concept_of.get(fm.source):

@@ -54,13 +54,32 @@ def _match(value: str, stages: list[str], preferred: str | None) -> tuple[str | 
     return None, "no stage of this pipeline matches"
 
 
-def align_stages(spec, snapshot, pipelines: list[Pipeline]) -> list[dict]:
+def _closest_pipeline(name: str, values: list[str], pipelines: list[Pipeline]) -> tuple[Pipeline, str]:
+    """The account's pipeline a route named ``name`` most likely means: the one whose stages its
+    stage values match most, then the nearest name, then the first."""
+    from rapidfuzz import fuzz
+
+    def score(p: Pipeline) -> tuple[int, float]:
+        names = [s.name for s in p.stages]
+        return sum(1 for v in values if _match(v, names, None)[0]), fuzz.ratio(_norm(name), _norm(p.name))
+
+    best = max(pipelines, key=score)
+    hits, near = score(best)
+    why = (f"{hits} of its {len(values)} stage values are stages there" if hits else
+           f"the nearest name ({near:.0f}%)" if near >= 60 else "the account's first pipeline")
+    return best, why
+
+
+def align_stages(spec, snapshot, pipelines: list[Pipeline], *, can_create: bool = True) -> list[dict]:
     """Rewrite each route's stage map to the destination's real stages; returns the review rows.
 
     Every route with a ``pipeline`` rule whose pipelines exist in ``pipelines`` gets
     ``stage.maps`` (pipeline -> source stage value -> destination stage) covering every stage
-    value its records hold. A pipeline the destination lacks is left as the mapping says (a
-    destination that creates pipelines makes it; others refuse the load, naming it).
+    value its records hold. A pipeline the destination lacks is left as the mapping says where
+    the destination creates pipelines (``can_create``); elsewhere a route that names one pipeline
+    is pointed at the account's pipeline it most likely means (:func:`_closest_pipeline`), said in
+    the review rows, and a value no stage matches goes to the fallback stage if that pipeline has
+    one, else to its first stage: the map is complete before the load.
 
     Returns:
         One row per (route, pipeline, source stage): ``{route, pipeline, source_stage,
@@ -87,19 +106,31 @@ def align_stages(spec, snapshot, pipelines: list[Pipeline]) -> list[dict]:
         values = df[st["column"]].astype("string").str.strip()
         for pipe_name in sorted({p for p in pipes.dropna().unique() if p}):
             dest = have.get(_norm(pipe_name))
+            chosen = None
+            if dest is None and not can_create and pipelines and not rule.get("column"):
+                wanted = [str(v) for v in values[pipes == pipe_name].dropna().unique()]
+                dest, why = _closest_pipeline(pipe_name, wanted, pipelines)
+                chosen = f"the account has no pipeline {pipe_name!r}: {dest.name!r}, {why}"
+                rule["name"] = dest.name
+                rule["proposed_name"] = pipe_name
             if dest is None:
                 continue
             names = [s.name for s in dest.stages]
+            if _norm(fallback) not in {_norm(n) for n in names} and not can_create and names:
+                fallback = names[0]  # no review stage in this account: its first stage, listed for review
             old = per.get(pipe_name) or flat
             new: dict[str, str] = {}
             for value in sorted(values[pipes == pipe_name].dropna().unique()):
                 found, how = _match(value, names, old.get(value))
                 new[value] = found or fallback
+                how = how if found else f"{how}: placed in {fallback!r}"
                 rows.append({"route": f"{om.source} -> {om.target}", "pipeline": dest.name, "source_stage": value,
-                             "destination_stage": new[value], "how": how if found else f"{how}: placed in {fallback!r}"})
+                             "destination_stage": new[value], "how": f"{chosen}; {how}" if chosen else how})
             per[dest.name] = new
             if dest.name != pipe_name:
                 per[pipe_name] = new
+            if chosen or fallback != st.get("fallback", fallback):
+                st["fallback"] = fallback
         if per:
             st["maps"] = per
             st["read_from_destination"] = True

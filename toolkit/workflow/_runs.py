@@ -110,7 +110,7 @@ def _stages_from_destination(ws: Workspace, spec: MappingSpec, snapshot) -> tupl
         pipelines = Retrier().call(dest.list_pipelines)
     except (MigrationError, DestinationError) as exc:
         return [], f"the destination's pipelines could not be read ({exc}): the mapping's stage names were kept"
-    rows = align_stages(spec, snapshot, pipelines)
+    rows = align_stages(spec, snapshot, pipelines, can_create=dest.has("create_pipelines"))
     unmatched = sum(1 for r in rows if r["how"].startswith("no stage"))
     return rows, (f"read from the destination: {len(rows)} stage values matched to its pipelines"
                   + (f", {unmatched} placed in the review stage" if unmatched else ""))
@@ -134,8 +134,11 @@ def propose(ws: Workspace, *, overwrite: bool = False) -> MappingSpec:
     elif template_path(ws.source, ws.destination).is_file():
         base = MappingSpec.load(template_path(ws.source, ws.destination))
     spec = propose_mapping(snapshot, ws.destination, source=ws.source, base=base)
+    # stages and pipelines proposed from the account's own (read now), where it can be reached
+    stages, stage_note = _stages_from_destination(ws, spec, snapshot)
     spec.save(ws.mapping_path)
     write_figures(ws, "propose", {"mapping": str(ws.mapping_path), "unconfirmed": spec.unconfirmed(),
+                                  "stages": stages, "stages_read": stage_note,
                                   "objects": [o.to_dict() for o in spec.objects],
                                   "not_migrated": spec.extra.get("not_migrated", [])})
     return spec

@@ -85,7 +85,9 @@ def find_roles(frame: pd.DataFrame) -> dict[str, str]:
                 break
     for col in frame.columns:
         n = _norm(col)
-        if re.search(r"\bid\b|#|number|\bno\b|\bref\b", n) or n.endswith("id"):
+        # a phone or fax "number" is how to reach a record, not what identifies it
+        if (re.search(r"\bid\b|#|number|\bno\b|\bref\b", n) or n.endswith("id")) and \
+                not re.search(r"phone|fax|mobile|cell|zip|postal|\btel", n):
             s = frame[col]
             if len(s) and s.notna().all() and s.is_unique:
                 roles["key"] = col
