@@ -252,3 +252,18 @@ def test_a_late_answer_from_the_window_before_does_not_pause_the_new_one():
     lim._sent.clear()
     waited = [lim.acquire() for _ in range(10)]
     assert sum(waited) == 0, waited
+
+
+def test_a_count_left_from_a_window_that_has_ended_does_not_pause_the_next():
+    # Slow calls (uploads): the window we saw begin has ended by our clock before the answers
+    # from the next one come back, and the last answer we have said 2. Sends past that count
+    # belong to the new window: no pause for a whole interval.
+    lim, clock = make(max_requests=100, interval=10.0, safety=0.97)
+    lim.update({"X-RateLimit-Remaining": "60"})
+    clock.t += 0.1
+    lim.update({"X-RateLimit-Remaining": "99"})  # a window begins
+    clock.t += 10.2
+    lim.update({"X-RateLimit-Remaining": "2"})  # a slow call's answer from its end, come after it
+    lim._sent.clear()
+    waited = [lim.acquire() for _ in range(6)]
+    assert sum(waited) == 0, waited

@@ -30,8 +30,13 @@ class Quota:
         setup_per_custom_object: calls that provisioning one custom object makes (its schema,
             association, folder and the reads that check them).
         contact_reads: groups of destination objects that reconcile reads back under each
-            contact, one call per contact per group present (HighLevel: notes and files share one
-            notes read; every custom object one relations read).
+            parent record, one call per parent per group present (HighLevel: notes and files share
+            one notes read; every custom object one relations read).
+        reads_under: the objects whose records those reads go through (HighLevel: contacts;
+            Freshsales: contacts, accounts and deals, each asked for its notes and its files).
+        setup_per_pipeline: calls that making one missing pipeline takes (its create and the
+            reads of pipelines and stages around it), where the API creates pipelines.
+        setup_per_stage: calls per stage made in a new pipeline.
         source: where the figures come from.
         assumptions: what was assumed to pick them.
     """
@@ -49,6 +54,9 @@ class Quota:
     calls_per_write: dict[str, float] = field(default_factory=dict)
     setup_per_custom_object: int = 0
     contact_reads: tuple[tuple[str, ...], ...] = ()
+    reads_under: tuple[str, ...] = ("contact",)
+    setup_per_pipeline: float = 0
+    setup_per_stage: float = 0
     source: str = ""
     assumptions: tuple[str, ...] = ()
 

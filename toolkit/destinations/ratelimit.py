@@ -76,6 +76,7 @@ class RateLimiter:
         #: when the request whose answer showed the server's current window was sent: answers to
         #: requests sent before it speak of the window before, and their counts are stale
         self._window_sent_at: float | None = None
+        self._windows_seen = False  # whether an answer ever showed a window begin
         self._local = threading.local()  # each thread's last send: acquire, send, update run on one thread
         self.headers = dict(headers or HIGHLEVEL_HEADERS)
         self._clock, self._sleep, self._wall = clock, sleep, wall
@@ -141,10 +142,18 @@ class RateLimiter:
             # (waiting from the last answer instead would idle most of the next window). Until a
             # refill has been seen, wait one interval from when it said 0.
             # (The count is the last answer's figure less our sends since; answers to requests
-            # sent before the current window began are not read for it, see update().)
+            # sent before the current window began are not read for it, see update().) A window
+            # we saw begin has ended by our clock: the count is that window's, and the next
+            # answers will speak of the new one. Only a process that never saw a window begin
+            # (it started mid-window) waits a whole interval from the answer.
             self.server_remaining = None
             start = self._server_window_start
-            until = (start if start is not None else self._server_seen_at) + self.interval
+            if start is not None:
+                until = start + self.interval
+            elif self._windows_seen:
+                until = now
+            else:
+                until = self._server_seen_at + self.interval
             if until > now:
                 self._blocked_until, self._block_reason = until, "burst limit: server reports 0 remaining"
                 return until - now, self._block_reason
@@ -186,6 +195,7 @@ class RateLimiter:
                 if refilled:
                     self._server_window_start = now
                     self._window_sent_at = sent_at
+                    self._windows_seen = True
                 elif self._server_window_start is not None and now - self._server_window_start >= self.interval:
                     self._server_window_start = None  # that window is over; the next refill says when
                 self._last_remaining = int(v)

@@ -12,7 +12,9 @@ out is journaled with the reason, never linked to nothing.
 
 Calls run on a small thread pool per destination account (``workers``) that shares the account's
 one rate limiter, so the quota stays saturated when each call is slow (a remote CRM answers in
-hundreds of milliseconds). Transient failures (:class:`~toolkit.errors.RetriableError`) are retried
+hundreds of milliseconds). Records are prepared as the workers take them, so an object's first
+calls go out while its later records are still being prepared, and the set-up calls before the
+records (custom objects, custom fields) go side by side on the same limiter. Transient failures (:class:`~toolkit.errors.RetriableError`) are retried
 with jittered exponential back-off, honouring the wait the destination asked for; before a create
 is retried after a failure that may have reached the server (5xx, reset, timeout), the record is
 looked up by its Source ID, so a lost response never becomes a duplicate. Request errors

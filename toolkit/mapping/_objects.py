@@ -20,6 +20,7 @@ from ..errors import MappingError, SourceError
 from ..shapes import ObjectSchema, Snapshot
 from ._carriers import carrier_value_map, cluster_carriers
 from ._catalog import DestinationObject, custom_objects_allowed, destination_objects
+from ._links import guess_key, propose_links, singular
 from ._profiling import ValueProfile, profile
 from ._proposer import CONFIRM_THRESHOLD, propose_fields, rank_concepts
 from ._rules import pipeline_maps
@@ -81,7 +82,7 @@ def read_folder(folder: str | Path, *, source: str = "generic-csv") -> Snapshot:
             raise SourceError(f"cannot be read ({exc})", file=path.name) from None
         df = df.apply(lambda s: s.str.strip()).replace("", pd.NA)
         tables[name] = df
-        schema[name] = ObjectSchema(name=name, file=path.name, key=_guess_key(df) or df.columns[0],
+        schema[name] = ObjectSchema(name=name, file=path.name, key=guess_key(df) or df.columns[0],
                                     columns={c: "text" for c in df.columns})
     return Snapshot(source=source, tables=tables, schema=schema, location=str(folder))
 
@@ -93,32 +94,6 @@ def _read_csv(path: Path) -> pd.DataFrame:
         except UnicodeDecodeError:
             continue
     raise UnicodeDecodeError("utf-8", b"", 0, 1, "neither UTF-8 nor cp1252")
-
-
-def _guess_key(df: pd.DataFrame) -> str | None:
-    """The column that identifies a record: filled, unique, and named like an id where possible."""
-    if df.empty:
-        return None
-    candidates = [c for c in df.columns if df[c].notna().all() and df[c].is_unique]
-    if not candidates:
-        return None
-
-    def words(c: str) -> str:
-        return re.sub(r"([a-z])([A-Z])", r"\1_\2", c).lower()
-
-    # a phone, fax or postal "number" is how to reach a record, not what identifies it
-    contact = re.compile(r"phone|fax|mobile|cell|zip|postal|tel")
-    named = [c for c in candidates if re.search(r"(^|[^a-z])(id|key|num|number|no|uuid|guid|code)$", words(c))
-             and not contact.search(words(c))]
-    # no id column: a unique name is how other tables point at a record ("company": "Acme")
-    names = [c for c in candidates if re.fullmatch(r"(\w+_)?name", words(c))]
-    return (named or names or candidates)[0]
-
-
-def _singular(word: str) -> str:
-    if word.endswith("ies") and len(word) > 4:  # companies, categories
-        return word[:-3] + "y"
-    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
 def _table_kind(df: pd.DataFrame, profiles: dict[str, ValueProfile]) -> tuple[str | None, float]:
@@ -140,12 +115,12 @@ def propose_objects(snapshot: Snapshot, destination: str) -> list[ObjectProposal
     out = []
     for name, df in snapshot.tables.items():
         profiles = {c: _profile(df, c) for c in df.columns}
-        key = snapshot.schema[name].key if name in snapshot.schema else _guess_key(df)
-        norm = " ".join(_singular(w) for w in re.split(r"[^a-z0-9]+", name.lower()) if w)
+        key = snapshot.schema[name].key if name in snapshot.schema else guess_key(df)
+        norm = " ".join(singular(w) for w in re.split(r"[^a-z0-9]+", name.lower()) if w)
         best, best_score, how = None, 0.0, ""
         for obj in objects.values():
             for alias in obj.aliases:
-                a = " ".join(_singular(w) for w in alias.split("_"))
+                a = " ".join(singular(w) for w in alias.split("_"))
                 # whole words only: "recalls" must not read as "calls"
                 if a == norm:
                     s = 1.0
@@ -174,97 +149,6 @@ def propose_objects(snapshot: Snapshot, destination: str) -> list[ObjectProposal
     return out
 
 
-#: share of a column's values that must be another table's keys for the values alone to link them
-LINK_COVERAGE = 0.9
-
-
-def _link_name(col: str, other: str, okey: str) -> bool:
-    """Whether ``col``'s name says it holds ``other``'s key: the key's own name, or the table's name
-    (singular) with or without id (``PATIENT``, ``patient_id``, ``PatientID``)."""
-    words = re.sub(r"([a-z])([A-Z])", r"\1_\2", col).lower()
-    words = re.sub(r"[^a-z0-9]+", "_", words).strip("_")
-    # any word of the table's name: "companies_sample" is about companies
-    tables = {_singular(w) for w in re.split(r"[^a-z0-9]+", other.lower()) if len(w) > 2}
-    return col == okey or any(words in {t, f"{t}_id", f"{t}_key", f"{t}_uuid", f"{t}_no", f"{t}_name"} for t in tables)
-
-
-def _links(snapshot: Snapshot, name: str, df: pd.DataFrame, target: DestinationObject | None,
-           targets: dict[str, str | None], destination: str) -> dict[str, dict]:
-    """Link fields for columns that hold another table's keys, found from the data.
-
-    A column links to the table whose keys its values are (``coverage``: the share of its values
-    found among them), declared by the source's schema or read from the values and the name.
-    A table's own id never links it to another table, and neither do row numbers (a table with
-    no key column of its own has nothing to point at). Each link carries its ``coverage``, a
-    ``confidence`` and the ``evidence`` a reviewer reads.
-    """
-    if target is None:
-        return {}
-    objects = destination_objects(destination)
-    own_key = snapshot.schema[name].key if name in snapshot.schema else _guess_key(df)
-    declared = snapshot.schema[name].references if name in snapshot.schema else {}
-    found: list[tuple[float, str, dict]] = []
-    for col in df.columns:
-        if col == own_key:
-            continue
-        vals = df[col].dropna().astype(str).str.strip()
-        vals = vals[vals != ""]
-        options = []
-        for other, odf in snapshot.tables.items():
-            if other == name or targets.get(other) not in objects:
-                continue
-            okey = snapshot.schema[other].key if other in snapshot.schema else _guess_key(odf)
-            by = None
-            if okey == "_row":  # rows numbered by the reader: other tables name them by a unique name
-                by = _guess_key(odf.drop(columns=["_row"], errors="ignore"))
-            if okey is None or by is None and (okey == "_row" or okey not in odf.columns):
-                continue
-            keys = set(odf[by or okey].dropna().astype(str).str.strip())
-            coverage = float(vals.isin(keys).mean()) if len(vals) else 0.0
-            ref = declared.get(col, "")
-            if ref:
-                if not ref.startswith(f"{other}."):
-                    continue
-                options.append((1.0, other, coverage, "declared by the export's layout", None))
-                continue
-            named = _link_name(col, other, by or okey)
-            # short whole numbers are every table's row ids: their values alone prove nothing
-            small = bool(keys) and all(re.fullmatch(r"\d{1,3}", k) for k in list(keys)[:1000])
-            # a few values prove little on their own; with a name that says so, they confirm it
-            if not len(vals) or len(vals) < 3 and not named or coverage < (0.5 if named else LINK_COVERAGE) \
-                    or (small and not named):
-                continue
-            score = coverage + (0.5 if named else 0.0)
-            options.append((score, other, coverage, f"{coverage:.0%} of its {len(vals)} values are {other} "
-                                                    f"{by or okey} values" + ("; its name says so" if named else ""),
-                            by))
-        if not options:
-            continue
-        options.sort(key=lambda o: -o[0])
-        score, other, coverage, why, by = options[0]
-        rival = options[1] if len(options) > 1 else None
-        if score >= 1.0 and why.startswith("declared"):
-            confidence = 0.98
-        elif rival is not None and rival[0] >= score - 0.05:
-            confidence = 0.6  # another table's keys fit as well: a person decides
-            why += f"; {rival[1]} keys fit as well"
-        elif "name says" in why:
-            confidence = 0.95 if coverage >= 0.98 else 0.85 if coverage >= LINK_COVERAGE else 0.7
-        else:
-            confidence = 0.9 if coverage >= 0.98 else 0.75
-        spec = {"column": col, "object": other, "coverage": round(coverage, 3), "confidence": confidence,
-                "evidence": why}
-        if by:
-            spec["by"] = by  # the values name the other record by this column, not by its key
-        found.append((confidence, col, spec))
-    links: dict[str, dict] = {}
-    for confidence, col, spec in sorted(found, key=lambda f: -f[0]):
-        field = target.link_to(objects[targets[spec["object"]]].kind)
-        if field and field not in links:
-            links[field] = spec
-    return links
-
-
 def _owner(snapshot: Snapshot, name: str, df: pd.DataFrame) -> dict | None:
     """An owner rule from a provider/owner column, resolved to an email through its table if need be."""
     for col in df.columns:
@@ -274,7 +158,7 @@ def _owner(snapshot: Snapshot, name: str, df: pd.DataFrame) -> dict | None:
         if df[col].dropna().astype(str).str.contains("@").mean() > 0.8:
             return {"column": col}
         for other, odf in snapshot.tables.items():
-            okey = snapshot.schema[other].key if other in snapshot.schema else _guess_key(odf)
+            okey = snapshot.schema[other].key if other in snapshot.schema else guess_key(odf)
             email = next((c for c in odf.columns if "mail" in c.lower()), None)
             if other != name and okey and email and df[col].dropna().isin(set(odf[okey].dropna())).mean() >= 0.9:
                 return {"column": col, "lookup": {"object": other, "key": okey, "value": email}}
@@ -285,7 +169,7 @@ def _object_map(snapshot: Snapshot, prop: ObjectProposal, destination: str, targ
     df = snapshot.tables[prop.source]
     target = destination_objects(destination).get(prop.target) or _custom_object(destination, prop.target)
     key = prop.key or df.columns[0]
-    links = _links(snapshot, prop.source, df, target, targets, destination)
+    links = propose_links(snapshot, prop.source, df, target, targets, destination)
     owner = _owner(snapshot, prop.source, df)
     skip = {spec["column"]: f"link to {spec['object']} ({field})" for field, spec in links.items()}
     if owner:
@@ -313,7 +197,7 @@ def _custom_object_schema(df: pd.DataFrame, om: ObjectMap, profiles: dict[str, V
     route loads: the column that names a record best (a name, title or description; else the
     first column of words; else the record's id) becomes the primary property."""
     words = om.source.replace("_", " ").strip().title()
-    singular = " ".join(words.split()[:-1] + [_singular(words.split()[-1])]) if words else om.source
+    one = " ".join(words.split()[:-1] + [singular(words.split()[-1])]) if words else om.source
     candidates = [f for f in om.fields if f.active and isinstance(f.source, str) and f.custom_key
                   and f.source in df.columns]
 
@@ -332,7 +216,7 @@ def _custom_object_schema(df: pd.DataFrame, om: ObjectMap, profiles: dict[str, V
         primary = "name"
         om.fields.insert(0, FieldMap(om.key, primary, confidence=0.7,
                                      reason="no column names a record: its id is its display name"))
-    om.extra["schema"] = {"singular": singular, "plural": words, "primary_field": primary}
+    om.extra["schema"] = {"singular": one, "plural": words, "primary_field": primary}
 
 
 def _as_notes(snapshot: Snapshot, prop: ObjectProposal, destination: str,
@@ -346,7 +230,7 @@ def _as_notes(snapshot: Snapshot, prop: ObjectProposal, destination: str,
     if body is None:
         return None
     df = snapshot.tables[prop.source]
-    links = _links(snapshot, prop.source, df, note, targets, destination)
+    links = propose_links(snapshot, prop.source, df, note, targets, destination)
     person = note.link_to("person")
     if person not in links:
         return None
@@ -355,7 +239,7 @@ def _as_notes(snapshot: Snapshot, prop: ObjectProposal, destination: str,
     # a column whose name the template syntax would misread is left out of the text
     shown = [c for c in df.columns if c not in (key, links[person]["column"]) and not re.search(r"[{}:!\[\]]", c)]
     words = prop.source.replace("_", " ").strip()
-    title = " ".join(words.split()[:-1] + [_singular(words.split()[-1])]).capitalize() if words else prop.source
+    title = " ".join(words.split()[:-1] + [singular(words.split()[-1])]).capitalize() if words else prop.source
     text = f"{title} {{{key}}}\n" + "\n".join(f"{c.replace('_', ' ').capitalize()}: {{{c}}}" for c in shown)
     fields = [FieldMap(key, body, template=text, confidence=0.75,
                        reason=f"no {destination} object fits {prop.source!r} and {destination} has no custom objects: "

@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from ..shapes import UNMAPPED_STAGE
 from .quotas import Quota
 
 __all__ = ["Estimate", "estimate_plan", "GRADES", "grade"]
@@ -153,12 +154,16 @@ def estimate_plan(plan, snapshot, spec, quota: Quota, *, assumptions: list[str] 
         rows.append({"source": source, "destination": target, "records": n, "skipped by rule": skipped,
                      "write calls": calls, quota.unit: units})
     custom_objects = {t for t in targets if t.startswith("custom_object:")}
-    # users, pipelines, one field list per object, one create per field, each custom object's schema
-    setup = 2 + len(targets) + n_custom + quota.setup_per_custom_object * len(custom_objects)
-    contacts = sum(r["records"] for r in rows if r["destination"] == "contact")
-    # reconcile: every object listed a page at a time, and what hangs under each contact read there
+    # users, pipelines, one field list per object, one create per field, each custom object's
+    # schema, and (where the API makes them) each pipeline and its stages, review stage included
+    pipelines = (plan.pipelines if plan is not None else None) or {}
+    setup = 2 + len(targets) + n_custom + quota.setup_per_custom_object * len(custom_objects) + \
+        math.ceil(quota.setup_per_pipeline * len(pipelines)
+                  + quota.setup_per_stage * sum(len(set(st) | {UNMAPPED_STAGE}) for st in pipelines.values()))
+    parents = sum(r["records"] for r in rows if r["destination"] in quota.reads_under)
+    # reconcile: every object listed a page at a time, and what hangs under each parent read there
     verify = sum(math.ceil(max(r["records"], 1) / quota.page_size) for r in rows) + \
-        contacts * quota.reads_per_contact(targets)
+        parents * quota.reads_per_contact(targets)
     write_calls = sum(r["write calls"] for r in rows)
     calls = write_calls + setup + verify
     units = sum(r[quota.unit] for r in rows) + (setup + verify) * (quota.list_cost if quota.unit == "tokens" else 1)

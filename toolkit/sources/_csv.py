@@ -40,7 +40,6 @@ import codecs
 import csv
 import io
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -53,6 +52,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..errors import SchemaDriftError, SourceError
+from ._csv_damaged import blank_undecodable
 from ._csv_scan import BOM, CHUNK, CsvScan, QuickScan, quick_scan, scan_csv, sniff_utf16
 
 __all__ = ["CsvTable", "CsvScan", "read_strict_csv", "scan_csv", "check_header", "compare_header",
@@ -331,53 +331,16 @@ def _read_scanned(path: Path, name: str, expected_columns, fallback_encoding: st
                     bad_rows=collected)
 
 
-#: undecodable records a file may have before it is taken for one in another encoding
-MAX_UNDECODABLE_RECORDS = 1000
-
-
 def _without_undecodable(path: Path, name: str, scan: CsvScan, expected_columns, fallback_encoding: str,
                          delimiter: str, layout: str, chunk_size: int) -> CsvTable:
-    """The file read with every record holding a byte its encoding cannot decode set aside.
+    """The file read with every record holding an undecodable byte set aside (see
+    :func:`~toolkit.sources._csv_damaged.blank_undecodable`), listed in its ``bad_rows``."""
+    def column_of(pos: int, r: int) -> tuple[int, str | None]:
+        before = _read_span(path, int(scan.starts[r]), pos)
+        return before.count(b"\n"), _column_name(path, scan, delimiter, name, _field_index(before, delimiter), r)
 
-    Each such record is blanked in a private copy (its line breaks kept, so every other record
-    keeps its line number) and listed in :attr:`CsvTable.bad_rows` with the byte and column.
-
-    Raises:
-        SourceError: the header cannot be decoded, or more than :data:`MAX_UNDECODABLE_RECORDS`
-            records cannot (the file is in another encoding, not a few damaged rows).
-    """
-    data = bytearray(path.read_bytes())
-    bad: dict[int, tuple[int, bytes]] = {}
-    at = 0
-    while True:
-        try:
-            bytes(data[at:]).decode(scan.encoding)
-            break
-        except UnicodeDecodeError as exc:
-            pos = at + exc.start
-            r = _record_at(scan, pos)
-            if r == 0:
-                raise SourceError(f"header cannot be decoded as {scan.encoding} (byte 0x{data[pos]:02x} at offset "
-                                  f"{pos})", file=name, row=1) from None
-            bad.setdefault(r, (pos, bytes(data[pos:pos + 1])))
-            if len(bad) > MAX_UNDECODABLE_RECORDS:
-                raise SourceError(f"more than {MAX_UNDECODABLE_RECORDS} records cannot be decoded as {scan.encoding}: "
-                                  "the file is in another encoding", file=name,
-                                  row=int(scan.start_lines[min(bad)])) from None
-            at = int(scan.ends[r]) if int(scan.ends[r]) > pos else at + exc.end
-    collected = []
-    for r, (pos, byte) in sorted(bad.items()):
-        start, stop = int(scan.starts[r]), int(scan.ends[r])
-        before = bytes(data[start:pos])
-        col = _column_name(path, scan, delimiter, name, _field_index(before, delimiter), r)
-        collected.append({"file": name, "row": int(scan.start_lines[r]) + before.count(b"\n"), "column": col,
-                          "message": f"byte 0x{byte.hex()} cannot be decoded as {scan.encoding}: the record is damaged "
-                                     "or in another encoding"})
-        data[start:stop] = b"\n" * bytes(data[start:stop]).count(b"\n")
-    fd, tmp = tempfile.mkstemp(suffix=".csv", prefix="decodable-")
+    tmp, collected = blank_undecodable(path, name, scan, column_of)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
         table = _read_scanned(Path(tmp), name, expected_columns, fallback_encoding, delimiter, layout, chunk_size,
                               "collect")
     finally:

@@ -36,6 +36,9 @@ def quota(options: dict) -> Quota:
     hourly = PLAN_HOURLY[plan]
     return Quota("freshsales", burst=PER_MINUTE, burst_seconds=60, hourly=hourly, daily=hourly * 24,
                  batch={"contact": 100, "sales_account": 100, "deal": 100}, page_size=100,
+                 # notes and files are read through the record they hang on: one read of the record
+                 # (its notes) and one of its document associations, per contact (leads are contacts), account and deal
+                 contact_reads=(("note",), ("file",)), reads_under=("contact", "lead", "sales_account", "deal"),
                  source=f"Freshsales' published API limits: {hourly:,} requests an hour on this plan, 400 a minute; "
                         "bulk upsert of 100 records a call",
                  assumptions=() if "plan" in options else ("Freshsales plan Garden (set destination options plan:)",))

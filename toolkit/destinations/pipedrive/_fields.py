@@ -80,6 +80,9 @@ class FieldCatalog:
         self.api, self.currency = api, currency
         self._by_key: dict[str, dict[str, _Field]] = {}
         self._types: dict[str, str] = {}  # field code -> our type, for fields this process created
+        # codes a refreshed catalogue did not have (fields made in the app, or by another tool):
+        # asked for once, not on every record that carries them
+        self._unknown: dict[str, set[str]] = {}
 
     # --- catalogue ------------------------------------------------------------------------
     def fields(self, entity: str, *, refresh: bool = False) -> dict[str, _Field]:
@@ -138,8 +141,10 @@ class FieldCatalog:
 
     def by_code(self, entity: str, code: str) -> _Field | None:
         found = next((f for f in self.fields(entity).values() if f.code == code), None)
-        if found is None:  # created since we cached: refresh once
+        if found is None and code not in self._unknown.get(entity, set()):  # created since we cached
             found = next((f for f in self.fields(entity, refresh=True).values() if f.code == code), None)
+            if found is None:
+                self._unknown.setdefault(entity, set()).add(code)
         return found
 
     def get(self, entity: str, object: str, key: str) -> _Field:

@@ -36,6 +36,9 @@ def quota(options: dict) -> Quota:
     return Quota("pipedrive", burst=PLAN_BURST[plan], burst_seconds=2,
                  daily=30_000 * PLAN_MULTIPLIER[plan] * seats, unit="tokens",
                  write_cost={"lead": 10, "note": 10, "*": 5}, page_size=500, list_cost=10,
+                 # a missing pipeline: its create and the pipelines/stages reads around it
+                 # (measured on the Dental-Exec demo: 4 pipelines, 16 requests); one create per stage
+                 setup_per_pipeline=4, setup_per_stage=1,
                  source=f"Pipedrive's published API limits: 30,000 × {PLAN_MULTIPLIER[plan]} × {seats} tokens a day; "
                         f"{PLAN_BURST[plan]} requests per 2 s", assumptions=tuple(assumed))
 
