@@ -267,3 +267,50 @@ def test_a_count_left_from_a_window_that_has_ended_does_not_pause_the_next():
     lim._sent.clear()
     waited = [lim.acquire() for _ in range(6)]
     assert sum(waited) == 0, waited
+
+
+def test_a_new_process_asks_once_before_its_first_burst():
+    # reconcile starts while the load's window still runs: its first request goes alone, and the
+    # rest wait for its answer, which says how much of the window is left (2 here)
+    lim, clock = make(max_requests=100, interval=10.0, safety=0.97, probe_first=True)
+    assert lim.acquire() == 0
+    start = clock.t
+
+    def answer_on_first_wait(s):
+        if not lim._answered:
+            lim.update({"X-RateLimit-Remaining": "2"})  # the probe's answer arrives meanwhile
+        clock.t += s
+    lim._sleep = answer_on_first_wait
+    assert lim.acquire() == pytest.approx(0.02)  # waited for the answer, then went: 1 left
+    assert lim.acquire() == 0  # the last one
+    lim.acquire()  # none left: it waits for the window to pass instead of drawing a 429
+    assert clock.t - start >= 10.0
+
+
+def test_without_an_answer_the_probe_waits_no_longer_than_its_limit():
+    from toolkit.destinations.ratelimit import PROBE_WAIT
+
+    lim, clock = make(max_requests=100, interval=10.0, safety=0.97, probe_first=True)
+    lim.acquire()  # its answer never comes (the connection failed)
+    assert lim.acquire() == pytest.approx(PROBE_WAIT, abs=0.05)
+
+
+def test_a_slow_answer_from_earlier_in_the_window_is_not_taken_for_a_new_window():
+    # a slow upload sent early in the window is answered after quicker requests sent later: its
+    # higher count (70 left, against the 40 already seen) is older news, not a refill, so the
+    # window's true start still decides when it ends
+    lim, clock = make(max_requests=100, interval=10.0, safety=0.97)
+    lim.update({"X-RateLimit-Remaining": "60"})
+    clock.t += 0.1
+    lim.update({"X-RateLimit-Remaining": "99"})  # the window begins
+    window_start = clock.t
+    lim.acquire()
+    slow = lim._local.sent_at  # the upload goes out
+    clock.t += 1.0
+    lim.acquire()
+    lim.update({"X-RateLimit-Remaining": "40"})  # a quick request sent after it, answered first
+    clock.t += 0.5
+    lim._local.sent_at = slow
+    lim.update({"X-RateLimit-Remaining": "70"})  # the upload's answer, late
+    assert lim._server_window_start == window_start
+    assert lim.server_remaining == 40

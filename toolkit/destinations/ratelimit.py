@@ -36,6 +36,10 @@ HIGHLEVEL_HEADERS = {
 }
 
 
+#: longest wait for a new limiter's first answer before the other requests go anyway
+PROBE_WAIT = 2.0
+
+
 def _next_utc_midnight(now: float) -> str:
     # HighLevel does not document when the daily budget resets; we assume the next UTC midnight
     # and say so to the person reading the message.
@@ -58,12 +62,16 @@ class RateLimiter:
         clock: monotonic seconds (tests pass a fake).
         sleep: how to wait (tests pass one that advances the fake clock).
         wall: epoch seconds, for the resume time in QuotaExhaustedError.
+        probe_first: send one request and wait for its answer (up to :data:`PROBE_WAIT`
+            seconds) before the others: a process that starts while an earlier one's window is
+            still running (reconcile after the load) learns what is left of it instead of
+            drawing 429s with its first burst. :func:`limiter_for` turns it on.
     """
 
     def __init__(self, *, max_requests: int = 100, interval: float = 10.0, daily_limit: int | None = 200_000,
                  safety: float = 0.9, daily_reserve: int = 100, headers: Mapping[str, str] | None = None,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-                 wall: Callable[[], float] = time.time):
+                 wall: Callable[[], float] = time.time, probe_first: bool = False):
         self.max_requests, self.interval, self.safety = max_requests, interval, safety
         self.daily_limit, self.daily_reserve = daily_limit, daily_reserve
         self.daily_remaining: int | None = None
@@ -73,10 +81,12 @@ class RateLimiter:
         #: answer after its count refilled); None when not known
         self._server_window_start: float | None = None
         self._last_remaining: int | None = None
-        #: when the request whose answer showed the server's current window was sent: answers to
-        #: requests sent before it speak of the window before, and their counts are stale
-        self._window_sent_at: float | None = None
+        #: when the newest request already answered was sent: an answer to a request sent before
+        #: it (a slow upload, a request from the window before) is older news than the count we
+        #: have, and is not read as the server's count, nor as a new window
+        self._newest_answered: float | None = None
         self._windows_seen = False  # whether an answer ever showed a window begin
+        self._probe_first, self._answered, self._first_sent = probe_first, False, None
         self._local = threading.local()  # each thread's last send: acquire, send, update run on one thread
         self.headers = dict(headers or HIGHLEVEL_HEADERS)
         self._clock, self._sleep, self._wall = clock, sleep, wall
@@ -116,6 +126,8 @@ class RateLimiter:
                 if delay <= 0:
                     self._sent.append(now)
                     self._local.sent_at = now
+                    if self._first_sent is None:
+                        self._first_sent = now
                     if self.daily_remaining is not None:
                         self.daily_remaining -= 1
                     if self.server_remaining is not None:
@@ -132,6 +144,9 @@ class RateLimiter:
             self._sent.popleft()
         if now < self._blocked_until:
             return self._blocked_until - now, self._block_reason
+        if self._probe_first and not self._answered and self._first_sent is not None \
+                and now - self._first_sent < PROBE_WAIT:
+            return 0.02, "the first answer (what is left of the server's window)"
         if len(self._sent) >= self.budget:
             return self._sent[0] + self.interval - now, (
                 f"burst limit: {self.budget} requests per {self.interval:g} s")
@@ -181,8 +196,11 @@ class RateLimiter:
                 self.max_requests = int(v)
             if (v := num("interval_ms")) is not None and v > 0:
                 self.interval = v / 1000.0
+            self._answered = True
             sent_at = getattr(self._local, "sent_at", None)
-            stale = sent_at is not None and self._window_sent_at is not None and sent_at < self._window_sent_at
+            stale = sent_at is not None and self._newest_answered is not None and sent_at < self._newest_answered
+            if sent_at is not None and not stale:
+                self._newest_answered = sent_at
             if (v := num("remaining")) is not None and not stale:
                 now = self._clock()
                 last = self._last_remaining
@@ -194,7 +212,6 @@ class RateLimiter:
                 refilled = v - last > jump if last is not None else v >= self.max_requests - jump
                 if refilled:
                     self._server_window_start = now
-                    self._window_sent_at = sent_at
                     self._windows_seen = True
                 elif self._server_window_start is not None and now - self._server_window_start >= self.interval:
                     self._server_window_start = None  # that window is over; the next refill says when
@@ -229,7 +246,7 @@ def limiter_for(vendor: str, account: str, **options) -> RateLimiter:
     with _registry_lock:
         lim = _registry.get((vendor, account))
         if lim is None:
-            lim = _registry[(vendor, account)] = RateLimiter(**options)
+            lim = _registry[(vendor, account)] = RateLimiter(**{"probe_first": True, **options})
         return lim
 
 
