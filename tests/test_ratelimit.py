@@ -314,3 +314,23 @@ def test_a_slow_answer_from_earlier_in_the_window_is_not_taken_for_a_new_window(
     lim.update({"X-RateLimit-Remaining": "70"})  # the upload's answer, late
     assert lim._server_window_start == window_start
     assert lim.server_remaining == 40
+
+
+def test_the_servers_count_leaves_out_our_sends_it_had_not_seen():
+    # six requests in flight; the first one's answer says 5 left. The five sent after it are not
+    # in that figure: the window has no room left, and the next send waits for its end.
+    lim, clock = make(max_requests=100, interval=10.0, safety=0.97)
+    lim.update({"X-RateLimit-Remaining": "60"})
+    clock.t += 0.1
+    lim.update({"X-RateLimit-Remaining": "99"})  # a window begins
+    start = clock.t
+    sent = []
+    for _ in range(6):
+        lim.acquire()
+        sent.append(lim._local.sent_at)
+        clock.t += 0.01
+    lim._local.sent_at = sent[0]
+    lim.update({"X-RateLimit-Remaining": "5"})  # another process took most of the window
+    assert lim.server_remaining == 0
+    lim.acquire()
+    assert clock.t == pytest.approx(start + 10.0)

@@ -16,6 +16,7 @@ Limiters are shared per account through :func:`limiter_for` (a process-wide regi
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
 from collections import deque
@@ -216,7 +217,9 @@ class RateLimiter:
                 elif self._server_window_start is not None and now - self._server_window_start >= self.interval:
                     self._server_window_start = None  # that window is over; the next refill says when
                 self._last_remaining = int(v)
-                self.server_remaining = int(v)
+                # the server counted up to this request; our sends after it are not in its figure
+                later = len(self._sent) - bisect.bisect_right(self._sent, sent_at) if sent_at is not None else 0
+                self.server_remaining = int(v) - later
                 self._server_seen_at = now
             if (v := num("daily_limit")) is not None:
                 self.daily_limit = int(v)
