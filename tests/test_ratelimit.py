@@ -254,19 +254,22 @@ def test_a_late_answer_from_the_window_before_does_not_pause_the_new_one():
     assert sum(waited) == 0, waited
 
 
-def test_a_count_left_from_a_window_that_has_ended_does_not_pause_the_next():
-    # Slow calls (uploads): the window we saw begin has ended by our clock before the answers
-    # from the next one come back, and the last answer we have said 2. Sends past that count
-    # belong to the new window: no pause for a whole interval.
+def test_a_window_we_saw_begin_is_carried_forward_so_a_wait_ends_with_the_current_one():
+    # Slow calls: by our clock the window we saw begin has ended before any answer from the next
+    # one, and the last answer says 2 left. Sends past that count wait only for the end of the
+    # window now running (one interval after the last, at the earliest), not an interval from
+    # the answer.
     lim, clock = make(max_requests=100, interval=10.0, safety=0.97)
     lim.update({"X-RateLimit-Remaining": "60"})
     clock.t += 0.1
     lim.update({"X-RateLimit-Remaining": "99"})  # a window begins
+    began = clock.t
     clock.t += 10.2
-    lim.update({"X-RateLimit-Remaining": "2"})  # a slow call's answer from its end, come after it
+    lim.update({"X-RateLimit-Remaining": "2"})  # an answer from the next window, 0.2 s into it
     lim._sent.clear()
-    waited = [lim.acquire() for _ in range(6)]
-    assert sum(waited) == 0, waited
+    lim.acquire(), lim.acquire()
+    lim.acquire()  # none left: it waits for the running window's end
+    assert clock.t == pytest.approx(began + 20.0)
 
 
 def test_a_new_process_asks_once_before_its_first_burst():

@@ -86,7 +86,6 @@ class RateLimiter:
         #: it (a slow upload, a request from the window before) is older news than the count we
         #: have, and is not read as the server's count, nor as a new window
         self._newest_answered: float | None = None
-        self._windows_seen = False  # whether an answer ever showed a window begin
         self._probe_first, self._answered, self._first_sent = probe_first, False, None
         self._local = threading.local()  # each thread's last send: acquire, send, update run on one thread
         self.headers = dict(headers or HIGHLEVEL_HEADERS)
@@ -157,19 +156,14 @@ class RateLimiter:
             # first answer that showed its count refilled: it rolls over one interval after that
             # (waiting from the last answer instead would idle most of the next window). Until a
             # refill has been seen, wait one interval from when it said 0.
-            # (The count is the last answer's figure less our sends since; answers to requests
-            # sent before the current window began are not read for it, see update().) A window
-            # we saw begin has ended by our clock: the count is that window's, and the next
-            # answers will speak of the new one. Only a process that never saw a window begin
-            # (it started mid-window) waits a whole interval from the answer.
+            # (The count is the newest answer's figure less our sends the server had not seen;
+            # older answers are not read, see update().) A window we saw begin ends one interval
+            # after it began (carried forward window by window while the traffic goes on); a
+            # process that never saw a window begin (it started mid-window) waits a whole
+            # interval from the answer.
             self.server_remaining = None
             start = self._server_window_start
-            if start is not None:
-                until = start + self.interval
-            elif self._windows_seen:
-                until = now
-            else:
-                until = self._server_seen_at + self.interval
+            until = (start if start is not None else self._server_seen_at) + self.interval
             if until > now:
                 self._blocked_until, self._block_reason = until, "burst limit: server reports 0 remaining"
                 return until - now, self._block_reason
@@ -213,9 +207,11 @@ class RateLimiter:
                 refilled = v - last > jump if last is not None else v >= self.max_requests - jump
                 if refilled:
                     self._server_window_start = now
-                    self._windows_seen = True
                 elif self._server_window_start is not None and now - self._server_window_start >= self.interval:
-                    self._server_window_start = None  # that window is over; the next refill says when
+                    # that window is over: the next one began at its end at the earliest (the next
+                    # refill, when it is seen, says exactly when)
+                    passed = (now - self._server_window_start) // self.interval
+                    self._server_window_start += passed * self.interval
                 self._last_remaining = int(v)
                 # the server counted up to this request; our sends after it are not in its figure
                 later = len(self._sent) - bisect.bisect_right(self._sent, sent_at) if sent_at is not None else 0
