@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from ...errors import ConfigError, FatalError, MappingError, NotFoundError
+from ...errors import ConfigError, FatalError, MappingError, NotFoundError, RateLimitedError
 from .._base import SOURCE_ID_FIELD, CustomField, Destination, DestinationConfig, Record
 from . import knowledge
 from .._http import decode, error_for, send
@@ -39,6 +39,9 @@ from ._records import OBJECTS, TIMESTAMP_FIELDS, from_api_time, mark, plain, to_
 from ._schema import SchemaOperations
 
 __all__ = ["Freshsales"]
+
+#: times a read answered 429 is asked again in place (after the pacer's wait) before it is raised
+READ_RETRIES_ON_429 = 3
 
 log = logging.getLogger(__name__)
 
@@ -115,16 +118,26 @@ class Freshsales(SchemaOperations, BulkOperations, Destination):
     # --- HTTP ---------------------------------------------------------------------------
     def _request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
                  files: Any = None, data: dict | None = None) -> Any:
-        """One API call (``path`` below ``/api``) through the pacer; decoded JSON or typed errors."""
-        self.limiter.acquire()
+        """One API call (``path`` below ``/api``) through the pacer; decoded JSON or typed errors.
+
+        A read answered 429 is asked again here once the pacer has waited what the server said:
+        a read changes nothing, and a listing of many pages (notes under every contact) would
+        otherwise be read again from its first page.
+        """
         where = f"{method} /api{path}"
         headers = {"Authorization": f"Token token={self._token}", "Accept": "application/json"}
-        resp = send(self.client, method, f"{self.base_url}/api{path}", where=where, params=params, json=json,
-                    files=files, data=data, headers=headers)
-        self.limiter.update(resp.headers)
-        if resp.status_code < 400:
-            return decode(resp, where)
-        raise error_for(where, resp, message=_message, penalize=self.limiter.penalize)
+        for attempt in range(READ_RETRIES_ON_429 + 1):
+            self.limiter.acquire()
+            resp = send(self.client, method, f"{self.base_url}/api{path}", where=where, params=params, json=json,
+                        files=files, data=data, headers=headers)
+            self.limiter.update(resp.headers)
+            if resp.status_code < 400:
+                return decode(resp, where)
+            try:
+                raise error_for(where, resp, message=_message, penalize=self.limiter.penalize)
+            except RateLimitedError:
+                if method != "GET" or attempt == READ_RETRIES_ON_429:
+                    raise
 
     # --- lookups ------------------------------------------------------------------------
     def _info(self, object: str):
