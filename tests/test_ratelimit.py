@@ -254,22 +254,33 @@ def test_a_late_answer_from_the_window_before_does_not_pause_the_new_one():
     assert sum(waited) == 0, waited
 
 
-def test_a_window_we_saw_begin_is_carried_forward_so_a_wait_ends_with_the_current_one():
+def test_a_count_left_from_a_fixed_window_that_has_ended_does_not_pause_the_next():
     # Slow calls: by our clock the window we saw begin has ended before any answer from the next
-    # one, and the last answer says 2 left. Sends past that count wait only for the end of the
-    # window now running (one interval after the last, at the earliest), not an interval from
-    # the answer.
+    # one, and the last answer (from the old window) says 2 left. That count is the old window's:
+    # sends past it go into the new one, without a pause.
     lim, clock = make(max_requests=100, interval=10.0, safety=0.97)
     lim.update({"X-RateLimit-Remaining": "60"})
     clock.t += 0.1
     lim.update({"X-RateLimit-Remaining": "99"})  # a window begins
-    began = clock.t
     clock.t += 10.2
-    lim.update({"X-RateLimit-Remaining": "2"})  # an answer from the next window, 0.2 s into it
+    lim.update({"X-RateLimit-Remaining": "2"})
     lim._sent.clear()
-    lim.acquire(), lim.acquire()
-    lim.acquire()  # none left: it waits for the running window's end
-    assert clock.t == pytest.approx(began + 20.0)
+    waited = [lim.acquire() for _ in range(6)]
+    assert sum(waited) == 0, waited
+
+
+def test_a_rolling_window_never_dates_a_window_and_waits_when_its_count_is_spent():
+    # Pipedrive's window rolls (research pipedrive.md §2.4): a count that rises is requests
+    # leaving the window, not a new one; at 0 the limiter waits an interval from the answer
+    lim, clock = make(max_requests=40, interval=2.0, safety=0.97, fixed_windows=False)
+    lim.update({"X-RateLimit-Remaining": "5"})
+    clock.t += 0.1
+    lim.update({"X-RateLimit-Remaining": "39"})
+    assert lim._server_window_start is None
+    lim.update({"X-RateLimit-Remaining": "1"})
+    lim._sent.clear()
+    lim.acquire()
+    assert lim.acquire() == pytest.approx(2.0)
 
 
 def test_a_new_process_asks_once_before_its_first_burst():

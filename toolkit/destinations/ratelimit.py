@@ -67,12 +67,17 @@ class RateLimiter:
             seconds) before the others: a process that starts while an earlier one's window is
             still running (reconcile after the load) learns what is left of it instead of
             drawing 429s with its first burst. :func:`limiter_for` turns it on.
+        fixed_windows: the server counts fixed windows (HighLevel: a ``Remaining`` that refills
+            at once), so a refill dates the window. False for a rolling window (Pipedrive's 2 s,
+            research pipedrive.md §2.4), whose count recovers request by request: no window
+            start is ever inferred.
     """
 
     def __init__(self, *, max_requests: int = 100, interval: float = 10.0, daily_limit: int | None = 200_000,
                  safety: float = 0.9, daily_reserve: int = 100, headers: Mapping[str, str] | None = None,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-                 wall: Callable[[], float] = time.time, probe_first: bool = False):
+                 wall: Callable[[], float] = time.time, probe_first: bool = False,
+                 fixed_windows: bool = True):
         self.max_requests, self.interval, self.safety = max_requests, interval, safety
         self.daily_limit, self.daily_reserve = daily_limit, daily_reserve
         self.daily_remaining: int | None = None
@@ -87,6 +92,8 @@ class RateLimiter:
         #: have, and is not read as the server's count, nor as a new window
         self._newest_answered: float | None = None
         self._probe_first, self._answered, self._first_sent = probe_first, False, None
+        self.fixed_windows = fixed_windows
+        self._windows_seen = False  # whether an answer ever showed a fixed window begin
         self._local = threading.local()  # each thread's last send: acquire, send, update run on one thread
         self.headers = dict(headers or HIGHLEVEL_HEADERS)
         self._clock, self._sleep, self._wall = clock, sleep, wall
@@ -157,13 +164,18 @@ class RateLimiter:
             # (waiting from the last answer instead would idle most of the next window). Until a
             # refill has been seen, wait one interval from when it said 0.
             # (The count is the newest answer's figure less our sends the server had not seen;
-            # older answers are not read, see update().) A window we saw begin ends one interval
-            # after it began (carried forward window by window while the traffic goes on); a
-            # process that never saw a window begin (it started mid-window) waits a whole
-            # interval from the answer.
+            # older answers are not read, see update().) A fixed window we saw begin ends one
+            # interval after; once it has ended by our clock, its count says nothing of the next
+            # window, whose answers will. A process that never saw a window begin (it started
+            # mid-window), or a server whose window rolls, waits a whole interval from the answer.
             self.server_remaining = None
             start = self._server_window_start
-            until = (start if start is not None else self._server_seen_at) + self.interval
+            if start is not None:
+                until = start + self.interval
+            elif self._windows_seen:
+                until = now
+            else:
+                until = self._server_seen_at + self.interval
             if until > now:
                 self._blocked_until, self._block_reason = until, "burst limit: server reports 0 remaining"
                 return until - now, self._block_reason
@@ -205,13 +217,11 @@ class RateLimiter:
                 # before the window's true start, so waiting for its end is never too early.
                 jump = max(4, self.max_requests // 4)
                 refilled = v - last > jump if last is not None else v >= self.max_requests - jump
-                if refilled:
+                if refilled and self.fixed_windows:
                     self._server_window_start = now
+                    self._windows_seen = True
                 elif self._server_window_start is not None and now - self._server_window_start >= self.interval:
-                    # that window is over: the next one began at its end at the earliest (the next
-                    # refill, when it is seen, says exactly when)
-                    passed = (now - self._server_window_start) // self.interval
-                    self._server_window_start += passed * self.interval
+                    self._server_window_start = None  # that window is over; the next refill says when
                 self._last_remaining = int(v)
                 # the server counted up to this request; our sends after it are not in its figure
                 later = len(self._sent) - bisect.bisect_right(self._sent, sent_at) if sent_at is not None else 0

@@ -46,9 +46,11 @@ class Pacer:
     def __init__(self, account: str, *, window: float = WINDOW_SECONDS, burst: int = 20, daily_reserve: int = 200,
                  general: RateLimiter | None = None, search: RateLimiter | None = None):
         self.general = general or limiter_for("pipedrive", account, max_requests=burst, interval=window,
-                                              daily_limit=None, daily_reserve=daily_reserve, headers=BURST_HEADERS)
+                                              daily_limit=None, daily_reserve=daily_reserve, headers=BURST_HEADERS,
+                                              fixed_windows=False)  # a rolling 2 s window (§2.4)
         self.search = search or limiter_for("pipedrive", account + "/search", max_requests=SEARCH_BURST,
-                                            interval=window, daily_limit=None, headers=_SEARCH_HEADERS)
+                                            interval=window, daily_limit=None, headers=_SEARCH_HEADERS,
+                                            fixed_windows=False)
 
     def acquire(self, *, search: bool = False) -> float:
         """Wait for room (a search waits for both windows: it counts in both, §2.4)."""
