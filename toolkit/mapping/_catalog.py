@@ -36,6 +36,9 @@ class DestinationObject:
     links: dict[str, str] = field(default_factory=dict)
     multi_select: bool = True
     custom_fields: bool = True
+    #: kinds of record this object cannot be created without a link to (a HighLevel opportunity:
+    #: its contact)
+    requires: tuple[str, ...] = ()
 
     def field_for(self, concept: str) -> str | None:
         """The API field that carries ``concept``, if the object has one."""
@@ -81,7 +84,7 @@ def destination_objects(destination: str) -> dict[str, DestinationObject]:
     for name, o in data["objects"].items():
         out[name] = DestinationObject(destination, name, o["kind"], tuple(o.get("aliases") or ()), dict(o.get("fields") or {}),
                                       dict(o.get("links") or {}), bool(o.get("multi_select", True)),
-                                      bool(o.get("custom_fields", True)))
+                                      bool(o.get("custom_fields", True)), tuple(o.get("requires") or ()))
     return out
 
 

@@ -340,7 +340,18 @@ def _propose(snapshot: Snapshot, destination: str, source: str | None, base: Map
                 continue
             left.append({"source": p.source, "reason": p.reason})
             continue
-        objects.append(_object_map(snapshot, p, destination, targets))
+        om = _object_map(snapshot, p, destination, targets)
+        target = destination_objects(destination).get(p.target)
+        missing = [k for k in (target.requires if target else ()) if target.link_to(k) not in om.links]
+        if missing and custom_objects_allowed(destination):
+            # its rows name no record it cannot exist without (a deal with no contact): a custom
+            # object of its own holds them instead
+            kind = ", ".join(missing)
+            p = ObjectProposal(p.source, f"custom_object:{re.sub(r'[^a-z0-9]+', '_', p.source.lower())}", 0.6,
+                               f"a {destination} {p.target} cannot exist without a {kind} and no column of "
+                               f"{p.source!r} points at one: a custom object instead", p.key)
+            om = _object_map(snapshot, p, destination, targets)
+        objects.append(om)
     extra = {"not_migrated": left} if left else {}
     return MappingSpec(source=source or snapshot.source, destination=destination, objects=objects, extra=extra)
 
