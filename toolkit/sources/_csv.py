@@ -40,6 +40,7 @@ import codecs
 import csv
 import io
 import os
+import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
