@@ -132,8 +132,10 @@ def _kernel_options() -> dict:
     encryption" notice for a kernel that listens on localhost only) would otherwise be printed
     into the terminal at every step, among the step's own progress lines. Its messaging layer's
     own logger is silenced too: a kernel shut down while it still flushes output (after a step
-    failed) logs a traceback of its sockets closing, which says nothing about the step."""
-    return {"extra_arguments": ["--IPKernelApp.log_level=ERROR",
+    failed) logs a traceback of its sockets closing, which says nothing about the step; so is
+    the kernel's note that it caught the interrupt it was shut down with. The step's own error
+    reaches the terminal through the command line, once."""
+    return {"extra_arguments": ["--IPKernelApp.log_level=CRITICAL",
                                 "--IPKernelApp.exec_lines=__import__('logging').getLogger('tornado').setLevel(50)"]}
 
 

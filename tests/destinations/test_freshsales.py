@@ -369,9 +369,6 @@ def test_single_upsert_by_email(fs):
 
 
 def test_429_surfaces_as_rate_limited(monkeypatch):
-    import sys
-
-    monkeypatch.setattr(sys.modules[Freshsales.__module__], "READ_RETRIES_ON_429", 0)  # reads are asked again in place otherwise
     with sandbox.start("freshsales", burst=2) as box:
         monkeypatch.setenv("FS_R", box.token)
         a = Freshsales(DestinationConfig(box.url, "FS_R", box.options), pacer=fresh_pacer())
@@ -381,15 +378,17 @@ def test_429_surfaces_as_rate_limited(monkeypatch):
         assert 0 < ei.value.retry_after <= 60 and a.limiter.minute._blocked_until > 0
 
 
-def test_a_read_answered_429_is_asked_again_in_place(monkeypatch):
+def test_a_read_in_a_listing_answered_429_is_asked_again_in_place(monkeypatch):
     # a listing of many pages is not read again from its first page: the one read waits and repeats
     with sandbox.start("freshsales", burst=2, time_scale=30) as box:
         monkeypatch.setenv("FS_R", box.token)
         a = Freshsales(DestinationConfig(box.url, "FS_R", box.options), pacer=fresh_pacer())
         # our pacer thinks it has room (it reads no minute headers here); the server's burst is 2
-        users = [a.list_users() for _ in range(3)]
-        assert users[2] == users[0]  # the third was refused once, waited and asked again
+        pages = [list(a._pages("/selector/owners", "users")) for _ in range(3)]
+        assert pages[2] == pages[0]  # the third was refused once, waited and asked again
         assert a.limiter.minute._blocked_until > 0
+        with pytest.raises(RateLimitedError):  # a single call still says it was refused
+            a.list_users(), a.list_users(), a.list_users()
 
 
 # --- the template and the workspace ---------------------------------------------------------------

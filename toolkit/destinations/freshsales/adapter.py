@@ -118,25 +118,26 @@ class Freshsales(SchemaOperations, BulkOperations, Destination):
     # --- HTTP ---------------------------------------------------------------------------
     def _request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
                  files: Any = None, data: dict | None = None) -> Any:
-        """One API call (``path`` below ``/api``) through the pacer; decoded JSON or typed errors.
-
-        A read answered 429 is asked again here once the pacer has waited what the server said:
-        a read changes nothing, and a listing of many pages (notes under every contact) would
-        otherwise be read again from its first page.
-        """
+        """One API call (``path`` below ``/api``) through the pacer; decoded JSON or typed errors."""
+        self.limiter.acquire()
         where = f"{method} /api{path}"
         headers = {"Authorization": f"Token token={self._token}", "Accept": "application/json"}
+        resp = send(self.client, method, f"{self.base_url}/api{path}", where=where, params=params, json=json,
+                    files=files, data=data, headers=headers)
+        self.limiter.update(resp.headers)
+        if resp.status_code < 400:
+            return decode(resp, where)
+        raise error_for(where, resp, message=_message, penalize=self.limiter.penalize)
+
+    def _read(self, path: str, params: dict | None = None) -> Any:
+        """A read inside a listing: answered 429, it is asked again here once the pacer has waited
+        what the server said, so that a listing of many pages (notes under every contact) is not
+        read again from its first page."""
         for attempt in range(READ_RETRIES_ON_429 + 1):
-            self.limiter.acquire()
-            resp = send(self.client, method, f"{self.base_url}/api{path}", where=where, params=params, json=json,
-                        files=files, data=data, headers=headers)
-            self.limiter.update(resp.headers)
-            if resp.status_code < 400:
-                return decode(resp, where)
             try:
-                raise error_for(where, resp, message=_message, penalize=self.limiter.penalize)
+                return self._request("GET", path, params=params)
             except RateLimitedError:
-                if method != "GET" or attempt == READ_RETRIES_ON_429:
+                if attempt == READ_RETRIES_ON_429:
                     raise
 
     # --- lookups ------------------------------------------------------------------------
@@ -328,7 +329,7 @@ class Freshsales(SchemaOperations, BulkOperations, Destination):
 
     def _children(self, object: str, module: str, parent_id: str) -> list[dict]:
         if object == "note":
-            return self._request("GET", f"/{module}/{parent_id}", params={"include": "notes"}).get("notes", [])
+            return self._read(f"/{module}/{parent_id}", params={"include": "notes"}).get("notes", [])
         return list(self._pages(f"/{module}/{parent_id}/document_associations", "document_associations"))
 
     def record(self, object: str, data: dict) -> Record:
@@ -387,7 +388,7 @@ class Freshsales(SchemaOperations, BulkOperations, Destination):
         """Every item of a paged list (``page``/``per_page``, ``meta.total_pages``, §8)."""
         page = 1
         while True:
-            data = self._request("GET", path, params={**(params or {}), "page": page, "per_page": self.page_size})
+            data = self._read(path, params={**(params or {}), "page": page, "per_page": self.page_size})
             items = data.get(key, [])
             yield from items
             total_pages = (data.get("meta") or {}).get("total_pages")
