@@ -26,6 +26,24 @@ CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 PEOPLE = {"highlevel": "contact", "freshsales": "contact", "pipedrive": "person"}
 
 
+#: the account's users: the one a practice names to own records whose owner it cannot match
+USERS = [{"email": "office@example.com", "firstName": "Kim", "lastName": "Wood", "role": "admin"}]
+
+
+def _init_propose_map(ws: Path, export: Path, destination: str, box, monkeypatch) -> Path:
+    """``init`` (with the fallback owner), ``propose`` and ``map --accept-proposals``, as a user
+    types them, each exiting 0."""
+    monkeypatch.setenv("CORPUS_TOKEN", box.token)
+    args = ["init", str(ws), "--source", "generic-csv", "--export", str(export), "--destination", destination,
+            "--base-url", box.url, "--token-env", "CORPUS_TOKEN", "--fallback-owner", USERS[0]["email"]]
+    if box.options.get("location_id"):
+        args += ["--location-id", box.options["location_id"]]
+    assert main(args) == 0
+    assert main(["propose", str(ws)]) == 0
+    assert main(["map", str(ws), "--accept-proposals"]) == 0
+    return ws
+
+
 def _rows(path: Path) -> list[dict]:
     with path.open(encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))
@@ -34,18 +52,8 @@ def _rows(path: Path) -> list[dict]:
 @pytest.mark.parametrize("destination", ["highlevel", "freshsales", "pipedrive"])
 def test_synthea_export_moves_whole_with_no_hand_edits(tmp_path, monkeypatch, destination):
     export = CORPUS / "synthea"
-    # the account's users: the one a practice names to own records whose owner it cannot match
-    users = [{"email": "office@example.com", "firstName": "Kim", "lastName": "Wood", "role": "admin"}]
-    with sandbox.start(destination, seed={"users": users}, time_scale=20) as box:
-        monkeypatch.setenv("CORPUS_TOKEN", box.token)
-        ws = tmp_path / "ws"
-        args = ["init", str(ws), "--source", "generic-csv", "--export", str(export), "--destination", destination,
-                "--base-url", box.url, "--token-env", "CORPUS_TOKEN", "--fallback-owner", "office@example.com"]
-        if box.options.get("location_id"):
-            args += ["--location-id", box.options["location_id"]]
-        assert main(args) == 0
-        assert main(["propose", str(ws)]) == 0
-        assert main(["map", str(ws), "--accept-proposals"]) == 0
+    with sandbox.start(destination, seed={"users": USERS}, time_scale=20) as box:
+        ws = _init_propose_map(tmp_path / "ws", export, destination, box, monkeypatch)
         assert main(["migrate", str(ws)]) == 0
         rec = reconcile(open_workspace(ws))
         s = rec.summary()
@@ -90,17 +98,8 @@ ORGS = {"highlevel": "company", "freshsales": "sales_account", "pipedrive": "org
 def test_atomic_crm_samples_move_with_their_ragged_rows_set_aside(tmp_path, monkeypatch, destination):
     # a CRM's own import samples: contacts, companies and deals, two of them with a short row
     export = CORPUS / "atomic_crm"
-    users = [{"email": "office@example.com", "firstName": "Kim", "lastName": "Wood", "role": "admin"}]
-    with sandbox.start(destination, seed={"users": users}, time_scale=20) as box:
-        monkeypatch.setenv("CORPUS_TOKEN", box.token)
-        ws = tmp_path / "ws"
-        args = ["init", str(ws), "--source", "generic-csv", "--export", str(export), "--destination", destination,
-                "--base-url", box.url, "--token-env", "CORPUS_TOKEN", "--fallback-owner", "office@example.com"]
-        if box.options.get("location_id"):
-            args += ["--location-id", box.options["location_id"]]
-        assert main(args) == 0
-        assert main(["propose", str(ws)]) == 0
-        assert main(["map", str(ws), "--accept-proposals"]) == 0
+    with sandbox.start(destination, seed={"users": USERS}, time_scale=20) as box:
+        ws = _init_propose_map(tmp_path / "ws", export, destination, box, monkeypatch)
         assert main(["migrate", str(ws)]) in (0, 3)  # 3: some records ended in error, each with its reason
         rec = reconcile(open_workspace(ws))
         s = rec.summary()
