@@ -14,10 +14,12 @@ import csv
 from pathlib import Path
 
 import pytest
+import yaml
 
 import crm_sandbox as sandbox
 from toolkit.cli import main
 from toolkit.load import Ledger
+from toolkit.mapping import MappingSpec
 from toolkit.workflow import open_workspace, reconcile
 
 pytestmark = pytest.mark.e2e
@@ -100,7 +102,9 @@ def test_atomic_crm_samples_move_with_their_ragged_rows_set_aside(tmp_path, monk
     export = CORPUS / "atomic_crm"
     with sandbox.start(destination, seed={"users": USERS}, time_scale=20) as box:
         ws = _init_propose_map(tmp_path / "ws", export, destination, box, monkeypatch)
-        assert main(["migrate", str(ws)]) in (0, 3)  # 3: some records ended in error, each with its reason
+        # the short rows were named by the audit and no rerun can load them: reported, not a failed run
+        assert main(["migrate", str(ws)]) == 0
+        assert main(["reconcile", str(ws)]) == 0
         rec = reconcile(open_workspace(ws))
         s = rec.summary()
         assert s["unaccounted"] == 0, s
@@ -118,4 +122,87 @@ def test_atomic_crm_samples_move_with_their_ragged_rows_set_aside(tmp_path, monk
         moved = rec.fates[rec.fates.fate.isin(["created", "merged"])]
         assert set(moved.object) >= {"contacts_export", "companies_sample"}
         errors = rec.fates[rec.fates.fate == "error"]
-        assert all(errors.reason.str.len() > 0)
+        assert set(errors.source_key) == {"line 3"}  # the two short rows, and nothing else
+        if destination != "highlevel":  # a deal names its company: Globex's row is the short one
+            globex = rec.fates[(rec.fates.object == "deals_sample") & (rec.fates.fate == "skipped")]
+            assert len(globex) == 1, rec.fates
+            assert "companies_sample.csv line 3, set aside as malformed" in globex.reason.iloc[0]
+
+
+def _expected(folder: Path) -> dict:
+    return yaml.safe_load((folder / "expected.yaml").read_text(encoding="utf-8"))
+
+
+#: the folders labelled before the proposer ever ran on them (``heldout: true``)
+HELD_OUT = sorted(p.name for p in CORPUS.iterdir() if (p / "expected.yaml").is_file() and _expected(p).get("heldout"))
+
+
+def _tables(spec) -> dict[str, str | None]:
+    """``people``/``organizations`` of an expected.yaml: a table, or tables each with a row rule."""
+    return {spec: None} if isinstance(spec, str) else dict(spec or {})
+
+
+def _held_by(destination: str, state: dict) -> dict[str, str]:
+    """CRM record id -> the id (HighLevel contacts: the name) of what the CRM holds it under: a
+    person's company, a note's or a custom record's person, a Pipedrive note's organisation too."""
+    def rows(name):
+        v = state.get(name) or []
+        return list(v.values()) if isinstance(v, dict) else v
+
+    out = {k: v for k, v in _parents(destination, state).items() if v not in ("None", "")}
+    if destination == "pipedrive":
+        out |= {str(p["id"]): str(p["org_id"]) for p in rows("persons") if p.get("org_id")}
+        out |= {f"{n['id']}@org": str(n["org_id"]) for n in rows("notes") if n.get("org_id")}
+    elif destination == "freshsales":
+        out |= {str(c["id"]): str(c["sales_account_id"]) for c in rows("contacts") if c.get("sales_account_id")}
+    else:
+        out |= {str(c["id"]): c["companyName"] for c in rows("contacts") if c.get("companyName")}
+    return out
+
+
+@pytest.mark.parametrize("folder", HELD_OUT)
+@pytest.mark.parametrize("destination", ["highlevel", "freshsales", "pipedrive"])
+def test_held_out_exports_move_whole_and_each_record_under_its_parent(tmp_path, monkeypatch, folder, destination):
+    # folders labelled before the proposer ever ran on them: every step exits 0, every row is
+    # accounted for, people and organisations land as the CRM's, and every link the mapping makes
+    # points, in the CRM's own state, at the record the export's keys say
+    export, want = CORPUS / folder, _expected(CORPUS / folder)
+    with sandbox.start(destination, seed={"users": USERS}, time_scale=20) as box:
+        ws = _init_propose_map(tmp_path / "ws", export, destination, box, monkeypatch)
+        assert main(["migrate", str(ws)]) == 0
+        assert main(["reconcile", str(ws)]) == 0
+        w = open_workspace(ws)
+        assert reconcile(w).summary()["unaccounted"] == 0
+        snap, spec, state = w.read_source(), MappingSpec.load(w.mapping_path), box.state()
+        held = _held_by(destination, state)
+        with Ledger(w.ledger_path) as ledger:
+            for kind, objects in (("people", PEOPLE), ("organizations", ORGS)):
+                for table, rule in _tables(want.get(kind)).items():
+                    df, key = snap.tables[table], snap.schema[table].key
+                    rows = df.query(rule, engine="python") if rule else df
+                    landed = ledger.id_map(table, objects[destination])
+                    assert set(rows[key]) <= set(landed), (kind, table)
+            for om in spec.objects:
+                for field, link in om.links.items():
+                    ref = f"{om.source}.{link['column']}"
+                    assert want["links"].get(ref) == link["object"], ref  # no link the export's keys deny
+                    df, other = snap.tables[om.source], snap.tables[link["object"]]
+                    okey = snap.schema[link["object"]].key
+                    key_of = dict(zip(other[link.get("by") or okey], other[okey]))
+                    name_of = dict(zip(other[okey], other[link.get("by") or okey]))
+                    mine = {k: str(v[0]).split("@")[0] for k, v in ledger.id_map(om.source, om.target).items()}
+                    parents = {k: str(v[0]).split("@")[0] for k, v in ledger.id_map(link["object"]).items()}
+                    rows = df.query(om.where, engine="python") if om.where else df
+                    checked = 0
+                    for k, v in zip(rows[snap.schema[om.source].key], rows[link["column"]]):
+                        if not isinstance(v, str) or not v or k not in mine:
+                            continue
+                        # a Pipedrive note's organisation is held apart from its person
+                        got = held.get(f"{mine[k]}@org" if om.target == "note" and field == "org_id" else mine[k])
+                        parent = key_of[v]
+                        # a HighLevel contact names its company; everything else holds its parent's id
+                        expected = name_of[parent] if destination == "highlevel" and om.target == "contact" \
+                            else parents[parent]
+                        assert got == expected, (ref, k, got, expected)
+                        checked += 1
+                    assert checked, ref

@@ -131,3 +131,49 @@ def test_a_template_applies_only_where_the_columns_match_not_the_file_name(tmp_p
     route = spec.object("contacts")
     assert route.key == "uid"
     assert {f.source: f.target for f in route.fields}["mail"] == "email"
+
+
+def test_a_table_of_companies_and_their_people_is_split_in_two_routes_linked_by_name(tmp_path):
+    partners = ("ID,Name,Company Type,Related Company,City\n"
+                "p1,Grocery Outlet,Company,,San Francisco\np2,Bob Ray,Individual,Grocery Outlet,San Francisco\n"
+                "p3,Agrolait,Company,,New York\np4,Ann Lee,Individual,Agrolait,New York\n"
+                "p5,Kim Wood,Individual,,Boston\n")
+    snap = _export(tmp_path, {"partners.csv": partners})
+    for dest, company, person in (("pipedrive", "organization", "person"), ("freshsales", "sales_account", "contact"),
+                                  ("highlevel", "company", "contact")):
+        spec = propose_mapping(snap, dest)
+        routes = {o.target: o for o in spec.objects if o.source == "partners"}
+        assert set(routes) == {company, person}, routes
+        assert routes[company].where == "`Company Type` in ['Company']"
+        assert routes[person].where == "not (`Company Type` in ['Company'])"
+        assert all(o.extra["confidence"] < 0.8 for o in routes.values())  # a person reads the split first
+        link = destination_object(dest, person).link_to("company")
+        if link:  # HighLevel contacts name their company as text instead
+            spec_ = routes[person].links[link]
+            assert (spec_["column"], spec_["object"], spec_["by"]) == ("Related Company", "partners", "Name")
+
+
+def test_names_of_organisations_make_a_table_of_companies_whatever_its_file_is_called(tmp_path):
+    customers = ("Name,Tags,City\nCredit & Leasing,Services,Johannesburg\nBolts & Screws,Wholesaler,Campinas\n"
+                 "Hydra Supplies,Retailer,Los Angeles\nNational Parts Inc.,Manufacturer,Shenzen\n")
+    snap = _export(tmp_path, {"m2m_customers_tags.csv": customers})
+    [route] = propose_mapping(snap, "pipedrive").objects
+    assert route.target == "organization" and route.extra["confidence"] < 0.8
+
+
+def test_a_whole_name_is_split_where_the_crm_keeps_first_and_last_apart():
+    df = pd.DataFrame({"Name": ["Mary Ann Lee", "Bob Ray", "Cher"], "Email": ["m@x.org", "b@x.org", "c@x.org"]},
+                      dtype="string")
+    f = [x for x in propose_fields(df, destination_object("freshsales", "contact"))[0] if x.source == "Name"]
+    assert {x.target: x.transform for x in f} == {"first_name": "given_names", "last_name": "family_name"}
+    first, _ = transforms.get("given_names")(df["Name"])
+    last, _ = transforms.get("family_name")(df["Name"])
+    assert list(first) == ["Mary Ann", "Bob", "Cher"] and list(last)[:2] == ["Lee", "Ray"] and pd.isna(list(last)[2])
+
+
+def test_nine_digit_phones_stay_phones_and_country_names_are_countries():
+    df = pd.DataFrame({"Phone": ["123456789", None, "415659874", "123456780"],
+                       "Country": ["South Africa", "Brazil", "China", "United Kingdom"]}, dtype="string")
+    f = _fields(df, "pipedrive", "organization")
+    assert profile(df["Phone"]).kind != "ssn" and f["Phone"].target is not None  # not left out as sensitive
+    assert f["Country"].extra["concept"] == "country"  # not the county, one letter away

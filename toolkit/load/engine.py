@@ -258,6 +258,7 @@ class Engine:
                 self.ledger.note_many(run_id, op, [(o, k, None, r) for o, k, r in rows])
                 if rows:
                     result.add(fate, len(rows))
+            result.set_aside = len(plan.quarantined)
             for op in self.ordered(plan.objects):
                 self._load_object(op, owners, stages, run_id, result, plan.aliases)
             result.status = "finished"
@@ -273,7 +274,8 @@ class Engine:
             self.ledger.finish_run(run_id, result.status, watermark if result.status == "finished" else None,
                                    {"counts": result.counts, "message": result.message, "seconds": result.seconds,
                                     "retries": result.retries, "files_as_links": result.files_as_links,
-                                    "resume_at": result.resume_at, "quota": self._quota_seen(), **(info or {})})
+                                    "resume_at": result.resume_at, "set_aside": result.set_aside,
+                                    "quota": self._quota_seen(), **(info or {})})
             emit_event("run_finished", run_id=run_id, mode=mode, status=result.status, counts=result.counts,
                        seconds=round(result.seconds, 1), resume_at=result.resume_at)
         return result

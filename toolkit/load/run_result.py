@@ -28,6 +28,9 @@ class RunResult:
         retries: kind of transient failure (429, 5xx, connection) -> retries made.
         files_as_links: files kept as a link instead of uploaded, one dict each.
         resume_at: when a run paused on the daily quota may resume (ISO 8601).
+        set_aside: of the ``error`` count, the source rows the reader set aside as malformed (too
+            few or too many fields, an undecodable byte): the audit named them by file and line
+            before the load, and no run can load them until the export is mended.
     """
 
     run_id: str
@@ -39,14 +42,15 @@ class RunResult:
     retries: dict[str, int] = field(default_factory=dict)
     files_as_links: list[dict] = field(default_factory=list)
     resume_at: str | None = None
+    set_aside: int = 0
 
     def add(self, fate: str, n: int = 1) -> None:
         self.counts[fate] = self.counts.get(fate, 0) + n
 
     @property
     def ok(self) -> bool:
-        """Finished with no record errored."""
-        return self.status == "finished" and not self.counts.get("error")
+        """Finished with no record errored (rows set aside as malformed before the load aside)."""
+        return self.status == "finished" and self.counts.get("error", 0) <= self.set_aside
 
     def summary(self) -> dict:
         """The run's figures for a report's summary cards."""
@@ -66,10 +70,12 @@ class RunResult:
             return f"Paused: {self.message}"
         if self.status != "finished":
             return f"The {self.mode} run did not finish ({self.status}): {self.message}; run it again to resume"
-        if c.get("error"):
-            return (f"The {self.mode} run finished ({done}); {c['error']:,} writes errored: the source records "
-                    "in error and their reasons are listed with the load's outcomes")
-        return f"The {self.mode} run finished: {done}, nothing errored"
+        aside = (f"; {self.set_aside:,} source rows were set aside as malformed in the export (named by file and "
+                 "line in the audit and with the load's outcomes)") if self.set_aside else ""
+        if c.get("error", 0) > self.set_aside:
+            return (f"The {self.mode} run finished ({done}); {c['error'] - self.set_aside:,} writes errored: the "
+                    f"source records in error and their reasons are listed with the load's outcomes{aside}")
+        return f"The {self.mode} run finished: {done}, no write errored{aside}"
 
     def files_table(self) -> pd.DataFrame:
         """Files kept as a link instead of uploaded, one row each."""

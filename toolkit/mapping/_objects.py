@@ -21,9 +21,10 @@ from ..shapes import ObjectSchema, Snapshot
 from ._carriers import carrier_value_map, cluster_carriers
 from ._catalog import DestinationObject, custom_objects_allowed, destination_objects
 from ._links import guess_key, propose_links, singular
+from ._mixed import MixedTable, company_link, find_mixed, organisation_share
 from ._profiling import ValueProfile, profile
 from ._proposer import CONFIRM_THRESHOLD, propose_fields, rank_concepts
-from ._rules import pipeline_maps
+from ._rules import pipeline_maps, query
 from ._spec import FieldMap, MappingSpec, ObjectMap
 
 __all__ = ["propose_mapping", "propose_objects", "read_folder", "template_fits", "ObjectProposal"]
@@ -39,6 +40,8 @@ _KIND_EVIDENCE = {"first_name": ("person", 1.0), "last_name": ("person", 1.0), "
 
 
 _PROFILES: dict[tuple[int, str], ValueProfile] = {}
+#: frames made during one proposal run (a mixed table's sides), alive while their ids key _PROFILES
+_KEEP: list[pd.DataFrame] = []
 
 
 def _profile(df: pd.DataFrame, col: str) -> ValueProfile:
@@ -52,8 +55,10 @@ def _profile(df: pd.DataFrame, col: str) -> ValueProfile:
 class ObjectProposal:
     """Which destination object a source table becomes, and why."""
 
-    def __init__(self, source: str, target: str | None, confidence: float, reason: str, key: str | None):
+    def __init__(self, source: str, target: str | None, confidence: float, reason: str, key: str | None,
+                 where: str | None = None):
         self.source, self.target, self.confidence, self.reason, self.key = source, target, confidence, reason, key
+        self.where = where  # the rows of the table this route takes (a mixed table's companies)
 
     def __repr__(self) -> str:
         return f"<{self.source} -> {self.target} ({self.confidence:.2f}: {self.reason})>"
@@ -98,15 +103,30 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 def _table_kind(df: pd.DataFrame, profiles: dict[str, ValueProfile]) -> tuple[str | None, float]:
     score: dict[str, float] = {}
+    seen: set[str] = set()
+    if _names_organisations(df, profiles):  # the names say what the rows are, whatever the file is called
+        score["company"] = 1.6
     for col in df.columns:
         cands = rank_concepts(col, profiles[col])
-        if cands and cands[0].score >= 0.7 and cands[0].concept in _KIND_EVIDENCE:
+        # each concept is one piece of evidence: two amount columns (covered, uncovered) say no
+        # more that a table is a deal than one does
+        if cands and cands[0].score >= 0.7 and cands[0].concept in _KIND_EVIDENCE and cands[0].concept not in seen:
+            seen.add(cands[0].concept)
             kind, w = _KIND_EVIDENCE[cands[0].concept]
             score[kind] = score.get(kind, 0.0) + w
     if not score:
         return None, 0.0
     kind = max(score, key=score.get)
     return kind, min(1.0, score[kind] / 2.0)
+
+
+def _names_organisations(df: pd.DataFrame, profiles: dict[str, ValueProfile]) -> bool:
+    """Whether the table's name column holds organisations' names ("Bolts & Screws")."""
+    for col in df.columns:
+        cands = rank_concepts(col, profiles[col])
+        if cands and cands[0].score >= 0.7 and cands[0].concept in ("full_name", "company_name"):
+            return organisation_share(df[col]) >= 0.6
+    return False
 
 
 def propose_objects(snapshot: Snapshot, destination: str) -> list[ObjectProposal]:
@@ -165,11 +185,20 @@ def _owner(snapshot: Snapshot, name: str, df: pd.DataFrame) -> dict | None:
     return None
 
 
-def _object_map(snapshot: Snapshot, prop: ObjectProposal, destination: str, targets: dict[str, str | None]) -> ObjectMap:
+def _object_map(snapshot: Snapshot, prop: ObjectProposal, destination: str, targets: dict[str, str | None],
+                mixed: MixedTable | None = None) -> ObjectMap:
     df = snapshot.tables[prop.source]
     target = destination_objects(destination).get(prop.target) or _custom_object(destination, prop.target)
     key = prop.key or df.columns[0]
     links = propose_links(snapshot, prop.source, df, target, targets, destination)
+    if mixed is not None:  # one side of a mixed table: its fields read from its own rows only
+        companies = query(df, mixed.companies, {}, prop.source)
+        if prop.where == mixed.people and target.link_to("company"):
+            link = company_link(df, mixed, key, prop.source, companies)
+            if link:
+                links[target.link_to("company")] = link
+        df = df.loc[companies] if prop.where == mixed.companies else df.loc[df.index.difference(companies)]
+        _KEEP.append(df)  # profiles are cached by the frame's id for the run
     owner = _owner(snapshot, prop.source, df)
     skip = {spec["column"]: f"link to {spec['object']} ({field})" for field, spec in links.items()}
     if owner:
@@ -179,7 +208,7 @@ def _object_map(snapshot: Snapshot, prop: ObjectProposal, destination: str, targ
         target = _custom_object(destination, prop.target)
     fields, values = propose_fields(df, target, key=key, skip=skip, profiles=profiles)
     om = ObjectMap(source=prop.source, target=prop.target, key=key, fields=fields, links=links, owner=owner,
-                   values=values, extra={"confidence": prop.confidence, "reason": prop.reason})
+                   values=values, where=prop.where, extra={"confidence": prop.confidence, "reason": prop.reason})
     if prop.target and prop.target.startswith("custom_object:"):
         _custom_object_schema(df, om, profiles)
     _carrier_values(df, om)
@@ -234,7 +263,9 @@ def _as_notes(snapshot: Snapshot, prop: ObjectProposal, destination: str,
     person = note.link_to("person")
     if person not in links:
         return None
-    links = {person: links[person]}
+    # the person first; any other record the CRM's note can point at as well (a Pipedrive note's
+    # organization: the encounter's payer) rides along on its own link field
+    links = {person: links[person], **{f: spec for f, spec in links.items() if f != person}}
     key = prop.key or df.columns[0]
     # a column whose name the template syntax would misread is left out of the text
     shown = [c for c in df.columns if c not in (key, links[person]["column"]) and not re.search(r"[{}:!\[\]]", c)]
@@ -314,6 +345,7 @@ def propose_mapping(snapshot: Snapshot, destination: str, *, source: str | None 
         return _propose(snapshot, destination, source, base)
     finally:
         _PROFILES.clear()
+        _KEEP.clear()
 
 
 def _propose(snapshot: Snapshot, destination: str, source: str | None, base: MappingSpec | None,
@@ -328,10 +360,14 @@ def _propose(snapshot: Snapshot, destination: str, source: str | None, base: Map
         if p.source in owners_from:
             p.target, p.reason = None, (f"{p.source} are the records' owners: matched by email to {destination} users, "
                                         "not migrated as records")
+    props, mixed = _split_mixed(snapshot, props, destination)
     targets = {p.source: p.target for p in props} | dict(known or {})
     objects, left = [], []
     for p in props:
         if only is not None and p.source not in only:
+            continue
+        if p.source in mixed:
+            objects.append(_object_map(snapshot, p, destination, targets, mixed[p.source]))
             continue
         if p.target is None:
             folded = None if p.source in owners_from else _as_notes(snapshot, p, destination, targets)
@@ -354,6 +390,25 @@ def _propose(snapshot: Snapshot, destination: str, source: str | None, base: Map
         objects.append(om)
     extra = {"not_migrated": left} if left else {}
     return MappingSpec(source=source or snapshot.source, destination=destination, objects=objects, extra=extra)
+
+
+def _split_mixed(snapshot: Snapshot, props: list[ObjectProposal], destination: str
+                 ) -> tuple[list[ObjectProposal], dict[str, MixedTable]]:
+    """Each table of companies and people together proposed as two routes, one per side."""
+    objects = destination_objects(destination)
+    company = next((o for o in objects.values() if o.kind == "company"), None)
+    person = next((o for o in objects.values() if o.kind == "person"), None)
+    out, found = [], {}
+    for p in props:
+        mixed = find_mixed(snapshot.tables[p.source]) if company and person else None
+        if mixed is None:
+            out.append(p)
+            continue
+        found[p.source] = mixed
+        why = f"{mixed.evidence}: split in two routes; check the split"
+        out.append(ObjectProposal(p.source, company.name, 0.75, f"its companies: {why}", p.key, mixed.companies))
+        out.append(ObjectProposal(p.source, person.name, 0.75, f"its people: {why}", p.key, mixed.people))
+    return out, found
 
 
 def _mentioned(om: ObjectMap) -> set[str]:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..errors import MappingError
 from .inline_images import default_folder, extract_inline_images, has_inline_images, is_note_object
-from ..shapes import (FILE_OBJECT, SOURCE_ID_FIELD, UNMAPPED_STAGE, CustomField, ObjectPlan, Plan, PlannedRecord, Record,
+from ..shapes import (FILE_OBJECT, SET_ASIDE, SOURCE_ID_FIELD, UNMAPPED_STAGE, CustomField, ObjectPlan, Plan, PlannedRecord, Record,
                       Snapshot)
 from ._catalog import destination_object
 from ._dedupe import find_duplicates
@@ -53,6 +53,41 @@ def _link_values(snapshot: Snapshot, df: pd.DataFrame, spec: dict, obj: str) -> 
     table = table[~table.index.duplicated(keep="first")]
     mapped = values.map(table)
     return mapped.where(mapped.notna(), values).astype("string")
+
+
+def _links_to_set_aside(snapshot: Snapshot, om, link_cols: dict[str, pd.Series]) -> dict:
+    """Row index -> why the record waits: a link names a row the reader set aside as malformed.
+
+    Such a record is skipped with that reason (it loads once the row is mended and the export read
+    again), not reported as a broken reference: the record it names is in the export, damaged.
+    """
+    held: dict[str, list[dict]] = {}
+    for q in snapshot.meta.get("quarantined") or []:
+        held.setdefault(q["object"], []).append(q)
+    out: dict = {}
+    for name, spec in om.links.items():
+        rows = held.get(spec["object"])
+        if not rows:
+            continue
+        other = snapshot.tables.get(spec["object"])
+        key = snapshot.schema[spec["object"]].key if spec["object"] in snapshot.schema else None
+        if other is None or key is None:
+            continue
+        column = spec.get("by") or key
+        named = {}
+        for q in rows:
+            v = (q.get("values") or {}).get(column)
+            if v:
+                named.setdefault(v, q)
+        if not named:
+            continue
+        known = set(other[key].astype("string").dropna())
+        for i, v in link_cols[name].items():
+            if isinstance(v, str) and v not in known and v in named and i not in out:
+                q = named[v]
+                out[i] = (f"its {spec['object']} {v} is {q['file']} line {q['row']}, set aside as malformed "
+                          f"({q['message']}): it loads once that row is mended")
+    return out
 
 
 def _lookup(snapshot: Snapshot, values: pd.Series, spec: dict | list[dict], obj: str) -> pd.Series:
@@ -271,6 +306,7 @@ def _object_plan(snapshot: Snapshot, om: ObjectMap, dest_objects: dict[str, list
 
     hier_link = hierarchy["link"] if hierarchy else None
     link_cols = {name: _link_values(snapshot, df, spec, om.source) for name, spec in om.links.items()}
+    set_aside = _links_to_set_aside(snapshot, om, link_cols)
     flag_hits: list[tuple[pd.Index, str, str | None]] = [
         (query(df, r["where"], params, here), r["reason"], r.get("tag")) for r in om.flags
     ]
@@ -323,7 +359,7 @@ def _object_plan(snapshot: Snapshot, om: ObjectMap, dest_objects: dict[str, list
             links=links,
             pipeline=(pipes[pos], stages[pos]) if stages is not None else None,
             flags=flags,
-            skip_reason=skips[pos] if isinstance(skips[pos], str) else None,
+            skip_reason=skips[pos] if isinstance(skips[pos], str) else set_aside.get(i),
         )
         pr.content_hash = _hash({"f": fields, "c": custom, "t": tags, "o": owner, "l": links, "p": pr.pipeline})
         records.append(pr)
@@ -442,19 +478,24 @@ def build_plan(snapshot: Snapshot, spec: MappingSpec, load_order: tuple[str, ...
     unrouted = [u for u in unrouted if (u[0], u[1]) not in merged_keys]
 
     fields: list[CustomField] = []
-    seen: set[tuple[str, str]] = set()
+    seen: dict[tuple[str, str], CustomField] = {}
     for target in dict.fromkeys([o.target for o in plans]):
         for cf in [CustomField(SOURCE_ID_FIELD, "Source ID", "text", target)] + custom.get(target, []):
-            if (cf.object, cf.key) not in seen:
-                seen.add((cf.object, cf.key))
+            first = seen.get((cf.object, cf.key))
+            if first is None:
+                seen[(cf.object, cf.key)] = cf
                 fields.append(cf)
+            elif first.type != cf.type:  # two tables fill one field, read as two types: text takes both
+                first.type, first.options = "text", []
+            elif cf.options:  # two tables fill one pick-list: it offers the values of both
+                first.options = list(dict.fromkeys([*(first.options or []), *cf.options]))
     return Plan(spec.source, spec.destination, plans, unrouted, fields, pipelines, aliases, notes, mapping=spec,
                 merged=merged, excluded=excluded_rows, quarantined=quarantined_rows(snapshot))
 
 
 def quarantined_rows(snapshot: Snapshot) -> list[tuple[str, str, str]]:
     """(object, ``line N``, reason) for every row the reader set aside as malformed."""
-    return [(q["object"], f"line {q['row']}", f"{q['file']} line {q['row']}: {q['message']}; set aside, not loaded")
+    return [(q["object"], f"line {q['row']}", f"{q['file']} line {q['row']}: {q['message']}; {SET_ASIDE}")
             for q in snapshot.meta.get("quarantined") or []]
 
 

@@ -32,7 +32,24 @@ US_STATES = set("AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA 
                 "OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC PR GU VI AS MP".split())
 COUNTRIES = {"us", "usa", "united states", "united states of america", "ca", "canada", "gb", "uk", "united kingdom",
              "au", "australia", "nz", "new zealand", "mx", "mexico", "de", "germany", "fr", "france", "ie", "ireland",
-             "nl", "netherlands", "es", "spain", "it", "italy", "in", "india"}
+             "nl", "netherlands", "es", "spain", "it", "italy", "in", "india"} | set(
+    # the world's countries by their English short names, so a column of them reads as countries
+    "afghanistan albania algeria andorra angola argentina armenia austria azerbaijan bahamas bahrain bangladesh "
+    "barbados belarus belgium belize benin bhutan bolivia botswana brazil brunei bulgaria burundi cambodia cameroon "
+    "chad chile china colombia congo croatia cuba cyprus czechia denmark djibouti dominica ecuador egypt eritrea "
+    "estonia eswatini ethiopia fiji finland gabon gambia georgia ghana greece grenada guatemala guinea guyana haiti "
+    "honduras hungary iceland indonesia iran iraq israel jamaica japan jordan kazakhstan kenya kiribati kosovo kuwait "
+    "kyrgyzstan laos latvia lebanon lesotho liberia libya liechtenstein lithuania luxembourg madagascar malawi "
+    "malaysia maldives mali malta mauritania mauritius micronesia moldova monaco mongolia montenegro morocco "
+    "mozambique myanmar namibia nauru nepal nicaragua niger nigeria norway oman pakistan palau panama paraguay peru "
+    "philippines poland portugal qatar romania russia rwanda samoa senegal serbia seychelles singapore slovakia "
+    "slovenia somalia sudan suriname sweden switzerland syria taiwan tajikistan tanzania thailand togo tonga tunisia "
+    "turkey turkmenistan tuvalu uganda ukraine uruguay uzbekistan vanuatu venezuela vietnam yemen zambia zimbabwe".split()
+) | {"south africa", "south korea", "north korea", "saudi arabia", "united arab emirates", "sri lanka", "costa rica",
+     "el salvador", "dominican republic", "puerto rico", "hong kong", "czech republic", "new caledonia",
+     "papua new guinea", "sierra leone", "ivory coast", "burkina faso", "trinidad and tobago", "bosnia and herzegovina",
+     "north macedonia", "east timor", "cape verde", "south sudan", "san marino", "vatican city", "great britain",
+     "england", "scotland", "wales", "northern ireland"}
 GENDERS = {"m", "f", "u", "o", "x", "male", "female", "unknown", "other", "non-binary", "nonbinary", "woman", "man",
            "undisclosed", "prefer not to say"}  # numeric codes are not read as gender from values alone
 FLAGS = {"y", "n", "yes", "no", "true", "false", "t", "f", "0", "1", "x", "checked", "unchecked"}
@@ -122,6 +139,8 @@ _NUMBER_NAME = re.compile(r"(^|[^a-z])(id|count|num|number|no|qty|quantity|total
                           r"order|score|level|version|seq|index)([^a-z]|$)", re.I)
 #: a "mail code" or "post code" is a postal code, whose nine digits may be a ZIP+4 or an SSN
 _POSTAL_NAME = re.compile(r"mail|zip|post", re.I)
+#: a column named as a phone holds phone numbers, however many digits a local one has
+_PHONE_NAME = re.compile(r"phone|mobile|\bcell|\btel|\bfax", re.I)
 _DASHED_SSN = re.compile(r"^(\d{3}-\d{2}-\d{4}|[*xX#]{3}-?[*xX#]{2}-?\d{4})$")
 _TEXT_FLAGS = FLAGS - {"0", "1"}
 
@@ -139,6 +158,8 @@ def _shares(values: list[str], s: pd.Series, name: str = "") -> dict[str, float]
     if _CODE_NAME.search(name) and not _POSTAL_NAME.search(name):
         # a procedure or diagnosis code: only the dashed shape is an SSN
         sh["ssn"] = sum(bool(_DASHED_SSN.match(v)) for v in values) / n
+    if _PHONE_NAME.search(name):
+        sh["ssn"] = 0.0
     sh["url"] = sh["url"] * (1 - sh["email"])
     sh["card"] = sum(_card(v) for v in values) / n
     sh["npi"] = sum(_npi(v) for v in values) / n

@@ -192,6 +192,24 @@ def custom_key(column: str, taken: set[str]) -> str:
     return key
 
 
+def _split_full_name(fields: list[FieldMap], target: DestinationObject) -> None:
+    """A column of whole names, where the object has a first and a last name but no whole name
+    (a Freshsales contact): the last word to the last name, the words before it to the first."""
+    first, last = target.field_for("first_name"), target.field_for("last_name")
+    if not first or not last or target.field_for("full_name") or any(f.target in (first, last) for f in fields):
+        return
+    for i, fm in enumerate(fields):
+        if fm.extra.get("concept") == "full_name" and isinstance(fm.source, str) and \
+                (fm.target is None or fm.target.startswith("custom:")) and fm.value is None:
+            why = f"whole names; {target.destination} keeps first and last names apart: split at the last word"
+            fields[i:i + 1] = [
+                FieldMap(fm.source, first, transform="given_names", confidence=min(fm.confidence, 0.75), reason=why,
+                         extra={"concept": "full_name"}),
+                FieldMap(fm.source, last, transform="family_name", confidence=min(fm.confidence, 0.75), reason=why,
+                         extra={"concept": "full_name"})]
+            return
+
+
 def _custom_type(prof: ValueProfile, concept: str | None) -> tuple[str, str | None]:
     """(custom-field type, transform) from the concept unless the values say otherwise, else from the values."""
     if concept:
@@ -358,6 +376,8 @@ def propose_fields(df: pd.DataFrame, target: DestinationObject, *, key: str | No
             spec = target.fields[api]
             # tags take each label of a cell that lists several ("football-fan, manager") as its own
             transform = "tag_list" if api == "tags" else CONCEPTS[concept].transform
+            if spec.get("type") == "integer":  # the API takes whole numbers only (Pipedrive's revenue)
+                transform = "whole_number"
             fm = FieldMap(col, api, transform=transform, confidence=conf, reason=best.reason(prof))
             if target.field_for(concept) != api:
                 fm.reason += f"; {api} is the only phone field"
@@ -452,6 +472,7 @@ def propose_fields(df: pd.DataFrame, target: DestinationObject, *, key: str | No
     for fm in fields:  # what the proposer read each column as, for the reviewer (and the benchmark)
         if isinstance(fm.source, str) and concept_of.get(fm.source):
             fm.extra.setdefault("concept", concept_of[fm.source])
+    _split_full_name(fields, target)
     if compose:
         api = next(n for n, f in target.fields.items() if f.get("compose"))
         parts = [compose[c] for c in ("first_name", "last_name") if c in compose]

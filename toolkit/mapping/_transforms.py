@@ -172,6 +172,29 @@ def t_money(s):
     return values.map(lambda x: round(float(x), 2) if x is not pd.NA else x), problems
 
 
+@_register("given_names")
+def t_given_names(s):
+    """A whole name's words before the last ("Mary Ann Lee" -> "Mary Ann"; one word: itself)."""
+    v = _strip(s).astype("string")
+    parts = v.str.rsplit(n=1)
+    return parts.map(lambda p: p[0] if isinstance(p, list) and p else pd.NA).astype("object"), _none(s)
+
+
+@_register("family_name")
+def t_family_name(s):
+    """A whole name's last word ("Mary Ann Lee" -> "Lee"); empty for a one-word name."""
+    v = _strip(s).astype("string")
+    parts = v.str.rsplit(n=1)
+    return parts.map(lambda p: p[1] if isinstance(p, list) and len(p) == 2 else pd.NA).astype("object"), _none(s)
+
+
+@_register("whole_number")
+def t_whole_number(s):
+    """A number rounded to a whole one, for a field whose API takes integers only."""
+    values, problems = _numbers(s)
+    return values.map(lambda x: int(round(float(x))) if x is not pd.NA else x), problems
+
+
 @_register("yn_bool")
 def t_yn(s):
     v = _strip(s).astype("string").str.upper()

@@ -5,11 +5,11 @@ Sources hand over a :class:`Snapshot`; mapping turns it into a :class:`Plan` of
 :class:`CustomField` and :class:`Pipeline`, and list :class:`User`.
 """
 
-from ._plan import FILE_INPUTS, FILE_OBJECT, UNMAPPED_STAGE, ObjectPlan, Plan, PlannedRecord
+from ._plan import FILE_INPUTS, FILE_OBJECT, SET_ASIDE, UNMAPPED_STAGE, ObjectPlan, Plan, PlannedRecord
 from ._records import SOURCE_ID_FIELD, CustomField, DestinationConfig, Pipeline, Record, Stage, User
 from ._snapshot import ObjectSchema, Snapshot
 
 __all__ = [
-    "FILE_INPUTS", "FILE_OBJECT", "SOURCE_ID_FIELD", "UNMAPPED_STAGE", "CustomField", "DestinationConfig",
+    "FILE_INPUTS", "FILE_OBJECT", "SET_ASIDE", "SOURCE_ID_FIELD", "UNMAPPED_STAGE", "CustomField", "DestinationConfig",
     "ObjectPlan", "ObjectSchema", "Pipeline", "Plan", "PlannedRecord", "Record", "Snapshot", "Stage", "User",
 ]

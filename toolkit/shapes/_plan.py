@@ -9,12 +9,15 @@ from typing import Any
 
 from ._records import CustomField, Record
 
-__all__ = ["Plan", "ObjectPlan", "PlannedRecord", "UNMAPPED_STAGE", "FILE_OBJECT", "FILE_INPUTS"]
+__all__ = ["Plan", "ObjectPlan", "PlannedRecord", "UNMAPPED_STAGE", "FILE_OBJECT", "FILE_INPUTS", "SET_ASIDE"]
 
 #: the destination object a file record travels as
 FILE_OBJECT = "file"
 #: a file record's fields that tell the engine what to upload; the destination stores neither
 FILE_INPUTS = frozenset({"path", "size"})
+#: how the reason of a row the reader set aside as malformed ends (its error in the ledger): such
+#: rows are counted apart, as known before the load and loadable only once the export is mended
+SET_ASIDE = "set aside, not loaded"
 #: the stage a deal whose source stage has no mapping lands in, for a person to review
 UNMAPPED_STAGE = "Unmapped — Review Required"
 

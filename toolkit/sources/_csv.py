@@ -314,8 +314,11 @@ def _read_scanned(path: Path, name: str, expected_columns, fallback_encoding: st
         if bad_rows != "collect":
             raise SourceError(msg, file=name, row=int(scan.start_lines[r]), column=col)
         keep[b] = False
+        # the fields the record does hold, by column (kept in memory only, never reported: they
+        # may be a patient's), so that a record naming this one can say it was set aside
+        fields = next(csv.reader(io.StringIO(raw.decode(scan.encoding, errors="replace")), delimiter=delimiter), [])
         collected.append({"file": name, "row": int(scan.start_lines[r]), "column": col,
-                          "message": msg})
+                          "message": msg, "values": dict(zip(header, (f.strip() for f in fields)))})
     try:
         frame = _arrow_read(path, header, scan.encoding, delimiter, multiline=True,
                             skip_invalid=bool(collected) or bool(blank.any()),

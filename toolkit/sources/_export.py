@@ -222,7 +222,7 @@ def read_export(folder: str | Path, *, source: str, layouts: Sequence[Layout], m
                 if entry is not None:
                     drift[name] = entry
                 for bad in table.bad_rows:
-                    errors.append({"object": name, **bad,
+                    errors.append({"object": name, **{k: v for k, v in bad.items() if k != "values"},
                                    "message": bad["message"] + " — record left out of the table"})
                 tables[name] = frame
                 lines[name] = pd.Series(table.lines, index=frame.index, name="line")

@@ -155,9 +155,14 @@ def compare(plan: Plan, snapshot: Snapshot, ledger: Ledger, dest: Destination,
     for op in plan.objects:
         ours.setdefault(op.target, set()).update(pr.source_key for pr in op.records)
     known = {(o, k) for (_, k, o) in mapped}
+    # two tables keyed by row numbers both give a CRM object a "3": one record of each is no duplicate
+    source_of = {dest_id: sobj for (sobj, _, _), dest_id in mapped.items()}
     for obj, listing in listings.items():
         for sid, recs in listing.by_source.items():
-            if len(recs) > 1:
+            groups: dict[str | None, int] = {}
+            for r in recs:
+                groups[source_of.get(r.id)] = groups.get(source_of.get(r.id), 0) + 1
+            if any(n > 1 for n in groups.values()) or (None in groups and len(groups) > 1):
                 findings.append(Finding("duplicate Source ID", obj, sid, expected=1, actual=len(recs),
                                         id=", ".join(r.id or "" for r in recs)))
             if sid not in ours.get(obj, set()) and (obj, sid) not in known:

@@ -57,7 +57,7 @@ class Reconciliation:
         return {**figures, "broken_links": len(self.integrity), "totals_off": off_totals,
                 "crm_records": int(sum(self.destination_counts.values())), **differences,
                 "ok": (unaccounted == 0 and not self.integrity and off_totals == 0 and problems == 0
-                       and not figures["errors"])}
+                       and figures["errors"] == figures["set_aside"])}
 
     def look_first(self) -> list[str]:
         """What to look at first when the reconciliation is not ok, most serious first."""
@@ -70,8 +70,9 @@ class Reconciliation:
                           ("deleted in the source", "records deleted in the source, still in the CRM"),
                           ("moved in the CRM", "records the ledger finds elsewhere"), ("broken_links", "broken links"),
                           ("totals_off", "field totals that differ")):
-            if s.get(key):
-                out.append(f"{s[key]:,} {what}")
+            n = s.get(key, 0) - (s.get("set_aside", 0) if key == "errors" else 0)
+            if n:
+                out.append(f"{n:,} {what}")
         return out
 
     def to_dict(self) -> dict:

@@ -219,7 +219,7 @@ class MigrationOutcome:
         return {"run_id": r.run_id, "mode": r.mode, "status": r.status, "message": r.message,
                 "resume_at": r.resume_at, "seconds": round(r.seconds, 1), "source_records": self.source_records,
                 "per_object": self.per_object.to_dict("records"),
-                "counts": r.counts, "retries": r.retries,
+                "counts": r.counts, "set_aside": r.set_aside, "retries": r.retries,
                 "files_as_links": r.files_as_links, "plan": self.plan_counts, "custom_fields": self.custom_fields,
                 "owners": self.owners.rows()}
 

@@ -16,6 +16,7 @@ custom fields (``activityFields`` is read-only; none exist for notes and files).
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -83,6 +84,10 @@ class FieldCatalog:
         # codes a refreshed catalogue did not have (fields made in the app, or by another tool):
         # asked for once, not on every record that carries them
         self._unknown: dict[str, set[str]] = {}
+        # a lead's custom fields are the deals' (ENTITY_OF): the two objects are set
+        # up side by side, so a field is made under its entity's lock, once
+        self._making: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
 
     # --- catalogue ------------------------------------------------------------------------
     def fields(self, entity: str, *, refresh: bool = False) -> dict[str, _Field]:
@@ -114,6 +119,15 @@ class FieldCatalog:
     def create(self, entity: str, spec: CustomField) -> CustomField:
         if spec.type not in TYPE_TO_PD:
             raise MappingError(f"custom field {spec.key}: unknown type {spec.type!r} (known: {', '.join(TYPE_TO_PD)})")
+        with self._lock:
+            making = self._making.setdefault(entity, threading.Lock())
+        with making:
+            have = self.fields(entity).get(spec.key)
+            if have is not None:  # made a moment ago for the other object on this entity
+                return CustomField(**{**have.spec.__dict__, "object": spec.object})
+            return self._create(entity, spec)
+
+    def _create(self, entity: str, spec: CustomField) -> CustomField:
         body: dict[str, Any] = {"field_name": label_for(spec), "field_type": TYPE_TO_PD[spec.type]}
         if spec.type == "checkbox":
             body["options"] = [{"label": x} for x in CHECKBOX_OPTIONS]

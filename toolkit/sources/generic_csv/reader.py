@@ -153,12 +153,17 @@ def read_folder(folder: str | Path, *, mode: str = "strict") -> Snapshot:
             sch, det, roles, fmts = _describe(name, file, frame, hint, info)
             if sch.key == "_row":
                 frame = frame.copy()
-                frame.insert(0, "_row", pd.array([str(x) for x in ln], dtype=string_dtype()))
+                # a row is known by its table and line: two tables keyed by line both have a "3",
+                # and one CRM object (and its Source ID field) may take rows of both
+                frame.insert(0, "_row", pd.array([f"{name}:{x}" for x in ln], dtype=string_dtype()))
             tables[name], schema[name], detected[name] = frame, sch, det
             lines[name] = pd.Series(ln, index=frame.index, name="line")
             suites[name], roles_of[name], formats[name] = det["kind"], roles, fmts
-            errors += [{"object": name, **b, "message": b["message"] + " — record left out of the table"} for b in bad]
-            quarantined += [{"object": name, "file": file, "row": b["row"], "message": b["message"]} for b in bad]
+            errors += [{"object": name, **{k: v for k, v in b.items() if k != "values"},
+                        "message": b["message"] + " — record left out of the table"} for b in bad]
+            # the values a set-aside row holds stay in memory: a record naming it says so
+            quarantined += [{"object": name, "file": file, "row": b["row"], "message": b["message"],
+                             "values": b.get("values") or {}} for b in bad]
     if not tables and mode != "report":
         raise SourceError(f"no CSV, TSV, TXT or XLSX files in {str(folder)!r}", file=str(folder))
     meta = {"line_numbers": lines, "detected": detected, "suites": suites, "roles": roles_of, "formats": formats,
