@@ -53,7 +53,11 @@ def test_pipedrive_counts_tokens_per_plan_and_seats():
 def test_freshsales_bulk_upserts_100_and_is_bound_by_the_hourly_limit():
     quota = quota_for("freshsales", {"plan": "estate"})
     est = estimate_plan(_plan("contact", 10_000), _snapshot(patients=10_000), None, quota)
-    assert est.objects[0]["write calls"] == 100
+    # 100 bulk calls, each followed by its job's status and the search for the new ids
+    assert est.objects[0]["write calls"] == 300
+    # leads are contacts to Freshsales: the same bulk endpoint, not one call each
+    leads = estimate_plan(_plan("lead", 250), _snapshot(patients=250), None, quota)
+    assert leads.objects[0]["write calls"] == 3 * 3
     assert quota.rate == pytest.approx(2_000 / 3600)
     assert est.load_seconds == pytest.approx(est.calls / (2_000 / 3600))
 

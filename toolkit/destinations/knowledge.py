@@ -5,6 +5,7 @@ rebuild guide and the workspace ask the registry, never a table of vendors of th
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 __all__ = ["Quota", "MergeEntry"]
@@ -37,6 +38,12 @@ class Quota:
         setup_per_pipeline: calls that making one missing pipeline takes (its create and the
             reads of pipelines and stages around it), where the API creates pipelines.
         setup_per_stage: calls per stage made in a new pipeline.
+        calls_per_batch: calls that follow each bulk write (Freshsales: the job's status, then the
+            search that finds the new records' ids by Source ID).
+        reads_per_object: destination object -> reads a run makes of it besides its writes and
+            reconcile's pages (field catalogue and forms again, the list view's id, the listing of
+            what is already there, reconcile's second listing); measured, per object written.
+        run_reads: reads once a run besides the users and pipelines (Freshsales: lifecycle stages).
         source: where the figures come from.
         assumptions: what was assumed to pick them.
     """
@@ -57,6 +64,9 @@ class Quota:
     reads_under: tuple[str, ...] = ("contact",)
     setup_per_pipeline: float = 0
     setup_per_stage: float = 0
+    calls_per_batch: float = 0
+    reads_per_object: dict[str, float] = field(default_factory=dict)
+    run_reads: int = 0
     source: str = ""
     assumptions: tuple[str, ...] = ()
 
@@ -75,6 +85,10 @@ class Quota:
     def calls_for(self, obj: str) -> float:
         """Calls one record of ``obj`` takes to write (see :attr:`calls_per_write`)."""
         return _by_pattern(self.calls_per_write, obj, 1)
+
+    def object_reads(self, targets) -> int:
+        """The fixed reads a run makes of the objects in ``targets`` (see :attr:`reads_per_object`)."""
+        return math.ceil(sum(_by_pattern(self.reads_per_object, t, 0) for t in targets))
 
     def reads_per_contact(self, targets) -> int:
         """Reconcile's reads under each contact, for a load that writes ``targets``."""

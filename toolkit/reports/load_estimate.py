@@ -149,15 +149,20 @@ def estimate_plan(plan, snapshot, spec, quota: Quota, *, assumptions: list[str] 
         targets = {op.target for op in plan.objects} | {cf.object for cf in plan.custom_fields}
     rows = []
     for source, target, n, skipped in routes:
-        calls = math.ceil(math.ceil(n / quota.per_call(target)) * quota.calls_for(target))
+        batches = math.ceil(n / quota.per_call(target))
+        calls = math.ceil(batches * quota.calls_for(target))
+        if quota.per_call(target) > 1:  # what each bulk call is followed by (a job to poll, ids to find)
+            calls += math.ceil(batches * quota.calls_per_batch)
         units = calls * quota.cost(target) if quota.unit == "tokens" else calls
         rows.append({"source": source, "destination": target, "records": n, "skipped by rule": skipped,
                      "write calls": calls, quota.unit: units})
     custom_objects = {t for t in targets if t.startswith("custom_object:")}
     # users, pipelines, one field list per object, one create per field, each custom object's
-    # schema, and (where the API makes them) each pipeline and its stages, review stage included
+    # schema, the reads each object costs besides (catalogues again, view ids, what is there
+    # already), and (where the API makes them) each pipeline and its stages, review stage included
     pipelines = (plan.pipelines if plan is not None else None) or {}
     setup = 2 + len(targets) + n_custom + quota.setup_per_custom_object * len(custom_objects) + \
+        quota.run_reads + quota.object_reads(targets) + \
         math.ceil(quota.setup_per_pipeline * len(pipelines)
                   + quota.setup_per_stage * sum(len(set(st) | {UNMAPPED_STAGE}) for st in pipelines.values()))
     parents = sum(r["records"] for r in rows if r["destination"] in quota.reads_under)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from ...errors import ConfigError
 from ..knowledge import MergeEntry, Quota
+from ._bulk import BATCH
+from ._records import OBJECTS
 
 __all__ = ["DISPLAY_NAME", "DEFAULT_BASE_URL", "DEFAULT_TOKEN_ENV", "SENDS_SMS", "quota", "MERGE_FIELDS",
            "REBUILD_WHERE"]
@@ -35,7 +37,18 @@ def quota(options: dict) -> Quota:
                           f"(plans: {', '.join(PLAN_HOURLY)})")
     hourly = PLAN_HOURLY[plan]
     return Quota("freshsales", burst=PER_MINUTE, burst_seconds=60, hourly=hourly, daily=hourly * 24,
-                 batch={"contact": 100, "sales_account": 100, "deal": 100}, page_size=100,
+                 # every object bulk upsert takes (leads are contacts: the same endpoint)
+                 batch={o: BATCH for o, info in OBJECTS.items() if info.bulk}, page_size=100,
+                 # each bulk call: its job polled, then the new ids found by Source ID (§6, §3)
+                 calls_per_batch=2,
+                 # measured (benchmarks/demo_windows.py, Dental-Exec, 40 patients): each contact,
+                 # lead, account and deal object reads its field catalogue and form again while its
+                 # fields are made, its list view's id and first page before the load, and both
+                 # again in reconcile; tasks and appointments list their open/done (upcoming/past)
+                 # views before the load and in reconcile
+                 reads_per_object={"contact": 8, "lead": 8, "sales_account": 8, "deal": 8, "task": 3,
+                                   "appointment": 4},
+                 run_reads=4,  # lifecycle stages (load, reconcile twice), owners again in the load
                  # notes and files are read through the record they hang on: one read of the record
                  # (its notes) and one of its document associations, per contact (leads are contacts), account and deal
                  contact_reads=(("note",), ("file",)), reads_under=("contact", "lead", "sales_account", "deal"),
