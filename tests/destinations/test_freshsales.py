@@ -443,3 +443,6 @@ def test_demo_into_freshsales_accounts_for_everything_and_speaks_the_schemas(tmp
     users = {u["id"] for u in state["users"]}
     assert all(c["owner_id"] in users for c in state["contacts"])
     assert all(c["custom_field"]["cf_source_id"] for c in state["contacts"])
+    # the estimate, written before anything moved, promised the calls the account saw, within a tenth
+    estimated = json.loads((tmp_path / "out" / "workspace" / "reports" / "estimate.json").read_text())["calls"]
+    assert abs(estimated - len(entries)) <= 0.10 * len(entries), (estimated, len(entries))

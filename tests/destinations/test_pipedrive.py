@@ -288,6 +288,9 @@ def test_demo_accounts_for_every_record_and_every_request_matches_the_vendor_spe
     assert entries and problems == []
     assert all(e["status"] < 400 for e in entries)
     assert all(e["headers"].get("x-api-token") == "***" for e in entries)
+    # the estimate, written before anything moved, promised the calls the account saw, within a tenth
+    estimated = json.loads((out / "workspace" / "reports" / "estimate.json").read_text())["calls"]
+    assert abs(estimated - len(entries)) <= 0.10 * len(entries), (estimated, len(entries))
     state = json.loads((out / "sandbox_state.json").read_text())
     persons = {p["id"] for p in state["persons"]}
     assert state["persons"] and state["deals"] + state["leads"] and state["activities"] and state["notes"]
