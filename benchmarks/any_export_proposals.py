@@ -114,8 +114,8 @@ def score(folder: Path, destination: str, spec: MappingSpec) -> dict:
             link_cols = {v["column"] for v in om.links.values()}
             for col, labels in fields.items():
                 fm = by_col.get(col)
-                if fm is None or col in link_cols:
-                    continue  # a link column is scored as a link
+                if fm is None or col in link_cols or om.where and f"`{col}`" in om.where:
+                    continue  # a link column is scored as a link, the split's own column with the route
                 add("field", f"{om.source}.{col}", _field_right(fm, labels, target), float(fm.confidence or 0.0),
                     fm.target or ("(sensitive)" if (fm.reason or "").startswith("sensitive") else "(left out)"))
     for nm in spec.extra.get("not_migrated") or []:

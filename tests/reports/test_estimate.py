@@ -103,3 +103,12 @@ def test_cli_estimate_needs_no_token_and_no_network(tmp_path):
     assert figures["calls"] == sum(o["write calls"] for o in figures["objects"]) + figures["setup_calls"] + \
         figures["verify_calls"]
     assert (ws / "reports" / "estimate.html").stat().st_size > 5_000
+
+
+def test_a_highlevel_contact_linked_to_its_business_costs_a_second_call():
+    # the business is set by POST /contacts/bulk/business after the create (research highlevel.md §4)
+    records = [PlannedRecord("patients", f"P{i}", Record(object="contact"),
+                             links={"businessId": ("practices", "PR1")} if i < 30 else {}) for i in range(100)]
+    plan = Plan("test", "x", [ObjectPlan("patients", "contact", records)], [], [], {})
+    est = estimate_plan(plan, _snapshot(patients=100), None, quota_for("highlevel"))
+    assert est.objects[0]["write calls"] == 100 + 30

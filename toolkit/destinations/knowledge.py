@@ -44,6 +44,9 @@ class Quota:
             reconcile's pages (field catalogue and forms again, the list view's id, the listing of
             what is already there, reconcile's second listing); measured, per object written.
         run_reads: reads once a run besides the users and pipelines (Freshsales: lifecycle stages).
+        calls_per_part: ``object.name`` (a link or a field) -> calls each record of that object
+            carrying it costs besides its write (HighLevel: a contact's business, a business's
+            description, each set by a call of its own).
         source: where the figures come from.
         assumptions: what was assumed to pick them.
     """
@@ -67,6 +70,7 @@ class Quota:
     calls_per_batch: float = 0
     reads_per_object: dict[str, float] = field(default_factory=dict)
     run_reads: int = 0
+    calls_per_part: dict[str, float] = field(default_factory=dict)
     source: str = ""
     assumptions: tuple[str, ...] = ()
 

@@ -201,6 +201,8 @@ def _object_map(snapshot: Snapshot, prop: ObjectProposal, destination: str, targ
         _KEEP.append(df)  # profiles are cached by the frame's id for the run
     owner = _owner(snapshot, prop.source, df)
     skip = {spec["column"]: f"link to {spec['object']} ({field})" for field, spec in links.items()}
+    if mixed is not None:  # the type column is the split's rule, not a value of either side
+        skip[mixed.column] = f"says which rows are companies and which people: the routes' rule ({prop.where})"
     if owner:
         skip.setdefault(owner["column"], "owner: resolved by email to a destination user")
     profiles = {c: _profile(df, c) for c in df.columns}

@@ -136,12 +136,22 @@ def estimate_plan(plan, snapshot, spec, quota: Quota, *, assumptions: list[str] 
     if plan is None:
         # No mapping for this pair yet: every source record counted as one record to write.
         routes = [(obj, "record", n, 0) for obj, n in counts.items()]
+        linked = {}
         unrouted: dict[str, int] = {}
         n_custom, targets = 0, {"record"}
         assumptions.append("no mapping yet: every source record counted as one destination record (an upper bound)")
     else:
         routes = [(op.source_object, op.target, sum(1 for r in op.records if r.skip_reason is None),
                    sum(1 for r in op.records if r.skip_reason is not None)) for op in plan.objects]
+        # links and fields the CRM sets by a call of their own (a HighLevel contact's business)
+        linked: dict[str, float] = {}
+        for op in plan.objects:
+            parts = {k.split(".", 1)[1]: n for k, n in quota.calls_per_part.items() if k.split(".", 1)[0] == op.target}
+            if parts:
+                route = op.source_object + ">" + op.target
+                linked[route] = linked.get(route, 0) + sum(
+                    n for r in op.records if r.skip_reason is None for name, n in parts.items()
+                    if r.links.get(name) or r.record.links.get(name) or r.record.fields.get(name) not in (None, ""))
         unrouted = {}
         for obj, _key, _reason in plan.unrouted + plan.excluded + plan.merged:
             unrouted[obj] = unrouted.get(obj, 0) + 1
@@ -153,6 +163,7 @@ def estimate_plan(plan, snapshot, spec, quota: Quota, *, assumptions: list[str] 
         calls = math.ceil(batches * quota.calls_for(target))
         if quota.per_call(target) > 1:  # what each bulk call is followed by (a job to poll, ids to find)
             calls += math.ceil(batches * quota.calls_per_batch)
+        calls += math.ceil(linked.get(source + ">" + target, 0))
         units = calls * quota.cost(target) if quota.unit == "tokens" else calls
         rows.append({"source": source, "destination": target, "records": n, "skipped by rule": skipped,
                      "write calls": calls, quota.unit: units})

@@ -22,8 +22,12 @@ def quota(options: dict) -> Quota:
     """100 requests per 10 s and 200,000 a day per location (research highlevel.md §2)."""
     return Quota("highlevel", burst=100, burst_seconds=10, daily=200_000, page_size=100,
                  # a custom record is created, then related to its contact (the create takes no
-                 # association); a file is uploaded, then attached by a note
-                 calls_per_write={"custom_object:*": 2, "file": 2},
+                 # association); a file is uploaded, then attached by a note; a business is
+                 # created, then its custom values written (its POST takes none, issue #329)
+                 calls_per_write={"custom_object:*": 2, "file": 2, "company": 2},
+                 # a contact's business is set after its create (POST /contacts/bulk/business);
+                 # a business's description too (PUT: the create DTO has none)
+                 calls_per_part={"contact.businessId": 1, "company.description": 1},
                  # schema, association, folder, and the reads that check them (measured on the demo)
                  setup_per_custom_object=9,
                  contact_reads=(("file", "note"), ("custom_object:*",)),
