@@ -133,10 +133,10 @@ def estimate_plan(plan, snapshot, spec, quota: Quota, *, assumptions: list[str] 
     """
     assumptions = list(assumptions or []) + list(quota.assumptions)
     counts = snapshot.counts()
+    linked: dict[str, float] = {}  # route -> calls its records' separately set parts cost
     if plan is None:
         # No mapping for this pair yet: every source record counted as one record to write.
         routes = [(obj, "record", n, 0) for obj, n in counts.items()]
-        linked = {}
         unrouted: dict[str, int] = {}
         n_custom, targets = 0, {"record"}
         assumptions.append("no mapping yet: every source record counted as one destination record (an upper bound)")
@@ -144,7 +144,6 @@ def estimate_plan(plan, snapshot, spec, quota: Quota, *, assumptions: list[str] 
         routes = [(op.source_object, op.target, sum(1 for r in op.records if r.skip_reason is None),
                    sum(1 for r in op.records if r.skip_reason is not None)) for op in plan.objects]
         # links and fields the CRM sets by a call of their own (a HighLevel contact's business)
-        linked: dict[str, float] = {}
         for op in plan.objects:
             parts = {k.split(".", 1)[1]: n for k, n in quota.calls_per_part.items() if k.split(".", 1)[0] == op.target}
             if parts:

@@ -23,7 +23,7 @@ def quota(options: dict) -> Quota:
     return Quota("highlevel", burst=100, burst_seconds=10, daily=200_000, page_size=100,
                  # a custom record is created, then related to its contact (the create takes no
                  # association); a file is uploaded, then attached by a note; a business is
-                 # created, then its custom values written (its POST takes none, issue #329)
+                 # created, then its custom values written (its POST takes none, apps/businesses.json)
                  calls_per_write={"custom_object:*": 2, "file": 2, "company": 2},
                  # a contact's business is set after its create (POST /contacts/bulk/business);
                  # a business's description too (PUT: the create DTO has none)
