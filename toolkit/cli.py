@@ -85,7 +85,10 @@ OPTIONS = {
 
 def _audit_line(f: dict) -> str:
     gx = f.get("gx") or {}
-    text = (f"audit: {f['summary']['records']} records, {f['summary']['expectations_failed']} expectations failed, "
+    unread = f["summary"].get("read_errors", 0)
+    text = (f"audit: {f['summary']['records']} records, "
+            + (f"{unread} rows set aside as unreadable (file and line in the report), " if unread else "")
+            + f"{f['summary']['expectations_failed']} expectations failed, "
             f"{f['summary']['duplicates']} likely duplicates; GX results saved in gx/")
     if gx.get("checkpoints") is not None:
         failing = sorted(o for o, c in gx["checkpoints"].items() if not c["success"])

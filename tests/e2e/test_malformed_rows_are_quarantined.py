@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 import crm_sandbox as sandbox
 from toolkit import init_workspace
+from toolkit.cli import main
 from toolkit.demo import fallback_user
 from toolkit.sources import registry
 from toolkit.workflow import audit, migrate, open_workspace, prepare_mapping, reconcile
@@ -39,6 +41,12 @@ def test_ragged_rows_are_set_aside_and_the_rest_moves(tmp_path, monkeypatch):
         report = audit(ws)
         named = {(e["file"], e["row"]) for e in report.read_errors}
         assert {("contacts.csv", few_line), ("contacts.csv", many_line)} <= named
+        # the rendered audit says so too: in its summary, and row by row in its own section
+        assert main(["audit", str(ws.root)]) == 0
+        html = (ws.root / "reports" / "audit.html").read_text(encoding="utf-8")
+        assert "2 rows set aside as unreadable" in html and "Rows set aside" in html
+        listed = pd.read_csv(ws.root / "reports" / "audit" / "rows_set_aside.csv", dtype=str)
+        assert {("contacts.csv", str(few_line)), ("contacts.csv", str(many_line))} <= set(zip(listed.file, listed.line))
         prepare_mapping(ws, accept_proposals=True)
         outcome = migrate(open_workspace(ws.root), progress=False)
         errors = outcome.errors.set_index("source_key")

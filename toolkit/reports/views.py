@@ -114,24 +114,39 @@ def _audit_rows(report) -> dict[str, pd.DataFrame]:
 def show_audit(report, part: str = "all") -> None:
     """The data-quality audit: ``summary``, ``counts``, ``missing``, ``review`` (records missing
     required fields), ``failures``, ``duplicates``, ``invalid``, ``references``, ``dates``,
-    ``picklists``, ``inventory``, ``drift`` or ``gx`` (what the workspace's GX project holds)."""
+    ``picklists``, ``inventory``, ``drift``, ``gx`` (what the workspace's GX project holds) or
+    ``set_aside`` (rows the reader could not read, by file and line)."""
     rows = _audit_rows(report)
     s = report.summary()
 
     def summary():
-        problems = s["expectations_failed"] + s["invalid_values"] + s["duplicates"] + s["broken_references"]
+        unread = s.get("read_errors", 0)
+        problems = s["expectations_failed"] + s["invalid_values"] + s["duplicates"] + s["broken_references"] + unread
         verdict = (f"The export is clean: {s['records']:,} records in {s['objects']} objects pass every check"
                    if not problems else
+                   (f"{_n(unread, 'row', 'rows')} set aside as unreadable, " if unread else "") +
                    f"{_n(s['rows_failing_expectations'], 'row fails', 'rows fail')} checks, "
                    f"{_n(s['duplicates'], 'likely duplicate')} and {_n(s['broken_references'], 'broken reference')} "
                    "need a decision before the load")
-        show_summary({"records": s["records"], "objects": s["objects"], "checks failed": s["expectations_failed"],
+        show_summary({"records": s["records"], "objects": s["objects"], "rows set aside": unread,
+                      "checks failed": s["expectations_failed"],
                       "rows failing checks": s["rows_failing_expectations"], "values that will not convert":
                       s["invalid_values"], "likely duplicates": s["duplicates"], "broken references":
                       s["broken_references"]}, verdict=verdict, ok=not problems,
-                     tones={"checks failed": "bad" if s["expectations_failed"] else "good",
+                     tones={"rows set aside": "bad" if unread else "good",
+                            "checks failed": "bad" if s["expectations_failed"] else "good",
                             "likely duplicates": "warn" if s["duplicates"] else "good",
                             "broken references": "bad" if s["broken_references"] else "good"})
+
+    def set_aside():
+        # rows (or whole files) the reader could not read: each by file and line, never loaded
+        if not report.read_errors:
+            emit(blocks.banner("Every row of every file was read", "good"), phi=False)
+            return
+        show_frame("rows_set_aside", pd.DataFrame(
+            [{"object": e.get("object"), "file": e.get("file"), "line": e.get("row"), "column": e.get("column"),
+              "why": e.get("message")} for e in report.read_errors],
+            columns=["object", "file", "line", "column", "why"]))
 
     def drift():
         drift_rows = [{"object": o, **(d if isinstance(d, dict) else {"drift": d})} for o, d in (report.drift or {}).items()]
@@ -172,7 +187,7 @@ def show_audit(report, part: str = "all") -> None:
         "picklists": lambda: show_frame("picklist_values", rows["picklists"], interactive=len(rows["picklists"]) > 25,
                                         panes=("object", "column")),
         "inventory": lambda: show_frame("field_inventory", rows["inventory"], interactive=True, panes=("object",)),
-        "drift": drift, "gx": gx,
+        "drift": drift, "gx": gx, "set_aside": set_aside,
     }, part, "the audit")
 
 
