@@ -348,3 +348,45 @@ def test_the_servers_count_leaves_out_our_sends_it_had_not_seen():
     assert lim.server_remaining == 0
     lim.acquire()
     assert clock.t == pytest.approx(start + 10.0)
+
+
+def test_a_new_process_mid_window_waits_for_the_window_an_earlier_one_saw_begin(tmp_path):
+    # the load (one process) sees the server's window begin; reconcile (the next process) starts
+    # 4 s later, sends what is left, and at "0 left" waits for that window's end, 6 s on, not a
+    # whole interval from its own answer
+    wall = {"t": 1_700_000_000.0}
+    shared = tmp_path / "window.json"
+
+    def process():
+        clock = FakeClock()
+        lim = RateLimiter(max_requests=100, interval=10.0, safety=0.97, clock=clock, wall=lambda: wall["t"],
+                          window_file=shared)
+
+        def sleep(s):
+            clock.t += s
+            wall["t"] += s
+        lim._sleep = sleep
+        return lim, clock
+
+    load, load_clock = process()
+    load.update({"X-RateLimit-Remaining": "40"})
+    load_clock.t += 0.1
+    wall["t"] += 0.1
+    load.update({"X-RateLimit-Remaining": "99"})  # the window begins
+    began = wall["t"]
+    wall["t"] += 4.0
+
+    reconcile, _ = process()
+    reconcile.acquire()
+    reconcile.update({"X-RateLimit-Remaining": "0"})  # mid-window: nothing left
+    reconcile.acquire()
+    assert wall["t"] - began == pytest.approx(10.0)
+
+    # without the shared window (or once it has ended) it waits a whole interval from the answer
+    shared.unlink()
+    late, _ = process()
+    late.acquire()
+    late.update({"X-RateLimit-Remaining": "0"})
+    at = wall["t"]
+    late.acquire()
+    assert wall["t"] - at == pytest.approx(10.0)

@@ -11,16 +11,24 @@ tracked from the server's ``Daily-Remaining`` header; when it falls to ``daily_r
 limiter raises :class:`~toolkit.errors.QuotaExhaustedError` so the engine stops cleanly.
 
 Limiters are shared per account through :func:`limiter_for` (a process-wide registry keyed by
-(vendor, account)), so two adapters on one HighLevel location pace together.
+(vendor, account)), so two adapters on one HighLevel location pace together. Across processes
+(each step of a run is one), a limiter leaves when it saw the server's current fixed window begin
+in a small file per account (``$CRM_MIGRATE_STATE_DIR``, else the user's cache directory), so
+that the next step, starting mid-window, knows when that window ends instead of waiting a whole
+interval from its first "0 left".
 """
 
 from __future__ import annotations
 
 import bisect
+import hashlib
+import json
+import os
 import threading
 import time
 from collections import deque
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Callable, Mapping
 
 from ..errors import QuotaExhaustedError
@@ -71,13 +79,16 @@ class RateLimiter:
             at once), so a refill dates the window. False for a rolling window (Pipedrive's 2 s,
             research pipedrive.md §2.4), whose count recovers request by request: no window
             start is ever inferred.
+        window_file: where this account's limiters (in any process) leave the start of the
+            server's window they saw begin, and where a limiter that starts mid-window reads it.
+            None: nothing is shared. :func:`limiter_for` sets one per account.
     """
 
     def __init__(self, *, max_requests: int = 100, interval: float = 10.0, daily_limit: int | None = 200_000,
                  safety: float = 0.9, daily_reserve: int = 100, headers: Mapping[str, str] | None = None,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
                  wall: Callable[[], float] = time.time, probe_first: bool = False,
-                 fixed_windows: bool = True):
+                 fixed_windows: bool = True, window_file: str | Path | None = None):
         self.max_requests, self.interval, self.safety = max_requests, interval, safety
         self.daily_limit, self.daily_reserve = daily_limit, daily_reserve
         self.daily_remaining: int | None = None
@@ -94,6 +105,8 @@ class RateLimiter:
         self._probe_first, self._answered, self._first_sent = probe_first, False, None
         self.fixed_windows = fixed_windows
         self._windows_seen = False  # whether an answer ever showed a fixed window begin
+        self.window_file = Path(window_file) if window_file and fixed_windows else None
+        self._window_file_read = False
         self._local = threading.local()  # each thread's last send: acquire, send, update run on one thread
         self.headers = dict(headers or HIGHLEVEL_HEADERS)
         self._clock, self._sleep, self._wall = clock, sleep, wall
@@ -220,6 +233,11 @@ class RateLimiter:
                 if refilled and self.fixed_windows:
                     self._server_window_start = now
                     self._windows_seen = True
+                    self._leave_window(now)
+                elif self._server_window_start is None and not self._windows_seen and not self._window_file_read:
+                    # the first answer, from mid-window: an earlier process may have seen it begin
+                    self._window_file_read = True
+                    self._read_window(now)
                 elif self._server_window_start is not None and now - self._server_window_start >= self.interval:
                     self._server_window_start = None  # that window is over; the next refill says when
                 self._last_remaining = int(v)
@@ -231,6 +249,32 @@ class RateLimiter:
                 self.daily_limit = int(v)
             if (v := num("daily_remaining")) is not None:
                 self.daily_remaining = int(v)
+
+    def _leave_window(self, now: float) -> None:
+        """Write when the window we saw begin began (wall clock) for the account's next process."""
+        if self.window_file is None:
+            return
+        try:
+            self.window_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.window_file.with_name(f"{self.window_file.name}.{os.getpid()}.{threading.get_ident()}")
+            tmp.write_text(json.dumps({"start": self._wall() - (self._clock() - now), "interval": self.interval}))
+            os.replace(tmp, self.window_file)
+        except OSError:
+            pass  # a hint only: without it, a later process waits a whole interval at its first "0 left"
+
+    def _read_window(self, now: float) -> None:
+        """Take the window an earlier process saw begin, if ``now`` is still inside it."""
+        if self.window_file is None:
+            return
+        try:
+            seen = json.loads(self.window_file.read_text())
+            start, interval = float(seen["start"]), float(seen["interval"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return
+        ago = self._wall() - start
+        if 0 <= ago < interval and abs(interval - self.interval) < 1e-6:
+            self._server_window_start = now - ago
+            self._windows_seen = True
 
     def penalize(self, retry_after: float | None) -> None:
         """After a 429: send nothing for ``retry_after`` seconds (or one interval when unknown)."""
@@ -250,12 +294,21 @@ _registry: dict[tuple[str, str], RateLimiter] = {}
 _registry_lock = threading.Lock()
 
 
+def window_file(vendor: str, account: str) -> Path:
+    """Where the limiters of (vendor, account) share the window they saw begin (the account is
+    hashed: the file names no host or location)."""
+    base = os.environ.get("CRM_MIGRATE_STATE_DIR") or \
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "crm-migrate"
+    return Path(base) / "windows" / (hashlib.sha256(f"{vendor}\0{account}".encode()).hexdigest()[:24] + ".json")
+
+
 def limiter_for(vendor: str, account: str, **options) -> RateLimiter:
     """The shared limiter for (vendor, account), created with ``options`` on first use."""
     with _registry_lock:
         lim = _registry.get((vendor, account))
         if lim is None:
-            lim = _registry[(vendor, account)] = RateLimiter(**{"probe_first": True, **options})
+            lim = _registry[(vendor, account)] = RateLimiter(
+                **{"probe_first": True, "window_file": window_file(vendor, account), **options})
         return lim
 
 
