@@ -94,6 +94,16 @@ class Quota:
         """The fixed reads a run makes of the objects in ``targets`` (see :attr:`reads_per_object`)."""
         return math.ceil(sum(_by_pattern(self.reads_per_object, t, 0) for t in targets))
 
+    def part_calls(self, obj: str, links: dict, fields: dict) -> float:
+        """Calls one record of ``obj`` with these ``links`` and ``fields`` costs besides its write
+        (see :attr:`calls_per_part`)."""
+        out = 0.0
+        for key, n in self.calls_per_part.items():
+            owner, name = key.split(".", 1)
+            if owner == obj and (links.get(name) or fields.get(name) not in (None, "")):
+                out += n
+        return out
+
     def reads_per_contact(self, targets) -> int:
         """Reconcile's reads under each contact, for a load that writes ``targets``."""
         return sum(1 for group in self.contact_reads

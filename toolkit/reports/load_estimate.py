@@ -133,36 +133,31 @@ def estimate_plan(plan, snapshot, spec, quota: Quota, *, assumptions: list[str] 
     """
     assumptions = list(assumptions or []) + list(quota.assumptions)
     counts = snapshot.counts()
-    linked: dict[str, float] = {}  # route -> calls its records' separately set parts cost
     if plan is None:
         # No mapping for this pair yet: every source record counted as one record to write.
-        routes = [(obj, "record", n, 0) for obj, n in counts.items()]
+        routes = [(obj, "record", n, 0, 0.0) for obj, n in counts.items()]
         unrouted: dict[str, int] = {}
         n_custom, targets = 0, {"record"}
         assumptions.append("no mapping yet: every source record counted as one destination record (an upper bound)")
     else:
+        # the last figure: calls for what the CRM sets by a call of its own (a HighLevel contact's business)
         routes = [(op.source_object, op.target, sum(1 for r in op.records if r.skip_reason is None),
-                   sum(1 for r in op.records if r.skip_reason is not None)) for op in plan.objects]
-        # links and fields the CRM sets by a call of their own (a HighLevel contact's business)
-        for op in plan.objects:
-            parts = {k.split(".", 1)[1]: n for k, n in quota.calls_per_part.items() if k.split(".", 1)[0] == op.target}
-            if parts:
-                route = op.source_object + ">" + op.target
-                linked[route] = linked.get(route, 0) + sum(
-                    n for r in op.records if r.skip_reason is None for name, n in parts.items()
-                    if r.links.get(name) or r.record.links.get(name) or r.record.fields.get(name) not in (None, ""))
+                   sum(1 for r in op.records if r.skip_reason is not None),
+                   sum(quota.part_calls(op.target, {**r.record.links, **{k: v for k, v in r.links.items() if v}},
+                                        r.record.fields) for r in op.records if r.skip_reason is None))
+                  for op in plan.objects]
         unrouted = {}
         for obj, _key, _reason in plan.unrouted + plan.excluded + plan.merged:
             unrouted[obj] = unrouted.get(obj, 0) + 1
         n_custom = len(plan.custom_fields)
         targets = {op.target for op in plan.objects} | {cf.object for cf in plan.custom_fields}
     rows = []
-    for source, target, n, skipped in routes:
+    for source, target, n, skipped, part_calls in routes:
         batches = math.ceil(n / quota.per_call(target))
         calls = math.ceil(batches * quota.calls_for(target))
         if quota.per_call(target) > 1:  # what each bulk call is followed by (a job to poll, ids to find)
             calls += math.ceil(batches * quota.calls_per_batch)
-        calls += math.ceil(linked.get(source + ">" + target, 0))
+        calls += math.ceil(part_calls)
         units = calls * quota.cost(target) if quota.unit == "tokens" else calls
         rows.append({"source": source, "destination": target, "records": n, "skipped by rule": skipped,
                      "write calls": calls, quota.unit: units})
