@@ -139,8 +139,9 @@ def _line(lines: dict[tuple, int], path: tuple) -> int | None:
 
 def problems(data: Any, schema: dict, text: str = "") -> list[Problem]:
     """Every way ``data`` breaks ``schema``, with lines from the YAML ``text`` it was read from."""
-    import jsonschema
+    from ._slow_imports import import_jsonschema
 
+    jsonschema = import_jsonschema()
     lines = key_lines(text) if text else {}
     out: list[Problem] = []
     validator = jsonschema.Draft202012Validator(schema)

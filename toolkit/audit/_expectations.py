@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._slow_imports import import_great_expectations
 from ._arrow_bytes import arrow_strings, values_at
 from ._string_hash import string_keys
 
@@ -33,7 +34,7 @@ def _context():
     global _CONTEXT
     with _CONTEXT_LOCK:
         if _CONTEXT is None:
-            import great_expectations as gx
+            gx = import_great_expectations()
             from great_expectations.data_context.types.base import ProgressBarsConfig
 
             logging.getLogger("great_expectations").setLevel(logging.ERROR)
@@ -246,7 +247,7 @@ def _named_columns(kw: dict) -> list[str]:
 def _validate(frame: pd.DataFrame, exps: list[dict], name: str) -> list[dict]:
     """GX validation of ``frame`` against ``exps``: per expectation ``{_idx, success, result,
     config}`` (``result`` holds GX's unexpected positions of ``frame``)."""
-    import great_expectations as gx
+    gx = import_great_expectations()
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     from great_expectations.execution_engine import pandas_execution_engine as engine

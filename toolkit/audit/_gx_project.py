@@ -23,6 +23,7 @@ import logging
 import os
 from pathlib import Path
 
+from .._slow_imports import import_great_expectations
 from ..private_files import private_dir
 from ..shapes import Snapshot
 
@@ -44,7 +45,7 @@ def suite_name(source: str, obj: str) -> str:
 
 def gx_context(root: str | Path):
     """The file-backed GX context of the workspace at ``root`` (created on first use)."""
-    import great_expectations as gx
+    gx = import_great_expectations()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
@@ -65,7 +66,7 @@ def _owner_only(root: str | Path) -> None:
 
 
 def _suite(name: str, expectations: list[dict]):
-    import great_expectations as gx
+    gx = import_great_expectations()
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     return gx.ExpectationSuite(name=name, expectations=[
@@ -173,7 +174,7 @@ def register_checkpoints(root: str | Path, snapshot: Snapshot, expectations_dir:
     A checkpoint takes the object's rows at run time, as GX's dataframe assets do:
     ``checkpoint.run(batch_parameters={"dataframe": rows})``.
     """
-    import great_expectations as gx
+    gx = import_great_expectations()
 
     ctx = gx_context(root)
     source = ctx.data_sources.add_or_update_pandas(name=_DATASOURCE)
