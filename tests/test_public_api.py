@@ -12,14 +12,14 @@ EXPECTED = {
     "reconcile", "render_html", "resolve_owners", "run_audit", "run_step", "show_counts", "show_findings",
     "show_missing", "show_table", "sources",
 }
-EXPECTED |= {  # proposing and confirming the mapping (issue 5)
+EXPECTED |= {  # proposing and confirming the mapping
     "CONFIRM_THRESHOLD", "carrier_table", "export_mapping", "import_mapping", "propose", "propose_mapping",
     "read_folder", "review_grid", "value_maps_table",
 }
 EXPECTED |= {  # sample, full, delta and rollback runs
     "DeltaOutcome", "RollbackResult", "SampleOutcome", "delta", "owners", "rollback", "sample",
 }
-EXPECTED |= {  # the reports a consultant sends (issue 7)
+EXPECTED |= {  # the reports a consultant sends
     "Redactor", "begin_report", "estimate", "migration_summary", "owner_report", "rebuild_guide", "render_report",
     "show_audit", "show_estimate", "show_migration_summary", "show_outcomes", "show_owners", "show_rebuild_guide",
     "show_reconciliation", "show_sample_diff", "show_signoff", "show_summary", "signoff",

@@ -23,7 +23,7 @@ from .workflow import (MigrationOutcome, Reconciliation, audit, mapping_table, m
                        prepare_mapping, reconcile)
 from .version import __version__
 from .workspace import Workspace, init_workspace
-# the reports a consultant sends (issue 7)
+# the reports a consultant sends
 from .notebook_runs import render_report
 from .reports import (Redactor, begin_report, show_estimate, show_migration_summary, show_rebuild_guide,
                       show_signoff)
@@ -31,7 +31,7 @@ from .workflow import estimate, migration_summary, owner_report, rebuild_guide, 
 from .reports.views import show_group, show_mapping_fields
 from .workflow.group import rollup as group_rollup
 from .reports.views import show_audit, show_outcomes, show_owners, show_reconciliation, show_sample_diff, show_summary
-# proposing and confirming the mapping (issue 5)
+# proposing and confirming the mapping
 from .mapping import (CONFIRM_THRESHOLD, carrier_table, export_mapping, import_mapping, propose_mapping, read_folder,
                       review_grid, value_maps_table)
 from .workflow import propose
@@ -49,12 +49,12 @@ __all__ = [
     "reconcile", "render_html", "resolve_owners", "run_audit", "run_step", "show_counts", "show_findings",
     "show_missing", "show_table", "sources",
 ]
-__all__ += [  # the reports a consultant sends (issue 7)
+__all__ += [  # the reports a consultant sends
     "Redactor", "begin_report", "estimate", "migration_summary", "owner_report", "rebuild_guide", "render_report",
     "show_audit", "show_estimate", "show_migration_summary", "show_outcomes", "show_owners", "show_rebuild_guide",
     "show_reconciliation", "show_sample_diff", "show_signoff", "show_summary", "signoff",
 ]
-__all__ += [  # proposing and confirming the mapping (issue 5)
+__all__ += [  # proposing and confirming the mapping
     "CONFIRM_THRESHOLD", "carrier_table", "export_mapping", "import_mapping", "propose", "propose_mapping",
     "read_folder", "review_grid", "value_maps_table",
 ]

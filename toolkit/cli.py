@@ -154,7 +154,7 @@ def _parser() -> argparse.ArgumentParser:
             c.add_argument(name, **kw)
         c.add_argument("--redact", action="store_true", help=_REDACT_HELP)
 
-    # the reports a consultant sends (issue 7)
+    # the reports a consultant sends
     e = sub.add_parser("estimate", help="minimum load time, calendar days at the daily cap and a complexity grade")
     e.add_argument("workspace")
     e.add_argument("--redact", action="store_true", help=_REDACT_HELP)

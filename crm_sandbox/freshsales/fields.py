@@ -135,7 +135,7 @@ class FieldRegistry:
         for name, value in values.items():
             field = known.get(name)
             if field is None:
-                problems.append(f"custom_field.{name}: no such field")  # unknown property (issue 3)
+                problems.append(f"custom_field.{name}: no such field")  # unknown property
                 continue
             if value is None or value == "":
                 out[name] = None

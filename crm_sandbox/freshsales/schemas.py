@@ -67,7 +67,7 @@ _TARGETABLE = {"type": "string", "enum": ["Contact", "SalesAccount", "Deal"]}  #
 
 
 def _obj(props: dict, required: Iterable[str] = (), *, closed: bool = True) -> dict:
-    """An object schema; request bodies are closed (unknown properties are an error, issue 3)."""
+    """An object schema; request bodies are closed (unknown properties are an error)."""
     out: dict[str, Any] = {"type": "object", "properties": props}
     if required:
         out["required"] = list(required)

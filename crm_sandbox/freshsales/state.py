@@ -184,7 +184,7 @@ class State:
 
     # --- writing ----------------------------------------------------------------------------
     def _refs(self, module: str, rec: dict, body: dict, problems: list[str]) -> None:
-        """Check every reference the body makes; problems are appended (400, issue 3 rules)."""
+        """Check every reference the body makes; problems are appended (400, as the CRM answers)."""
         def exists(m: str, rid: Any) -> bool:
             try:
                 return int(rid) in self.records[m]
@@ -195,7 +195,7 @@ class State:
             if value is None or key in _STRUCTURAL:
                 continue
             if key == "owner_id" and int(value) not in self.user_ids():
-                problems.append(f"owner_id: no user with id {value}")  # owners must exist (issue 3)
+                problems.append(f"owner_id: no user with id {value}")  # owners must exist
             elif key in SELECTOR_FIELDS and int(value) not in {s["id"] for s in self.selectors.get(SELECTOR_FIELDS[key], [])}:
                 problems.append(f"{key}: {value} is not a value of /api/selector/{SELECTOR_FIELDS[key]}")
             elif key == "lifecycle_stage_id" and int(value) not in {s["id"] for s in self.lifecycle_stages}:

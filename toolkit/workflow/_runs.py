@@ -81,7 +81,7 @@ def prepare_mapping(ws: Workspace, *, accept_proposals: bool = False, overwrite:
         snapshot = ws.read_source()
         if spec is None or not template_fits(snapshot, spec):
             # no template for this pair, or one made for other files (a generic export): the
-            # proposer writes the map, keeping whatever of the template fits (issue 5)
+            # proposer writes the map, keeping whatever of the template fits
             spec = propose_mapping(snapshot, ws.destination, source=ws.source, base=spec)
         stages, stage_note = _stages_from_destination(ws, spec, snapshot)
     if accept_proposals:
