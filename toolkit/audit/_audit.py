@@ -13,6 +13,7 @@ import pandas as pd
 import yaml
 
 from ..shapes import Snapshot
+from ._arrow_bytes import arrow_strings
 from ._expectations import load_great_expectations, run_suite
 from ._integrity import parent_cycles
 from ._profile import CHECKED_TYPES, line_numbers, profile_object, reference_lookups
@@ -141,6 +142,9 @@ def outsized_values(snapshot: Snapshot, limit: int = MAX_VALUE_CHARS, text_limit
         lines = line_numbers(snapshot, obj)
         for col in df.columns:
             cap = text_limit if any(w in col.lower() for w in _FREE_TEXT) else limit
+            data = arrow_strings(df[col])
+            if data is not None and _longest_bytes(data) <= cap:
+                continue  # no value has more characters than bytes: none is over the cap
             lengths = df[col].str.len()
             longest = lengths.max(skipna=True)
             if pd.isna(longest) or longest <= cap:
@@ -151,6 +155,14 @@ def outsized_values(snapshot: Snapshot, limit: int = MAX_VALUE_CHARS, text_limit
                             "id": str(df[key].iloc[pos]) if key in df.columns else None,
                             "length": int(lengths.iloc[pos])})
     return out
+
+
+def _longest_bytes(data) -> int:
+    """The longest value's length in bytes (never less than in characters), from the offsets."""
+    import pyarrow.compute as pc
+
+    longest = pc.max(pc.binary_length(data)).as_py()
+    return 0 if longest is None else int(longest)
 
 
 def _release() -> None:
@@ -261,6 +273,7 @@ def run_audit(snapshot: Snapshot, expectations_dir: str | Path, *, workers: int 
         # GX's imports (seconds) and the id look-ups every profile needs go first, side by side
         ready = pool.submit(load_great_expectations) if suite_of else None
         refs = pool.submit(reference_lookups, snapshot)
+        outsized = pool.submit(outsized_values, snapshot)
 
         def profiled(obj: str) -> dict:
             found = profile_object(snapshot, obj, _WhenReady(refs), dedupe=dedupe or None)
@@ -290,4 +303,4 @@ def run_audit(snapshot: Snapshot, expectations_dir: str | Path, *, workers: int 
                 integrity[obj] = found
     return AuditReport(snapshot.source, prof, results, snapshot.meta.get("drift", {}),
                        list(snapshot.meta.get("read_errors", [])), integrity, snapshot.empty_objects(),
-                       outsized_values(snapshot))
+                       outsized.result())
