@@ -13,7 +13,9 @@ millisecond), for every step that calls the account:
   answered 429;
 
 and the estimate's promised calls against the requests the log saw. The sample writes to a
-staging account of its own (a second sandbox, not logged), so it appears with its time only.
+staging account of its own (a second sandbox with a log of its own, ``<name>.staging.jsonl``):
+its requests and full windows are reported the same way, and those of its read-back (the
+listings its field-level diff reads, sent after its last write) apart.
 Prints one JSON document; ``--json`` also writes it to a file.
 """
 
@@ -87,8 +89,27 @@ def figures(marks, log: Path, out: Path, time_scale: float) -> dict:
             step["window_counts"] = win
         steps[name] = step
     estimate = json.loads((reports / "estimate.json").read_text())
-    return {"crm_records": crm_records, "requests": len(reqs), "estimate_calls": estimate["calls"],
-            "estimate_vs_seen": round(estimate["calls"] / len(reqs), 3), "steps": steps}
+    found = {"crm_records": crm_records, "requests": len(reqs), "estimate_calls": estimate["calls"],
+             "estimate_vs_seen": round(estimate["calls"] / len(reqs), 3), "steps": steps}
+    staging = log.with_name(log.stem + ".staging.jsonl")
+    if staging.is_file():
+        found["sample_account"] = _sample(staging, length)
+    return found
+
+
+def _sample(log: Path, length: float) -> dict:
+    """The sample's staging account: every request, and the read-back (what follows its last write)."""
+    reqs = sorted((json.loads(line) for line in log.read_text().splitlines()), key=lambda r: r["t"])
+    writes = [r["t"] for r in reqs if r.get("method") in ("POST", "PUT", "DELETE")
+              and "/search" not in r.get("path", "")]
+    out = {}
+    for name, part in (("all", reqs), ("read_back", [r for r in reqs if writes and r["t"] > writes[-1]])):
+        times = [r["t"] for r in part]
+        win = _windows(times, length)
+        out[name] = {"requests": len(times), "answered_429": sum(1 for r in part if r["status"] == 429),
+                     "api_seconds": round(times[-1] - times[0], 1) if times else 0, "full_windows": len(win),
+                     "window_counts": win}
+    return out
 
 
 def main() -> int:
@@ -103,6 +124,7 @@ def main() -> int:
     out = Path(args.out)
     log = out.parent / (out.name + ".requests.jsonl")
     log.unlink(missing_ok=True)
+    log.with_name(log.stem + ".staging.jsonl").unlink(missing_ok=True)
     load = os.getloadavg()
     marks, total, rc = run_demo(args, log)
     found = {"patients": args.patients, "time_scale": args.time_scale, "exit_status": rc,

@@ -215,7 +215,8 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--patients", type=int, default=500, help="patients in the generated export (default 500)")
     d.add_argument("--seed", type=int, default=7, help="the generator's seed (default 7)")
     d.add_argument("--out", default="demo-output", help="where the export and the workspace go (default demo-output)")
-    d.add_argument("--request-log", help="append the sandbox's requests to this file, one JSON line each")
+    d.add_argument("--request-log", help="append the sandbox's requests to this file, one JSON line each (the "
+                   "sample's staging account to <name>.staging.jsonl beside it)")
     d.add_argument("--time-scale", type=float, default=None,
                    help="count the sandbox's rate windows this much faster than real time (default 4; 1 = real pace)")
     return p

@@ -73,7 +73,9 @@ def run(*, source: str = "dent-o-soft", destination: str = "highlevel", patients
         box = stack.enter_context(sandbox.start(destination, seed={"users": users}, request_log=request_log,
                                                 time_scale=time_scale))
         # the sample goes to a staging account of its own, as a practice's would
-        staging = stack.enter_context(sandbox.start(destination, seed={"users": users}, time_scale=time_scale))
+        staging_log = str(Path(request_log).with_name(Path(request_log).stem + ".staging.jsonl")) if request_log else None
+        staging = stack.enter_context(sandbox.start(destination, seed={"users": users}, request_log=staging_log,
+                                                    time_scale=time_scale))
         token_env = default_token_env(destination)
         os.environ[token_env] = box.token  # read by the step kernels from their environment, never a parameter
         os.environ[token_env + "_STAGING"] = staging.token
