@@ -112,3 +112,15 @@ def test_a_highlevel_contact_linked_to_its_business_costs_a_second_call():
     plan = Plan("test", "x", [ObjectPlan("patients", "contact", records)], [], [], {})
     est = estimate_plan(plan, _snapshot(patients=100), None, quota_for("highlevel"))
     assert est.objects[0]["write calls"] == 100 + 30
+
+
+def test_freshsales_counts_the_stage_reads_of_every_pipeline_the_plan_uses():
+    # each deal pipeline's stages are listed one pipeline at a time, when the stage map is made
+    # and again before the load (research freshsales.md §3 selectors)
+    quota = quota_for("freshsales", {"plan": "estate"})
+    deals = [PlannedRecord("cases", f"C{i}", Record(object="deal")) for i in range(10)]
+    one = Plan("test", "x", [ObjectPlan("cases", "deal", deals)], [], [], {"Ortho": {"Consult"}})
+    three = Plan("test", "x", [ObjectPlan("cases", "deal", deals)], [], [],
+                 {"Ortho": {"Consult"}, "Perio": {"Maintenance"}, "Restorative": {"Accepted"}})
+    snap = _snapshot(cases=10)
+    assert estimate_plan(three, snap, None, quota).setup_calls - estimate_plan(one, snap, None, quota).setup_calls == 2 * 2

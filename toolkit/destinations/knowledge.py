@@ -38,6 +38,9 @@ class Quota:
         setup_per_pipeline: calls that making one missing pipeline takes (its create and the
             reads of pipelines and stages around it), where the API creates pipelines.
         setup_per_stage: calls per stage made in a new pipeline.
+        reads_per_pipeline: reads of each pipeline the plan uses besides making it (Freshsales:
+            its stages, listed pipeline by pipeline, when the map is made and again in the load;
+            the account's pipelines the plan does not use cost as much, and are not counted).
         calls_per_batch: calls that follow each bulk write (Freshsales: the job's status, then the
             search that finds the new records' ids by Source ID).
         reads_per_object: destination object -> reads a run makes of it besides its writes and
@@ -67,6 +70,7 @@ class Quota:
     reads_under: tuple[str, ...] = ("contact",)
     setup_per_pipeline: float = 0
     setup_per_stage: float = 0
+    reads_per_pipeline: float = 0
     calls_per_batch: float = 0
     reads_per_object: dict[str, float] = field(default_factory=dict)
     run_reads: int = 0

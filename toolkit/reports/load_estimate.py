@@ -168,7 +168,7 @@ def estimate_plan(plan, snapshot, spec, quota: Quota, *, assumptions: list[str] 
     pipelines = (plan.pipelines if plan is not None else None) or {}
     setup = 2 + len(targets) + n_custom + quota.setup_per_custom_object * len(custom_objects) + \
         quota.run_reads + quota.object_reads(targets) + \
-        math.ceil(quota.setup_per_pipeline * len(pipelines)
+        math.ceil((quota.setup_per_pipeline + quota.reads_per_pipeline) * len(pipelines)
                   + quota.setup_per_stage * sum(len(set(st) | {UNMAPPED_STAGE}) for st in pipelines.values()))
     parents = sum(r["records"] for r in rows if r["destination"] in quota.reads_under)
     # reconcile: every object listed a page at a time, and what hangs under each parent read there

@@ -49,6 +49,9 @@ def quota(options: dict) -> Quota:
                  reads_per_object={"contact": 8, "lead": 8, "sales_account": 8, "deal": 8, "task": 3,
                                    "appointment": 4},
                  run_reads=4,  # lifecycle stages (load, reconcile twice), owners again in the load
+                 # each deal pipeline's stages are a call of their own (§3 selectors), read when
+                 # the stage map is made and again before the load
+                 reads_per_pipeline=2,
                  # notes and files are read through the record they hang on: one read of the record
                  # (its notes) and one of its document associations, per contact (leads are contacts), account and deal
                  contact_reads=(("note",), ("file",)), reads_under=("contact", "lead", "sales_account", "deal"),
