@@ -7,6 +7,7 @@ last byte of the first block, in the bytes Arrow parses (the UTF-8 form of a cp1
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from toolkit.sources import _csv
@@ -41,3 +42,33 @@ def test_a_quoted_crlf_on_a_block_boundary_is_kept(tmp_path, monkeypatch, encodi
     table = read_strict_csv(path, fallback_encoding="cp1252")
     assert table.frame["NoteText"].tolist() == [note, "short, quoted", "plain"]
     assert list(table.lines) == [2, 4, 5]  # N1 spans lines 2-3
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("encoding", ["cp1252", None])
+def test_the_block_size_agrees_with_the_bytes_arrow_reads(tmp_path, seed, encoding):
+    """Checked against the stream Arrow parses, made in full (the file's UTF-8 form): the size
+    returned splits no CR LF inside quotes, and is the one asked for whenever that one splits no
+    CR LF at all. A CR LF between records may be split: Arrow reads that one right."""
+    import random
+
+    from toolkit.sources._arrow_blocks import safe_block_size
+
+    rng = random.Random(seed)
+    alphabet = ["a", "b", ",", "\r\n", "\u00e9", "\u20ac", "\u0160", '"']
+    text = "".join(rng.choice(alphabet) for _ in range(300_000))
+    path = tmp_path / "x.csv"
+    path.write_bytes(text.encode(encoding or "utf-8"))
+    stream = text.encode("utf-8")
+    quotes = np.cumsum(np.frombuffer(stream, np.uint8) == ord('"'))  # quotes up to each byte
+
+    def splits(size: int, quoted_only: bool = True) -> bool:
+        return any(stream[k - 1:k + 1] == b"\r\n" and (quotes[k - 1] % 2 == 1 or not quoted_only)
+                   for k in range(size, len(stream), size))
+
+    for asked in (16_384, 65_536):
+        got = safe_block_size(path, asked, encoding)
+        assert not splits(got)
+        assert asked - 256 < got <= asked and (got == asked or splits(asked, quoted_only=False))
+    # so many quoted line breaks that no size near the one asked keeps them whole: one block
+    assert safe_block_size(path, 997, encoding) > len(stream) and not splits(len(stream) + 1)
