@@ -31,20 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BURST, WINDOW = 100, 10.0  # HighLevel: 100 requests per 10 s per location (research highlevel.md §2)
+from demo_windows import WINDOW, _windows  # noqa: E402  (this folder: the windows counted one way)
+
 TOKEN_ENV = "HIGHLEVEL_TOKEN"
-
-
-def _windows(times: list[float], length: float) -> list[int]:
-    if not times:
-        return []
-    t0, full = times[0], int((times[-1] - times[0]) // length)
-    counts = [0] * full
-    for t in times:
-        k = int((t - t0) // length)
-        if k < full:
-            counts[k] += 1
-    return counts
 
 
 def _kind(r: dict) -> str | None:

@@ -33,11 +33,7 @@ def import_great_expectations():
     Returns:
         The ``great_expectations`` module.
     """
-    if "great_expectations" not in sys.modules:
-        _defer(_DEFERRED)
-    import great_expectations
-
-    return great_expectations
+    return _import_deferring("great_expectations")
 
 
 def import_jsonschema():
@@ -46,11 +42,13 @@ def import_jsonschema():
     Returns:
         The ``jsonschema`` module.
     """
-    if "jsonschema" not in sys.modules:
-        _defer(_DEFERRED)
-    import jsonschema
+    return _import_deferring("jsonschema")
 
-    return jsonschema
+
+def _import_deferring(module: str):
+    if module not in sys.modules:
+        _defer(_DEFERRED)
+    return importlib.import_module(module)
 
 
 def _defer(name: str) -> None:
