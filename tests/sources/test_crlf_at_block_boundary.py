@@ -72,3 +72,8 @@ def test_the_block_size_agrees_with_the_bytes_arrow_reads(tmp_path, seed, encodi
         assert asked - 256 < got <= asked and (got == asked or splits(asked, quoted_only=False))
     # so many quoted line breaks that no size near the one asked keeps them whole: one block
     assert safe_block_size(path, 997, encoding) > len(stream) and not splits(len(stream) + 1)
+    # ... unless the file is too large for one block (above 2 GB): then larger blocks
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("toolkit.sources._arrow_blocks._MAX_BLOCK", 50_000)
+        got = safe_block_size(path, 997, encoding)
+        assert 997 < got <= 50_000 and not splits(got)

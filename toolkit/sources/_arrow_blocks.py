@@ -52,7 +52,7 @@ def safe_block_size(path: str | Path, block_size: int, encoding: str | None = No
         The block size to give Arrow (``block_size`` itself unless a boundary splits a pair).
 
     Raises:
-        ValueError: a file above 2 GB whose every block size splits one (never seen).
+        ValueError: a file above 2 GB in which blocks of every size tried, up to 2 GB, split one.
     """
     with open(path, "rb") as fh:
         stream = _Stream(fh, encoding)
@@ -66,9 +66,14 @@ def safe_block_size(path: str | Path, block_size: int, encoding: str | None = No
         # quoted line breaks everywhere: one block for the whole file (a slower parse, but right)
         if stream.size < _MAX_BLOCK:
             return max(stream.size + 1, block_size)
-        for size in range(block_size - _TRIES, 0, -1):  # a file above 2 GB: keep looking
-            if not any(stream.splits_quoted_crlf(k) for k in range(size, stream.size, size)):
-                return size
+        # a file above 2 GB: larger blocks, so fewer boundaries to keep clear
+        wanted = block_size
+        while (wanted := min(wanted * 4, _MAX_BLOCK)) > block_size:
+            for size in range(wanted, wanted - _TRIES, -1):
+                if not any(stream.splits_quoted_crlf(k) for k in range(size, stream.size, size)):
+                    return size
+            if wanted == _MAX_BLOCK:
+                break
     raise ValueError(f"{path}: no block size keeps its quoted line breaks whole")
 
 
