@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from toolkit.sources import _csv
+from toolkit.sources import _arrow_blocks, _csv
 from toolkit.sources._csv import read_strict_csv
 
 BLOCK = 1 << 16
@@ -74,6 +74,6 @@ def test_the_block_size_agrees_with_the_bytes_arrow_reads(tmp_path, seed, encodi
     assert safe_block_size(path, 997, encoding) > len(stream) and not splits(len(stream) + 1)
     # ... unless the file is too large for one block (above 2 GB): then larger blocks
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("toolkit.sources._arrow_blocks._MAX_BLOCK", 50_000)
+        mp.setattr(_arrow_blocks, "_MAX_BLOCK", 50_000)
         got = safe_block_size(path, 997, encoding)
         assert 997 < got <= 50_000 and not splits(got)
