@@ -367,7 +367,10 @@ def _arrow_read(path: Path, header: list[str], encoding: str, delimiter: str, *,
     enc = "utf8" if encoding.replace("-", "").lower() in {"utf8", "utf8sig"} else encoding
     block = BLOCK
     if multiline:  # a block boundary inside a quoted CR LF would lose its LF (see _arrow_blocks)
-        block = safe_block_size(path, BLOCK, None if enc == "utf8" else enc)
+        try:
+            block = safe_block_size(path, BLOCK, None if enc == "utf8" else enc)
+        except ValueError as exc:  # reported the way Arrow's own parse errors are
+            raise pa.ArrowInvalid(str(exc)) from None
     read = pacsv.ReadOptions(column_names=names, skip_rows=1, encoding=enc, block_size=block)
     parse = pacsv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True,
                                newlines_in_values=multiline, ignore_empty_lines=True,
