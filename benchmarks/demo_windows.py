@@ -31,6 +31,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from toolkit.demo import staging_log  # noqa: E402  (where the demo puts the sample's request log)
 BURST, WINDOW = 100, 10.0  # HighLevel: 100 requests per 10 s per location (research highlevel.md §2)
 
 
@@ -91,7 +94,7 @@ def figures(marks, log: Path, out: Path, time_scale: float) -> dict:
     estimate = json.loads((reports / "estimate.json").read_text())
     found = {"crm_records": crm_records, "requests": len(reqs), "estimate_calls": estimate["calls"],
              "estimate_vs_seen": round(estimate["calls"] / len(reqs), 3), "steps": steps}
-    staging = log.with_name(log.stem + ".staging.jsonl")
+    staging = staging_log(log)
     if staging.is_file():
         found["sample_account"] = _sample(staging, length)
     return found
@@ -124,7 +127,7 @@ def main() -> int:
     out = Path(args.out)
     log = out.parent / (out.name + ".requests.jsonl")
     log.unlink(missing_ok=True)
-    log.with_name(log.stem + ".staging.jsonl").unlink(missing_ok=True)
+    staging_log(log).unlink(missing_ok=True)
     load = os.getloadavg()
     marks, total, rc = run_demo(args, log)
     found = {"patients": args.patients, "time_scale": args.time_scale, "exit_status": rc,

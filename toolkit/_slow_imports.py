@@ -7,10 +7,10 @@ installs it, through ``jupyter-events``). That package builds a Lark grammar whe
 makes (no suite or configuration schema of ours checks an "iri" format).
 
 :func:`import_great_expectations` and :func:`import_jsonschema` put a stand-in for
-``rfc3987_syntax`` in place while they import, if nothing has imported it yet. The stand-in imports the real package the first time
-anything uses it — a call of ``is_valid_syntax`` (what ``jsonschema`` takes from it) or any other
-name — and from then on the real package is in ``sys.modules``; so every user of the package
-still gets the real one, only later.
+``rfc3987_syntax`` in place while they import, if nothing has imported it yet. The stand-in
+imports the real package the first time anything uses it — a call of ``is_valid_syntax`` (what
+``jsonschema`` takes from it) or any other name — and from then on the real package is in
+``sys.modules``; so every user of the package still gets the real one, only later.
 """
 
 from __future__ import annotations

@@ -38,6 +38,12 @@ def fallback_user(users: list[dict]) -> str | None:
 DEMO_TIME_SCALE = 4.0
 
 
+def staging_log(request_log: str | Path) -> Path:
+    """Where the sample's staging sandbox logs its requests, beside the destination's log."""
+    path = Path(request_log)
+    return path.with_name(path.stem + ".staging.jsonl")
+
+
 def run(*, source: str = "dent-o-soft", destination: str = "highlevel", patients: int = 500, seed: int = 7,
         out: str | Path = "demo-output", request_log: str | None = None, time_scale: float = DEMO_TIME_SCALE,
         echo=print) -> int:
@@ -73,9 +79,9 @@ def run(*, source: str = "dent-o-soft", destination: str = "highlevel", patients
         box = stack.enter_context(sandbox.start(destination, seed={"users": users}, request_log=request_log,
                                                 time_scale=time_scale))
         # the sample goes to a staging account of its own, as a practice's would
-        staging_log = str(Path(request_log).with_name(Path(request_log).stem + ".staging.jsonl")) if request_log else None
-        staging = stack.enter_context(sandbox.start(destination, seed={"users": users}, request_log=staging_log,
-                                                    time_scale=time_scale))
+        staging = stack.enter_context(sandbox.start(
+            destination, seed={"users": users}, time_scale=time_scale,
+            request_log=str(staging_log(request_log)) if request_log else None))
         token_env = default_token_env(destination)
         os.environ[token_env] = box.token  # read by the step kernels from their environment, never a parameter
         os.environ[token_env + "_STAGING"] = staging.token

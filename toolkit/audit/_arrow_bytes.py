@@ -8,8 +8,9 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
-__all__ = ["arrow_strings", "chunk_bytes", "valid_rows", "values_at"]
+__all__ = ["arrow_strings", "chunk_bytes", "longest_bytes", "valid_rows", "values_at"]
 
 
 def arrow_strings(s: pd.Series) -> pa.ChunkedArray | None:
@@ -18,6 +19,12 @@ def arrow_strings(s: pd.Series) -> pa.ChunkedArray | None:
     if data is None or not (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
         return None
     return data
+
+
+def longest_bytes(data: pa.ChunkedArray) -> int:
+    """The longest value's length in bytes (never less than in characters), from the offsets."""
+    longest = pc.max(pc.binary_length(data)).as_py()
+    return 0 if longest is None else int(longest)
 
 
 def values_at(s: pd.Series, pos, plain: Callable) -> list:

@@ -13,7 +13,7 @@ import pandas as pd
 import yaml
 
 from ..shapes import Snapshot
-from ._arrow_bytes import arrow_strings
+from ._arrow_bytes import arrow_strings, longest_bytes
 from ._expectations import load_great_expectations, run_suite
 from ._integrity import parent_cycles
 from ._profile import CHECKED_TYPES, line_numbers, profile_object, reference_lookups
@@ -143,7 +143,7 @@ def outsized_values(snapshot: Snapshot, limit: int = MAX_VALUE_CHARS, text_limit
         for col in df.columns:
             cap = text_limit if any(w in col.lower() for w in _FREE_TEXT) else limit
             data = arrow_strings(df[col])
-            if data is not None and _longest_bytes(data) <= cap:
+            if data is not None and longest_bytes(data) <= cap:
                 continue  # no value has more characters than bytes: none is over the cap
             lengths = df[col].str.len()
             longest = lengths.max(skipna=True)
@@ -155,14 +155,6 @@ def outsized_values(snapshot: Snapshot, limit: int = MAX_VALUE_CHARS, text_limit
                             "id": str(df[key].iloc[pos]) if key in df.columns else None,
                             "length": int(lengths.iloc[pos])})
     return out
-
-
-def _longest_bytes(data) -> int:
-    """The longest value's length in bytes (never less than in characters), from the offsets."""
-    import pyarrow.compute as pc
-
-    longest = pc.max(pc.binary_length(data)).as_py()
-    return 0 if longest is None else int(longest)
 
 
 def _release() -> None:
