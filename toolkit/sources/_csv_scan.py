@@ -2,8 +2,8 @@
 
 Two passes with the same contract, so that a clean export pays only for the cheap one:
 
-* :func:`quick_scan` reads the bytes once with C-speed ``bytes`` methods (count, find, isascii,
-  an incremental UTF-8 decoder). For a file with balanced ``"`` and no blank line whose parse
+* :func:`quick_scan` reads the bytes once with C-speed checks (numpy counts, ``bytes.find`` and
+  ``isascii``, an incremental UTF-8 decoder). For a file with balanced ``"`` and no blank line whose parse
   yields one record per line, line numbers are simply 2, 3, 4, …; that is most files of most
   exports.
 * :func:`scan_csv` (numpy) handles everything else. RFC 4180 quoting means a byte is inside a
@@ -114,8 +114,11 @@ def quick_scan(path: Path, *, fallback_encoding: str = "cp1252", chunk_size: int
         bom = start.startswith(BOM)
         blank = start.removeprefix(BOM).startswith((b"\n", b"\r\n"))
         while chunk := fh.read(chunk_size):
-            quotes += chunk.count(b'"')
-            newlines += chunk.count(b"\n")
+            # numpy compares with SIMD and lets go of the GIL, where ``bytes.count`` holds it at a
+            # third of the speed and stalls the reader thread working on another file
+            view = np.frombuffer(chunk, dtype=np.uint8)
+            quotes += int(np.count_nonzero(view == _QUOTE))
+            newlines += int(np.count_nonzero(view == _LF))
             if nul_at is None and (i := chunk.find(b"\x00")) >= 0:
                 nul_at = size + i
             if not chunk.isascii():
