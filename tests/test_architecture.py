@@ -16,7 +16,8 @@ PACKAGE = ROOT / "toolkit"
 FLOORS = {
     "toolkit.shapes": 0, "toolkit.errors": 0, "toolkit.registry": 0, "toolkit._paths": 0,
     "toolkit.export_paths": 0, "toolkit.spreadsheet_cells": 0, "toolkit.file_lock": 0, "toolkit.private_files": 0,
-    "toolkit.version": 0, "toolkit.config_schema": 0, "toolkit._slow_imports": 0,
+    "toolkit.version": 0, "toolkit.config_schema": 0, "toolkit._slow_imports": 0, "toolkit._arrow_bytes": 0,
+    "toolkit._fixed_width": 0,
     "toolkit.sources": 1, "toolkit.mapping": 2, "toolkit.audit": 2, "toolkit.destinations": 3,
     "toolkit.load": 4, "toolkit.conformance": 4, "toolkit.verify": 5, "toolkit.reports": 6, "toolkit.workspace": 6,
     "toolkit.notebook_runs": 7, "toolkit.workflow": 7, "toolkit.cli": 8, "toolkit.demo": 8, "toolkit": 9,

@@ -13,7 +13,7 @@ import pandas as pd
 import yaml
 
 from ..shapes import Snapshot
-from ._arrow_bytes import arrow_strings, longest_bytes
+from .._arrow_bytes import arrow_strings, longest_bytes
 from ._expectations import load_great_expectations, run_suite
 from ._integrity import parent_cycles
 from ._profile import CHECKED_TYPES, line_numbers, profile_object, reference_lookups

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .._slow_imports import import_great_expectations
-from ._arrow_bytes import arrow_strings, values_at
+from .._arrow_bytes import arrow_strings, values_at
 from ._string_hash import string_keys
 
 __all__ = ["run_suite", "resolve_roles", "load_great_expectations", "LINE"]

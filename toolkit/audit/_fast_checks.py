@@ -25,7 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..mapping import DATE_FORMATS, apply_transform, parse_dates
-from ._arrow_bytes import arrow_strings, chunk_bytes, valid_rows
+from .._arrow_bytes import arrow_strings, chunk_bytes, valid_rows
+from .._fixed_width import FixedWidth, fixed_width, shape_and_fields
 
 __all__ = ["problems", "date_layouts", "column_checks", "unique_problems", "unique_date_layouts"]
 
@@ -172,7 +173,7 @@ def _declared_ok(u: pd.Series, fmt: str) -> np.ndarray:
     plan = _fixed_width(fmt)
     rest = np.arange(len(arr))
     if plan is not None and len(arr):
-        shape, f = _shape_and_fields(arr, fmt, plan[1])
+        shape, f = shape_and_fields(arr, plan)
         cand = np.flatnonzero(shape)
         if len(cand):
             n = len(cand)
@@ -203,90 +204,15 @@ def _declared_ok(u: pd.Series, fmt: str) -> np.ndarray:
     return out
 
 
-_WIDTH = {"%Y": 4, "%m": 2, "%d": 2, "%H": 2, "%M": 2, "%S": 2}
-
-
-def _shape_and_fields(arr: pa.Array | pa.ChunkedArray, fmt: str, offsets: dict[str, int]
-                      ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """(which values are written exactly in the fixed-width layout ``fmt`` — the anchored
-    pattern ``_fixed_width`` gives, ASCII digits where the fields are and the literal separators
-    elsewhere —, each field's number for those values, in order).
-
-    Read from the Arrow bytes: a value of the layout's byte length is a row of a byte matrix
-    (a plain view of the buffer when every value has that length), and each position is
-    checked and each field summed column by column, without a regular expression or a string
-    per value. A value of that byte length holding a multi-byte character fails the byte checks,
-    as it fails the pattern.
-    """
-    layout = _layout_bytes(fmt)
-    width = len(layout)
-    shapes, fields = [], {d: [] for d in offsets}
-    for chunk in (arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]):
-        n = len(chunk)
-        if n == 0:
-            continue
-        offs, body = chunk_bytes(chunk)
-        fits = np.diff(offs) == width
-        if (valid := valid_rows(chunk)) is not None:
-            fits &= valid
-        rows = np.flatnonzero(fits)
-        if len(rows) == n:  # every value has the width: the buffer is the matrix
-            mat = body[offs[0]:offs[0] + n * width].reshape(n, width)
-        else:
-            mat = body[offs[:-1][rows][:, None] + np.arange(width)[None, :]]
-        ok = np.ones(len(rows), dtype=bool)
-        for p, expect in enumerate(layout):
-            col = mat[:, p]
-            ok &= ((col >= 48) & (col <= 57)) if expect is None else (col == expect)
-        shape = np.zeros(n, dtype=bool)
-        shape[rows[ok]] = True
-        shapes.append(shape)
-        good = mat if ok.all() else mat[ok]  # a copy only when some values are off-shape
-        for d, o in offsets.items():
-            value = np.zeros(len(good), dtype=np.int64)
-            for p in range(o, o + _WIDTH[d]):
-                value *= 10
-                value += good[:, p]
-                value -= 48
-            fields[d].append(value)
-    shape = np.concatenate(shapes) if shapes else np.zeros(0, dtype=bool)
-    return shape, {d: np.concatenate(v) if v else np.zeros(0, np.int64) for d, v in fields.items()}
-
-
-def _layout_bytes(fmt: str) -> list[int | None]:
-    """Per byte of a fixed-width layout: None where a digit goes, else the separator's byte."""
-    out: list[int | None] = []
-    i = 0
-    while i < len(fmt):
-        d = fmt[i:i + 2]
-        if d in _WIDTH:
-            out += [None] * _WIDTH[d]
-            i += 2
-        else:
-            out.append(ord(fmt[i]))
-            i += 1
-    return out
-
-
-def _fixed_width(fmt: str):
-    """(anchored regex, {directive: offset}) for a layout of fixed-width numeric fields and
-    literal ASCII separators, else None."""
-    pattern, offsets, pos, i = "^", {}, 0, 0
-    while i < len(fmt):
-        d = fmt[i:i + 2]
-        if d in _WIDTH:
-            if d in offsets:
-                return None
-            pattern += r"\d{%d}" % _WIDTH[d]
-            offsets[d] = pos
-            pos, i = pos + _WIDTH[d], i + 2
-        elif fmt[i] == "%" or not fmt[i].isascii() or fmt[i].isalnum():
-            return None
-        else:
-            pattern += re.escape(fmt[i])
-            pos, i = pos + 1, i + 1
-    return (pattern + "$", offsets) if "%Y" in offsets and "%m" in offsets and "%d" in offsets \
-        else None
+def _fixed_width(fmt: str) -> FixedWidth | None:
+    """The fixed-width layout of ``fmt`` when it has a year, a month and a day and its
+    separators are punctuation or spaces (a letter among them takes the round trip), else None."""
+    layout = fixed_width(fmt)
+    if layout is None or not {"%m", "%d"} <= layout.offsets.keys():
+        return None
+    if any(b is not None and chr(b).isalnum() for b in layout.layout):
+        return None
+    return layout
 
 
 def date_layouts(s: pd.Series, declared_format: str | None = None) -> pd.Series:

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..mapping import find_duplicates
-from ._arrow_bytes import chunk_bytes, valid_rows, values_at
+from .._arrow_bytes import chunk_bytes, valid_rows, values_at
 from ._fast_checks import column_checks
 from ..shapes import Snapshot
 

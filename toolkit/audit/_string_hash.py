@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ._arrow_bytes import chunk_bytes, valid_rows
+from .._arrow_bytes import chunk_bytes, valid_rows
 
 __all__ = ["string_keys"]
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -37,9 +36,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..errors import SchemaDriftError, SourceError
+from .._fixed_width import FIELD_WIDTH, ORDER, fixed_width, shape_and_fields
 from ..export_paths import UnsafePathError, listing
 from ..shapes import Snapshot
 from ._csv import compare_header, read_strict_csv, string_dtype
@@ -272,54 +271,6 @@ def _empty(name, obj, tables, lines, schema) -> None:
 
 
 # --- the watermark: newest modification time, without parsing a million timestamps ------------
-_FIELDS = {"%Y": (r"\d{4}", 4), "%m": (r"\d{2}", 2), "%d": (r"\d{2}", 2), "%H": (r"\d{2}", 2),
-           "%M": (r"\d{2}", 2), "%S": (r"\d{2}", 2)}
-_ORDER = ("%Y", "%m", "%d", "%H", "%M", "%S")
-
-
-def _fixed_width(fmt: str):
-    """(regex, {directive: offset}) for a format of fixed-width numeric fields, else None."""
-    pattern, offsets, pos, i = "^", {}, 0, 0
-    while i < len(fmt):
-        d = fmt[i:i + 2]
-        if d in _FIELDS:
-            rx, width = _FIELDS[d]
-            pattern += rx
-            offsets[d] = pos
-            pos, i = pos + width, i + 2
-        elif fmt[i] == "%":
-            return None
-        else:
-            pattern += re.escape(fmt[i])
-            pos, i = pos + 1, i + 1
-    return (pattern + "$", offsets) if "%Y" in offsets else None
-
-
-def _newest_position(good: pa.ChunkedArray, offsets: dict[str, int]) -> int | None:
-    """Position of the first greatest value of ``good`` (all matching the fixed-width ASCII layout).
-
-    The digits, year first, are read straight from the Arrow bytes into one integer per value
-    (at most 14 digits, so an int64), one field column at a time to keep memory at two integers a
-    row; None when the array's layout is not plain (large) strings.
-    """
-    arr = good.combine_chunks()
-    if arr.type == pa.large_string():
-        width = np.int64
-    elif arr.type == pa.string():
-        width = np.int32
-    else:
-        return None
-    bufs = arr.buffers()
-    starts = np.frombuffer(bufs[1], dtype=width)[arr.offset:arr.offset + len(arr)].astype(np.int64)
-    data = np.frombuffer(bufs[2], dtype=np.uint8)
-    key = np.zeros(len(arr), dtype=np.int64)
-    for d in _ORDER:
-        if d in offsets:
-            for p in range(offsets[d], offsets[d] + _FIELDS[d][1]):
-                key *= 10
-                key += data[starts + p]
-                key -= 48
-    return int(np.argmax(key))
 
 
 def newest(df: pd.DataFrame, column: str | None, formats: dict[str, str]) -> str | None:
@@ -327,33 +278,29 @@ def newest(df: pd.DataFrame, column: str | None, formats: dict[str, str]) -> str
 
     Values not in the declared format are ignored here (the audit reports them). For fixed-width
     formats the newest value is found by reading the digits, year first, into a sortable key
-    (from the Arrow bytes, or with Arrow compute for a non-ASCII format); only that one value is
+    straight from the Arrow bytes (see :mod:`toolkit._fixed_width`); only that one value is
     parsed.
     """
     if not column or column not in df.columns or df.empty:
         return None
     fmt = formats.get(column)
-    plan = _fixed_width(fmt) if fmt else None
+    plan = fixed_width(fmt) if fmt else None
     if plan is None:
         parsed = pd.to_datetime(df[column], format=fmt, errors="coerce")
         top = parsed.max()
         return None if pd.isna(top) else top.isoformat()
-    regex, offsets = plan
     values = df[column].astype(string_dtype()).array
     # the column's own Arrow data: pa.array() on the pandas array converts value by value (~1 µs a row)
     arr = values.__arrow_array__() if hasattr(values, "__arrow_array__") else pa.array(values)
-    if not isinstance(arr, pa.ChunkedArray):
-        arr = pa.chunked_array([arr])
-    ok = pc.fill_null(pc.match_substring_regex(arr, regex), False)
-    good = pc.filter(arr, ok)
+    shape, fields = shape_and_fields(arr, plan)
+    good = np.flatnonzero(shape)
     if len(good) == 0:
         return None
-    i = _newest_position(good, offsets) if fmt.isascii() else None
-    if i is None:
-        parts = [pc.utf8_slice_codeunits(good, offsets[d], offsets[d] + _FIELDS[d][1])
-                 for d in _ORDER if d in offsets]
-        sep = pa.scalar("", type=good.type)
-        key = pc.binary_join_element_wise(*parts, sep) if len(parts) > 1 else parts[0]
-        i = int(pc.index(key, pc.max(key)).as_py())
-    best = pd.to_datetime(good[i].as_py(), format=fmt, errors="coerce")
+    key = np.zeros(len(good), dtype=np.int64)  # at most 14 digits, year first: sorts by time
+    for d in ORDER:
+        if d in fields:
+            key *= 10 ** FIELD_WIDTH[d]
+            key += fields[d]
+    value = arr[int(good[int(np.argmax(key))])].as_py()  # the first of the greatest, as max() keeps
+    best = pd.to_datetime(value, format=fmt, errors="coerce")
     return None if pd.isna(best) else best.isoformat()
