@@ -93,17 +93,18 @@ def shape_and_fields(arr: pa.Array | pa.ChunkedArray, layout: FixedWidth
         ok = np.ones(len(rows), dtype=bool)
         for p, expect in enumerate(layout.layout):
             col = mat[:, p]
-            ok &= ((col >= 48) & (col <= 57)) if expect is None else (col == expect)
+            # a digit is a byte whose distance above "0" is at most 9 (uint8 wraps below "0")
+            ok &= ((col - np.uint8(48)) <= 9) if expect is None else (col == expect)
         shape = np.zeros(n, dtype=bool)
         shape[rows[ok]] = True
         shapes.append(shape)
         good = mat if ok.all() else mat[ok]  # a copy only when some values are off-shape
         for d, o in layout.offsets.items():
-            value = np.zeros(len(good), dtype=np.int64)
-            for p in range(o, o + FIELD_WIDTH[d]):
+            value = good[:, o].astype(np.int32) - 48  # at most four digits: int32 halves the traffic
+            for p in range(o + 1, o + FIELD_WIDTH[d]):
                 value *= 10
                 value += good[:, p]
                 value -= 48
             fields[d].append(value)
     shape = np.concatenate(shapes) if shapes else np.zeros(0, dtype=bool)
-    return shape, {d: np.concatenate(v) if v else np.zeros(0, np.int64) for d, v in fields.items()}
+    return shape, {d: np.concatenate(v) if v else np.zeros(0, np.int32) for d, v in fields.items()}
