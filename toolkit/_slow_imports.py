@@ -1,16 +1,24 @@
-"""Importing Great Expectations and jsonschema without paying for a grammar nothing here uses.
+"""Importing Great Expectations and jsonschema without paying for what nothing here uses.
 
-Importing GX imports ``altair``, which imports ``jsonschema``; ``jsonschema`` registers an "iri"
-format check when the optional package ``rfc3987_syntax`` is installed (the notebook stack
-installs it, through ``jupyter-events``). That package builds a Lark grammar when it is imported:
-1.3–1.5 s of a cold process's 4–5.7 s GX import on a 2-core machine, for a check nothing here
-makes (no suite or configuration schema of ours checks an "iri" format).
+A cold import of GX on a 2-core machine took 4–5.7 s, and most of it went to three packages that
+only a few code paths ever touch:
 
-:func:`import_great_expectations` and :func:`import_jsonschema` put a stand-in for
-``rfc3987_syntax`` in place while they import, if nothing has imported it yet. The stand-in
-imports the real package the first time anything uses it — a call of ``is_valid_syntax`` (what
-``jsonschema`` takes from it) or any other name — and from then on the real package is in
-``sys.modules``; so every user of the package still gets the real one, only later.
+* ``rfc3987_syntax``: importing GX imports ``altair``, which imports ``jsonschema``; ``jsonschema``
+  registers an "iri" format check when this optional package is installed (the notebook stack
+  installs it, through ``jupyter-events``), and the package builds a Lark grammar when it is
+  imported (1.3–1.5 s). No suite or configuration schema of ours checks an "iri" format.
+* ``scipy.stats`` and ``altair`` (about 1.1 s together): GX imports them in three modules (two
+  Kolmogorov–Smirnov metrics and the KL-divergence expectation, which also draws its chart with
+  altair) and uses them only inside those expectations' functions, which no suite of ours calls.
+
+:func:`import_great_expectations` and :func:`import_jsonschema` put a stand-in for each of them in
+``sys.modules`` while they import, if nothing has imported it yet. A stand-in imports the real
+package the first time anything uses it — any name looked up on it, or for ``rfc3987_syntax`` a
+call of ``is_valid_syntax`` (the name ``jsonschema`` takes from it) — so every user still gets the
+real package, only later. The ``rfc3987_syntax`` stand-in stays in ``sys.modules`` until its
+first use; those for ``scipy.stats`` and ``altair`` are taken out again as soon as GX is imported,
+so that any later ``import`` elsewhere loads the real package the ordinary way, and only the
+modules GX imported in between hold a stand-in.
 """
 
 from __future__ import annotations
@@ -24,6 +32,8 @@ import types
 __all__ = ["import_great_expectations", "import_jsonschema"]
 
 _DEFERRED = "rfc3987_syntax"
+#: deferred only while Great Expectations imports (see the module docstring)
+_WHILE_IMPORTING = {"great_expectations": ("scipy.stats", "altair")}
 _LOCK = threading.Lock()
 
 
@@ -46,17 +56,29 @@ def import_jsonschema():
 
 
 def _import_deferring(module: str):
-    if module not in sys.modules:
-        _defer(_DEFERRED)
-    return importlib.import_module(module)
+    if module in sys.modules:  # imported, or being imported by another thread: the import lock waits
+        return importlib.import_module(module)
+    _defer(_DEFERRED)
+    window = [(name, _defer(name)) for name in _WHILE_IMPORTING.get(module, ())]
+    try:
+        return importlib.import_module(module)
+    finally:
+        with _LOCK:
+            for name, stand_in in window:
+                if stand_in is not None and sys.modules.get(name) is stand_in:
+                    del sys.modules[name]
 
 
-def _defer(name: str) -> None:
-    """Put a stand-in for module ``name`` in ``sys.modules`` that imports the real one on first use."""
+def _defer(name: str) -> types.ModuleType | None:
+    """Put a stand-in for module ``name`` in ``sys.modules`` that imports the real one on first
+    use, and return it (None when the module is imported already or not installed)."""
     with _LOCK:
-        spec = None if name in sys.modules else importlib.util.find_spec(name)
+        try:
+            spec = None if name in sys.modules else importlib.util.find_spec(name)
+        except ModuleNotFoundError:  # a dotted name whose parent package is not installed
+            spec = None
         if spec is None:
-            return
+            return None
         stand_in = types.ModuleType(name, "stands in for the real module until it is first used")
         if spec.submodule_search_locations is not None:
             # `from pkg import name` asks for __path__ first; answering it must not load the package
@@ -67,11 +89,12 @@ def _defer(name: str) -> None:
                 if sys.modules.get(name) is stand_in:
                     del sys.modules[name]
                     try:
-                        importlib.import_module(name)
+                        return importlib.import_module(name)
                     except BaseException:
                         sys.modules[name] = stand_in
                         raise
-                return sys.modules[name]
+            # taken out of sys.modules already (by its first use, or when GX had imported)
+            return importlib.import_module(name)
 
         def is_valid_syntax(term, value):  # the one name jsonschema imports from it
             return real().is_valid_syntax(term, value)
@@ -81,6 +104,8 @@ def _defer(name: str) -> None:
                 raise AttributeError(attr)
             return getattr(real(), attr)
 
-        stand_in.is_valid_syntax = is_valid_syntax
+        if name == _DEFERRED:
+            stand_in.is_valid_syntax = is_valid_syntax
         stand_in.__getattr__ = __getattr__
         sys.modules[name] = stand_in
+        return stand_in
