@@ -22,6 +22,8 @@ from ._string_hash import string_keys
 
 __all__ = ["run_suite", "resolve_roles", "load_great_expectations", "LINE"]
 
+log = logging.getLogger(__name__)
+
 LINE = "__line__"
 _CONTEXT = None
 #: guards the one GX context and batch definition; validations run one at a time under it (the
@@ -281,6 +283,25 @@ def load_great_expectations() -> None:
     """Import Great Expectations and set up its context (seconds of imports), so that it can be
     done beside other work before the first suite runs."""
     _batch_definition()
+
+
+def preload_great_expectations() -> threading.Thread:
+    """Start :func:`load_great_expectations` in a daemon thread and return it.
+
+    Called before a source is read for an audit: GX's imports are Python code, and reading an
+    export leaves part of the cores idle (Arrow parses outside Python's lock), so the import
+    costs the audit less there than beside the audit's own work. ``run_audit`` waits for it
+    (the context's lock) or, if it failed, loads GX itself and raises what went wrong.
+    """
+    def load() -> None:
+        try:
+            load_great_expectations()
+        except Exception:  # noqa: BLE001 - run_audit loads again, and raises, on its own thread
+            log.debug("loading Great Expectations ahead of the audit failed", exc_info=True)
+
+    thread = threading.Thread(target=load, name="gx-preload", daemon=True)
+    thread.start()
+    return thread
 
 
 def _batch_definition():

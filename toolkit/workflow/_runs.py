@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import _paths
-from ..audit import AuditReport, run_audit
+from ..audit import AuditReport, preload_great_expectations, run_audit
 from ..errors import NotFoundError, QuotaExhaustedError
 from ..load.delta import propagate_deletions as propagate_deletions_run
 from ..load.delta import select_changes
@@ -48,6 +48,7 @@ def audit(ws: Workspace, expectations_dir: str | Path | None = None, *, data_doc
     from ..audit import build_data_docs, run_checkpoints, save_results
 
     folder = expectations_dir or _paths.EXPECTATIONS
+    preload_great_expectations()  # GX's imports use the cores the read leaves idle
     # the audit reads leniently: schema drift and unreadable files are reported, not raised
     snapshot = ws.open_source().read_for_audit(ws.export)
     report = run_audit(snapshot, folder)
