@@ -106,5 +106,9 @@ def shape_and_fields(arr: pa.Array | pa.ChunkedArray, layout: FixedWidth
                 value += good[:, p]
                 value -= 48
             fields[d].append(value)
-    shape = np.concatenate(shapes) if shapes else np.zeros(0, dtype=bool)
-    return shape, {d: np.concatenate(v) if v else np.zeros(0, np.int32) for d, v in fields.items()}
+    return _joined(shapes, bool), {d: _joined(v, np.int32) for d, v in fields.items()}
+
+
+def _joined(parts: list[np.ndarray], dtype) -> np.ndarray:
+    """The chunks' arrays as one (no copy for a column of one chunk, the usual case)."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)

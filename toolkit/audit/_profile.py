@@ -191,7 +191,8 @@ def reference_lookups(snapshot: Snapshot) -> dict[tuple[str, str], pa.ChunkedArr
     out: dict[tuple[str, str], pa.ChunkedArray] = {}
     for target, users in wanted.items():
         tobj, _, tcol = target.partition(".")
-        known = pc.unique(_arrow(snapshot.tables[tobj][tcol]).combine_chunks().drop_null())
+        # is_in builds its own hash set of the ids (repeats collapse there): no pc.unique first
+        known = _arrow(snapshot.tables[tobj][tcol]).combine_chunks().drop_null()
         arrays = [_arrow(snapshot.tables[o][c]) for o, c in users]
         together = pa.chunked_array([ch for a in arrays for ch in a.chunks], type=pa.large_string())
         found = pc.is_in(together, value_set=known)
