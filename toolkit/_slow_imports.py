@@ -3,8 +3,8 @@
 A cold import of GX on a 2-core machine took 4–5.7 s, and most of it went to three packages that
 only a few code paths ever touch:
 
-* ``rfc3987_syntax``: importing GX imports ``altair``, which imports ``jsonschema``; ``jsonschema``
-  registers an "iri" format check when this optional package is installed (the notebook stack
+* ``rfc3987_syntax``: importing GX imports ``jsonschema`` (for one of its metrics, and through
+  ``altair``); ``jsonschema`` registers an "iri" format check when this optional package is installed (the notebook stack
   installs it, through ``jupyter-events``), and the package builds a Lark grammar when it is
   imported (1.3–1.5 s). No suite or configuration schema of ours checks an "iri" format.
 * ``scipy.stats`` and ``altair`` (about 1.1 s together): GX imports them in three modules (two
@@ -38,7 +38,8 @@ _LOCK = threading.Lock()
 
 
 def import_great_expectations():
-    """``import great_expectations``, the ``rfc3987_syntax`` grammar deferred to its first use.
+    """``import great_expectations``, with ``rfc3987_syntax``'s grammar, ``scipy.stats`` and
+    ``altair`` put off until something uses them.
 
     Returns:
         The ``great_expectations`` module.
