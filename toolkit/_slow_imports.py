@@ -4,9 +4,10 @@ A cold import of GX on a 2-core machine took 4–5.7 s, and most of it went to t
 only a few code paths ever touch:
 
 * ``rfc3987_syntax``: importing GX imports ``jsonschema`` (for one of its metrics, and through
-  ``altair``); ``jsonschema`` registers an "iri" format check when this optional package is installed (the notebook stack
-  installs it, through ``jupyter-events``), and the package builds a Lark grammar when it is
-  imported (1.3–1.5 s). No suite or configuration schema of ours checks an "iri" format.
+  ``altair``); ``jsonschema`` registers an "iri" format check when this optional package is
+  installed (the notebook stack installs it, through ``jupyter-events``), and the package builds
+  a Lark grammar when it is imported (1.3–1.5 s). No suite or configuration schema of ours
+  checks an "iri" format.
 * ``scipy.stats`` and ``altair`` (about 1.1 s together): GX imports them in three modules (two
   Kolmogorov–Smirnov metrics and the KL-divergence expectation, which also draws its chart with
   altair) and uses them only inside those expectations' functions, which no suite of ours calls.

@@ -3,9 +3,9 @@
 Two passes with the same contract, so that a clean export pays only for the cheap one:
 
 * :func:`quick_scan` reads the bytes once with C-speed checks (numpy counts, ``bytes.find`` and
-  ``isascii``, an incremental UTF-8 decoder). For a file with balanced ``"`` and no blank line whose parse
-  yields one record per line, line numbers are simply 2, 3, 4, …; that is most files of most
-  exports.
+  ``isascii``, an incremental UTF-8 decoder). For a file with balanced ``"`` and no blank line
+  whose parse yields one record per line, line numbers are simply 2, 3, 4, …; that is most files
+  of most exports.
 * :func:`scan_csv` (numpy) handles everything else. RFC 4180 quoting means a byte is inside a
   quoted field exactly when an odd number of ``"`` precede it (a doubled ``""`` toggles twice),
   so cumulative sums give, for every record, where it starts, on which physical line (multi-line
