@@ -56,6 +56,7 @@ from ..errors import SchemaDriftError, SourceError
 from ._arrow_blocks import safe_block_size
 from ._csv_damaged import blank_undecodable
 from ._csv_scan import BOM, CHUNK, CsvScan, QuickScan, quick_scan, scan_csv, sniff_utf16
+from ._transcode import utf8_stream
 
 __all__ = ["CsvTable", "CsvScan", "read_strict_csv", "scan_csv", "check_header", "compare_header",
            "string_dtype", "arrow_to_pandas"]
@@ -380,11 +381,19 @@ def _arrow_read(path: Path, header: list[str], encoding: str, delimiter: str, *,
     convert = pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names},
                                    strings_can_be_null=True, null_values=[""],
                                    quoted_strings_can_be_null=True, check_utf8=not decoded)
+    # a single-byte code page is turned into UTF-8 here, block by block as Arrow reads (see
+    # _transcode); any other is transcoded by pyarrow itself
+    stream = utf8_stream(str(path), enc) if enc != "utf8" else None
+    if stream is not None:
+        read.encoding = "utf8"
     try:
-        # a legacy code page is transcoded by pyarrow itself, block by block as it reads
-        table = pacsv.read_csv(str(path), read_options=read, parse_options=parse, convert_options=convert)
+        table = pacsv.read_csv(stream if stream is not None else str(path), read_options=read,
+                               parse_options=parse, convert_options=convert)
     except UnicodeDecodeError as exc:  # the codec's own error, reported the way Arrow's are
         raise pa.ArrowInvalid(f"cannot decode as {encoding}: {exc.reason}") from None
+    finally:
+        if stream is not None:
+            stream.close()
     frame = arrow_to_pandas(table)
     del table
     # hand the parser's scratch memory back now: a many-file export otherwise keeps each file's
@@ -423,14 +432,17 @@ def _multiline_lines(path: Path, frame: pd.DataFrame, quick: QuickScan, delimite
 def _quotes_well_placed(path: Path, quick: QuickScan, delimiter: str, chunk_size: int) -> bool:
     """Every ``"`` opens a field (after a delimiter or a line break), closes one (before a
     delimiter, a line break or the end), or is half of a doubled ``""`` — by quote parity, the
-    way the structure scan reads them."""
+    way the structure scan reads them.
+
+    A quote next to another is one of a doubled pair, so each check is one look-up of the byte
+    before an opening quote (or after a closing one) in a table that also admits ``"``."""
     delim = ord(delimiter)
     opening_ok = np.zeros(256, dtype=bool)
-    opening_ok[[delim, _LF]] = True
+    opening_ok[[delim, _LF, _QUOTE]] = True
     closing_ok = np.zeros(256, dtype=bool)
-    closing_ok[[delim, _LF, _CR]] = True
-    pos_list, prev_list, next_list = [], [], []
+    closing_ok[[delim, _LF, _CR, _QUOTE]] = True
     offset = 0
+    opening = True  # whether the next quote opens a field: quotes alternate from the start
     prev_byte = _LF  # the file start counts as a line start
     with open(path, "rb") as fh:
         while True:
@@ -442,30 +454,25 @@ def _quotes_well_placed(path: Path, quick: QuickScan, delimiter: str, chunk_size
             a = np.frombuffer(buf, np.uint8)
             q = np.flatnonzero(a[:body] == _QUOTE)
             if len(q):
-                prev = np.where(q > 0, a[np.maximum(q - 1, 0)], prev_byte)
-                nxt = np.where(q + 1 < len(a), a[np.minimum(q + 1, len(a) - 1)], _LF)  # EOF ends a field
-                pos_list.append(q.astype(np.int64) + offset)
-                prev_list.append(prev)
-                next_list.append(nxt)
+                if offset == 0 and quick.bom and q[0] == len(BOM):
+                    prev = a[q - 1]
+                    prev[0] = _LF  # a quote right after the byte-order mark opens the first field
+                else:
+                    prev = a[q - 1] if q[0] > 0 else np.concatenate(([prev_byte], a[q[1:] - 1])).astype(np.uint8)
+                # one byte past the chunk was read: the byte after its last quote is known; at the
+                # end of the file there is none, and the end closes a field
+                nxt = a[np.minimum(q + 1, len(a) - 1)]
+                if q[-1] + 1 >= len(a):
+                    nxt[-1] = _LF
+                first_open = 0 if opening else 1
+                if not (opening_ok[prev[first_open::2]].all() and closing_ok[nxt[1 - first_open::2]].all()):
+                    return False
+                opening = opening == (len(q) % 2 == 0)
             prev_byte = int(a[body - 1])
             offset += body
             if len(buf) <= chunk_size:
                 break
-    if not pos_list:
-        return True
-    pos = np.concatenate(pos_list)
-    prev = np.concatenate(prev_list).astype(np.intp)
-    nxt = np.concatenate(next_list).astype(np.intp)
-    if quick.bom and len(pos) and pos[0] == len(BOM):
-        prev[0] = _LF
-    k = np.arange(len(pos))
-    adjacent_before = np.zeros(len(pos), dtype=bool)
-    adjacent_before[1:] = pos[1:] - pos[:-1] == 1
-    adjacent_after = np.zeros(len(pos), dtype=bool)
-    adjacent_after[:-1] = adjacent_before[1:]
-    opens = k % 2 == 0
-    ok = np.where(opens, opening_ok[prev] | adjacent_before, closing_ok[nxt] | adjacent_after)
-    return bool(ok.all())
+    return True
 
 
 def _unique_names(header: list[str]) -> list[str]:
