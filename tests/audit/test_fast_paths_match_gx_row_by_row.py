@@ -127,10 +127,13 @@ def _chunked(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-@pytest.mark.parametrize("sample", [50, 100_000])  # distinct-value batches / all rows
+@pytest.mark.parametrize("path", ["distinct values", "as sampled", "all rows"])
 @pytest.mark.parametrize("layout", ["one chunk", "chunked"])
-def test_run_suite_equals_gx_on_every_row(tmp_path, frame, monkeypatch, sample, layout):
-    monkeypatch.setattr(_expectations, "_SAMPLE", sample)
+def test_run_suite_equals_gx_on_every_row(tmp_path, frame, monkeypatch, path, layout):
+    if path == "as sampled":  # a sample of 50 rows: the pick-lists go by value, the rest by row
+        monkeypatch.setattr(_expectations, "_SAMPLE", 50)
+    else:
+        monkeypatch.setattr(_expectations, "_few_distinct", lambda s: path == "distinct values")
     if layout == "chunked":
         frame = _chunked(frame)
     suite = _suite(tmp_path, EXPS + UNIQUE)
@@ -253,3 +256,35 @@ def test_timestamps_checked_row_by_row_equal_the_distinct_value_checks(monkeypat
     monkeypatch.undo()
     assert _fast_checks._mostly_distinct(s) and not _fast_checks._mostly_distinct(
         pd.Series([f"01/{d % 28 + 1:02d}/2020" for d in range(60_000)], dtype=S))
+
+
+def _column(values) -> pd.Series:
+    return pd.Series(pd.array(values, dtype=S))
+
+
+def test_a_few_thousand_dates_over_many_rows_go_by_distinct_value():
+    rnd = random.Random(3)
+    dates = [f"{m:02d}/{d:02d}/{y}" for y in range(2010, 2025) for m in range(1, 13) for d in range(1, 29)]
+    assert 5000 < len(dates) < 6000
+    # every date shows up in a 20,000-row sample, which a share of the sample would call "varied"
+    column = _column([rnd.choice(dates) for _ in range(400_000)])
+    assert _expectations._few_distinct(column)
+
+
+def test_time_stamps_ids_and_sparse_distinct_values_go_row_by_row():
+    rnd = random.Random(4)
+    stamps = _column([f"2024-01-01 {i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}.{i}" for i in range(200_000)])
+    assert not _expectations._few_distinct(stamps)
+    # skewed: a few stamps repeat thousands of times, the rest are their own (batch imports)
+    skewed = _column([f"S{rnd.randrange(20)}" if rnd.random() < .4 else f"U{i}" for i in range(200_000)])
+    assert not _expectations._few_distinct(skewed)
+    # mostly empty: the nulls repeat, the values do not
+    sparse = _column([f"P{i}" if i % 5 == 0 else None for i in range(200_000)])
+    assert not _expectations._few_distinct(sparse)
+
+
+def test_distinct_estimate_from_a_sample():
+    rnd = random.Random(6)
+    for distinct in (300, 5_000, 50_000):
+        sample = pd.Series([rnd.randrange(distinct) for _ in range(20_000)]).value_counts().to_numpy()
+        assert 0.8 * distinct < _expectations._distinct_estimate(sample) < 1.25 * distinct
