@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -168,13 +169,77 @@ class _InThisThread:
     """The executor for ``workers=1``: each task runs when submitted, in the caller's thread
     (profilers and debuggers see it)."""
 
-    def submit(self, fn, *args) -> Future:
+    def submit(self, fn, *args, suite: bool = False) -> Future:
         done: Future = Future()
         done.set_result(fn(*args))  # an error is raised here, before the next task starts
         return done
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         return None
+
+
+class _Workers:
+    """Threads that take the audit's tasks in the order given (costliest first), except that a
+    suite is passed over, for the next task that is not one, while another suite runs.
+
+    Suites validate one at a time (one GX context, not made to be shared), so two suites side by
+    side keep one thread waiting for the other; a profile beside a suite keeps both busy.
+    """
+
+    def __init__(self, count: int):
+        self._cond = threading.Condition()
+        self._queue: list[tuple[str, Callable, tuple, Future]] = []
+        self._suites_running = 0
+        self._closed = False
+        self._threads = [threading.Thread(target=self._work, name=f"audit_{i}", daemon=True) for i in range(count)]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, fn: Callable, *args, suite: bool = False) -> Future:
+        done: Future = Future()
+        with self._cond:
+            self._queue.append(("suite" if suite else "other", fn, args, done))
+            self._cond.notify()
+        return done
+
+    def _take(self) -> tuple[str, Callable, tuple, Future]:
+        """The next task for a free thread (called holding the lock, with the queue not empty)."""
+        if self._suites_running:
+            for i, task in enumerate(self._queue):
+                if task[0] != "suite":
+                    return self._queue.pop(i)
+        return self._queue.pop(0)
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closed:
+                    self._cond.wait()
+                if not self._queue:
+                    return
+                kind, fn, args, done = self._take()
+                self._suites_running += kind == "suite"
+            try:
+                if done.set_running_or_notify_cancel():
+                    try:
+                        done.set_result(fn(*args))
+                    except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for it
+                        done.set_exception(exc)
+            finally:
+                with self._cond:
+                    self._suites_running -= kind == "suite"
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._cond:
+            self._closed = True
+            if cancel_futures:
+                for *_task, done in self._queue:
+                    done.cancel()
+                self._queue.clear()
+            self._cond.notify_all()
+        if wait:
+            for thread in self._threads:
+                thread.join()
 
 
 class _WhenReady(Mapping):
@@ -260,7 +325,7 @@ def run_audit(snapshot: Snapshot, expectations_dir: str | Path, *, workers: int 
     if workers is None:
         workers = min(DEFAULT_WORKERS, os.cpu_count() or 1)
     workers = max(1, int(workers))
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="audit") if workers > 1 else _InThisThread()
+    pool = _Workers(workers) if workers > 1 else _InThisThread()
     try:
         # GX's imports (seconds) and the id look-ups every profile needs go first, side by side
         ready = pool.submit(load_great_expectations) if suite_of else None
@@ -275,7 +340,8 @@ def run_audit(snapshot: Snapshot, expectations_dir: str | Path, *, workers: int 
         # the costliest tasks first, so that the last one to finish is a short one
         tasks = [(_profile_cost(snapshot, obj, dedupe), profiled, obj) for obj in snapshot.tables]
         tasks += [(_suite_cost(snapshot, obj, path), suite, obj) for obj, path in suite_of.items()]
-        jobs = {(fn, obj): pool.submit(fn, obj) for _cost, fn, obj in sorted(tasks, key=lambda t: -t[0])}
+        jobs = {(fn, obj): pool.submit(fn, obj, suite=fn is suite)
+                for _cost, fn, obj in sorted(tasks, key=lambda t: -t[0])}
         prof_jobs = {obj: jobs[(profiled, obj)] for obj in snapshot.tables}
         suite_jobs = {obj: jobs[(suite, obj)] for obj in suite_of}
         if ready is not None:
