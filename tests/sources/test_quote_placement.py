@@ -49,3 +49,26 @@ def test_a_quote_right_after_the_byte_order_mark_opens_the_first_field(tmp_path)
     assert _quotes_well_placed(path, quick_scan(path), ",", 4)
     path.write_bytes(BOM + b'x"id",name\n')
     assert not _quotes_well_placed(path, quick_scan(path), ",", 4)
+
+
+def test_line_breaks_are_found_in_sliced_and_chunked_columns():
+    import pyarrow as pa
+
+    from toolkit.sources._csv import _holds_line_break
+
+    whole = pa.array(["a", "b\nc", None, "d"], type=pa.large_string())
+    assert _holds_line_break(pa.chunked_array([whole]))
+    assert not _holds_line_break(pa.chunked_array([whole.slice(2)]))  # the break is outside the slice
+    assert _holds_line_break(pa.chunked_array([whole.slice(0, 1), whole.slice(1, 1)]))
+    assert not _holds_line_break(pa.chunked_array([pa.array([None, ""], type=pa.string())]))
+    assert not _holds_line_break(pa.chunked_array([], type=pa.string()))
+
+
+def test_a_file_with_breaks_inside_values_keeps_each_records_first_line(tmp_path):
+    from toolkit.sources._csv import read_strict_csv
+
+    path = tmp_path / "notes.csv"
+    path.write_bytes(b'id,note,by\n1,"two\nlines",ann\n2,plain,"bo"\n3,"three\r\nlines\nhere",cy\n4,x,dee\n')
+    table = read_strict_csv(path)
+    assert table.lines.tolist() == [2, 4, 5, 8]
+    assert table.frame["note"].tolist() == ["two\nlines", "plain", "three\r\nlines\nhere", "x"]

@@ -420,13 +420,28 @@ def _multiline_lines(path: Path, frame: pd.DataFrame, quick: QuickScan, delimite
         data = getattr(frame.iloc[:, i].array, "_pa_array", None)
         if data is None:
             return None
-        extra += np.asarray(pc.fill_null(pc.count_substring(data, "\n"), 0).to_numpy(),
-                            dtype=np.int64)
+        if _holds_line_break(data):  # most columns hold none: one pass over their bytes says so
+            extra += np.asarray(pc.fill_null(pc.count_substring(data, "\n"), 0).to_numpy(),
+                                dtype=np.int64)
     if len(frame) + int(extra.sum()) != quick.records - 1:
         return None
     before = np.zeros(len(frame), dtype=np.int64)
     np.cumsum(extra[:-1], out=before[1:])
     return np.arange(2, len(frame) + 2, dtype=np.int64) + before
+
+
+def _holds_line_break(data: pa.ChunkedArray) -> bool:
+    """Whether any value of a string column holds a line feed, from its data buffers."""
+    for chunk in data.chunks:
+        bufs = chunk.buffers()
+        if not len(chunk) or len(bufs) < 3 or bufs[2] is None:
+            continue
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        offsets = np.frombuffer(bufs[1], dtype=width)
+        lo, hi = int(offsets[chunk.offset]), int(offsets[chunk.offset + len(chunk)])
+        if hi > lo and (np.frombuffer(bufs[2], dtype=np.uint8)[lo:hi] == _LF).any():
+            return True
+    return False
 
 
 def _quotes_well_placed(path: Path, quick: QuickScan, delimiter: str, chunk_size: int) -> bool:
