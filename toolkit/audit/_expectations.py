@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .._slow_imports import import_great_expectations
-from .._arrow_bytes import arrow_strings, values_at
+from .._arrow_bytes import arrow_strings, one_chunk, rows_at, spread_sample, values_at
 from ._string_hash import string_keys
 
 __all__ = ["run_suite", "resolve_roles", "load_great_expectations", "LINE"]
@@ -201,7 +201,9 @@ def run_suite(df: pd.DataFrame, suite_path: str | Path, *, key: str, file: str, 
         for r in _validate(frame.iloc[:0], [exps[i] for i in schema_only], f"{name}-schema"):
             out[r["_idx"]] = _row_result(r, exps, frame, n, line_arr, ids, file)
     for g, (cols, idxs) in enumerate(batches):
-        sub = frame[cols] if cols else frame.iloc[:, :0]
+        # each column in one chunk: GX picks rows out of it (nulls, failures) several times per
+        # expectation, and Arrow joins a column's chunks before every such pick
+        sub = pd.DataFrame({c: one_chunk(frame[c]) for c in cols}) if cols else frame.iloc[:, :0]
         for r in _validate(sub, [exps[i] for i in idxs], f"{name}-rows{g}"):
             out[r["_idx"]] = _row_result(r, exps, frame, n, line_arr, ids, file)
         del sub
@@ -241,7 +243,7 @@ def _few_distinct(s: pd.Series) -> bool:
     n = len(s)
     if n <= _SAMPLE:
         return True
-    sample = s.iloc[::n // _SAMPLE][:_SAMPLE]  # spread over the file: exports are often sorted
+    sample = spread_sample(s, _SAMPLE)  # spread over the file: exports are often sorted
     present = sample.dropna()  # GX judges no null, and many nulls would look like repeats
     if not len(present):
         return True
@@ -468,7 +470,7 @@ def _by_candidates(frame: pd.DataFrame, col: str, idxs: list[int], exps: list[di
     ordered = np.sort(keys[valid])
     repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
     cand = np.flatnonzero(valid & np.isin(keys, repeated)) if len(repeated) else np.zeros(0, np.int64)
-    sub = frame[[col]].iloc[cand].reset_index(drop=True)
+    sub = pd.DataFrame({col: rows_at(frame[col], cand)})
     for r in _validate(sub, [exps[i] for i in idxs], name):
         e = exps[r["_idx"]]
         res = r["result"]

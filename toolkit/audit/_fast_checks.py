@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..mapping import DATE_FORMATS, apply_transform, parse_dates
-from .._arrow_bytes import arrow_strings, chunk_bytes, valid_rows
+from .._arrow_bytes import arrow_strings, chunk_bytes, spread_sample, valid_rows
 from .._fixed_width import FixedWidth, fixed_width, shape_and_fields
 
 __all__ = ["problems", "date_layouts", "column_checks", "unique_problems", "unique_date_layouts"]
@@ -273,7 +273,7 @@ def _mostly_distinct(s: pd.Series) -> bool:
     thousand dates repeats them within such a sample; one of time stamps does not.)"""
     if len(s) <= _SAMPLE:
         return False
-    sample = s.iloc[::len(s) // _SAMPLE][:_SAMPLE]
+    sample = spread_sample(s, _SAMPLE)
     return sample.nunique() > len(sample) // 2
 
 

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..mapping import find_duplicates
-from .._arrow_bytes import chunk_bytes, valid_rows, values_at
+from .._arrow_bytes import chunk_bytes, rows_at, valid_rows, values_at
 from ._fast_checks import column_checks
 from ..shapes import Snapshot
 
@@ -78,7 +78,7 @@ def _blank_rows(s: pd.Series) -> np.ndarray:
     cand = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     if not len(cand):
         return cand
-    sub = s.iloc[cand].astype("string").str.strip()
+    sub = rows_at(s, cand).astype("string").str.strip()
     return cand[(sub == "").fillna(False).to_numpy(dtype=bool)]
 
 
@@ -155,7 +155,7 @@ def profile_object(snapshot: Snapshot, obj: str, found_ids: dict[tuple[str, str]
         found = found_ids[(obj, col)]
         miss = np.flatnonzero(~np.asarray(pc.fill_null(found, True).to_numpy(), dtype=bool))
         if len(miss):
-            sub = vals.iloc[miss].astype("string").str.strip()
+            sub = rows_at(vals, miss).astype("string").str.strip()
             miss = miss[(sub != "").fillna(False).to_numpy(dtype=bool)]
         listed = miss[:max_listed].tolist()
         refs += [{"line": int(lines[i]), "id": k, "column": col, "value": v, "points_at": target}

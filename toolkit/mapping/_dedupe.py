@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz
 
+from .._arrow_bytes import rows_at
 from ._transforms import parse_dates
 
 __all__ = ["find_duplicates", "NICKNAMES"]
@@ -75,7 +76,7 @@ def find_duplicates(df: pd.DataFrame, *, key_column: str, first: str, last: str,
         return []
     order = np.argsort(gcodes, kind="stable")
     rows, gcodes = rows[order], gcodes[order]
-    sub = df[list(dict.fromkeys([key_column, first, *contact]))].iloc[rows]  # not every column
+    sub = pd.DataFrame({c: rows_at(df[c], rows) for c in dict.fromkeys([key_column, first, *contact])})
     keys = sub[key_column].astype("string").tolist()
     firsts = _norm(sub[first]).tolist()
     reach = []
