@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from toolkit._arrow_bytes import one_chunk, rows_at, spread_sample, take_rows
+from toolkit._arrow_bytes import rows_at, spread_sample, take_rows
 
 
 def _chunked(values, cuts, typ=pa.large_string()) -> pa.ChunkedArray:
@@ -29,14 +29,12 @@ def test_take_rows_equals_arrows_take_in_any_order(typ):
         take_rows(data, [500])
 
 
-def test_rows_at_spread_sample_and_one_chunk_keep_the_dtype_and_values():
+def test_rows_at_and_spread_sample_keep_the_dtype_and_values():
     values = [f"x{i}" if i % 7 else None for i in range(100)]
     s = pd.Series(pd.array(_chunked(values, [0, 33, 34, 100]), dtype="string[pyarrow]"), index=range(5, 105))
     picked = rows_at(s, np.array([99, 0, 50]))
     assert picked.tolist() == ["x99", pd.NA, "x50"]
     assert picked.dtype == s.dtype and list(picked.index) == [0, 1, 2]
     assert spread_sample(s, 10).tolist() == s.iloc[::10].tolist()
-    joined = one_chunk(s)
-    assert joined.array._pa_array.num_chunks == 1 and joined.equals(s) and joined.index.equals(s.index)
     plain = pd.Series([1, 2, 3], index=[7, 8, 9])  # not Arrow strings: iloc, reindexed
-    assert rows_at(plain, [2, 0]).tolist() == [3, 1] and one_chunk(plain) is plain
+    assert rows_at(plain, [2, 0]).tolist() == [3, 1]

@@ -10,8 +10,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["arrow_strings", "chunk_bytes", "longest_bytes", "one_chunk", "rows_at", "spread_sample", "take_rows",
-           "valid_rows", "values_at"]
+__all__ = ["arrow_strings", "chunk_bytes", "longest_bytes", "rows_at", "spread_sample", "take_rows", "valid_rows",
+           "values_at"]
 
 
 def arrow_strings(s: pd.Series) -> pa.ChunkedArray | None:
@@ -61,15 +61,6 @@ def rows_at(s: pd.Series, pos) -> pd.Series:
     if data is None or data.num_chunks <= 1:
         return s.iloc[pos].reset_index(drop=True)
     return pd.Series(pd.array(take_rows(data, pos), dtype=s.dtype), name=s.name)
-
-
-def one_chunk(s: pd.Series) -> pd.Series:
-    """``s`` with its Arrow strings joined into one chunk (a copy, made once), for code that
-    will pick rows out of it many times; anything else as it is."""
-    data = arrow_strings(s)
-    if data is None or data.num_chunks <= 1:
-        return s
-    return pd.Series(pd.array(data.combine_chunks(), dtype=s.dtype), index=s.index, name=s.name)
 
 
 def spread_sample(s: pd.Series, size: int) -> pd.Series:

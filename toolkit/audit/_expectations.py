@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .._slow_imports import import_great_expectations
-from .._arrow_bytes import arrow_strings, one_chunk, rows_at, spread_sample, values_at
+from .._arrow_bytes import arrow_strings, rows_at, spread_sample, values_at
 from ._string_hash import string_keys
 
 __all__ = ["run_suite", "resolve_roles", "load_great_expectations", "LINE"]
@@ -201,9 +201,7 @@ def run_suite(df: pd.DataFrame, suite_path: str | Path, *, key: str, file: str, 
         for r in _validate(frame.iloc[:0], [exps[i] for i in schema_only], f"{name}-schema"):
             out[r["_idx"]] = _row_result(r, exps, frame, n, line_arr, ids, file)
     for g, (cols, idxs) in enumerate(batches):
-        # each column in one chunk: GX picks rows out of it (nulls, failures) several times per
-        # expectation, and Arrow joins a column's chunks before every such pick
-        sub = pd.DataFrame({c: one_chunk(frame[c]) for c in cols}) if cols else frame.iloc[:, :0]
+        sub = frame[cols] if cols else frame.iloc[:, :0]
         for r in _validate(sub, [exps[i] for i in idxs], f"{name}-rows{g}"):
             out[r["_idx"]] = _row_result(r, exps, frame, n, line_arr, ids, file)
         del sub
