@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from toolkit.sources._csv import _quotes_well_placed
+from toolkit.sources._csv_lines import _quotes_well_placed
 from toolkit.sources._csv_scan import BOM, quick_scan
 
 
@@ -54,7 +54,7 @@ def test_a_quote_right_after_the_byte_order_mark_opens_the_first_field(tmp_path)
 def test_line_breaks_are_found_in_sliced_and_chunked_columns():
     import pyarrow as pa
 
-    from toolkit.sources._csv import _holds_line_break
+    from toolkit.sources._csv_lines import _holds_line_break
 
     whole = pa.array(["a", "b\nc", None, "d"], type=pa.large_string())
     assert _holds_line_break(pa.chunked_array([whole]))
