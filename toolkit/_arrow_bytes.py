@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 __all__ = ["arrow_strings", "chunk_bytes", "longest_bytes", "rows_at", "spread_sample", "take_rows", "valid_rows",
-           "values_at"]
+           "value_bytes", "values_at"]
 
 
 def arrow_strings(s: pd.Series) -> pa.ChunkedArray | None:
@@ -88,6 +88,18 @@ def chunk_bytes(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     offsets = np.frombuffer(bufs[1], dtype=width)[chunk.offset:chunk.offset + n + 1].astype(np.int64)
     body = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
     return offsets, body
+
+
+def value_bytes(chunk: pa.Array) -> np.ndarray:
+    """The bytes the values of one chunk of ``string`` or ``large_string`` occupy, as uint8 (no
+    copy: unlike :func:`chunk_bytes`, the offsets are read at the two ends only)."""
+    bufs = chunk.buffers()
+    if not len(chunk) or bufs[2] is None:
+        return np.zeros(0, dtype=np.uint8)
+    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    offsets = np.frombuffer(bufs[1], dtype=width)
+    lo, hi = int(offsets[chunk.offset]), int(offsets[chunk.offset + len(chunk)])
+    return np.frombuffer(bufs[2], dtype=np.uint8)[lo:hi]
 
 
 def valid_rows(chunk: pa.Array) -> np.ndarray | None:

@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._arrow_bytes import value_bytes
 from ._csv_scan import BOM, QuickScan
 
 __all__ = ["multiline_lines"]
@@ -50,16 +51,7 @@ def multiline_lines(path: Path, frame: pd.DataFrame, quick: QuickScan, delimiter
 
 def _holds_line_break(data: pa.ChunkedArray) -> bool:
     """Whether any value of a string column holds a line feed, from its data buffers."""
-    for chunk in data.chunks:
-        bufs = chunk.buffers()
-        if not len(chunk) or len(bufs) < 3 or bufs[2] is None:
-            continue
-        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-        offsets = np.frombuffer(bufs[1], dtype=width)
-        lo, hi = int(offsets[chunk.offset]), int(offsets[chunk.offset + len(chunk)])
-        if hi > lo and (np.frombuffer(bufs[2], dtype=np.uint8)[lo:hi] == _LF).any():
-            return True
-    return False
+    return any((value_bytes(chunk) == _LF).any() for chunk in data.chunks)
 
 
 def _quotes_well_placed(path: Path, quick: QuickScan, delimiter: str, chunk_size: int) -> bool:
