@@ -224,6 +224,26 @@ def test_declared_date_check_equals_the_round_trip():
         assert (np.delete(got, [7000, 7001, 7002]) == want).all() and not got[7000:7003].any(), fmt
 
 
+
+def test_declared_date_check_of_a_column_all_in_shape_equals_the_round_trip():
+    """Every value in the layout's shape with a year from 1000 on (the usual column): the check
+    answers from the fields alone, February 29th by the year, and still agrees with Arrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rnd = random.Random(10)
+    vals = ["02/29/2000", "02/29/1900", "02/29/2024", "02/29/2023", "02/28/2023", "12/31/1999", "00/01/2020",
+            "13/01/2020", "06/31/2020", "06/00/2020", "99/99/9999"]
+    vals += [f"{rnd.randint(0, 13):02d}/{rnd.randint(0, 32):02d}/{rnd.randint(1000, 2400):04d}" for _ in range(8000)]
+    u = pd.Series(vals, dtype=S)
+    arr = pa.array(u.array)
+    parsed = pc.strptime(arr, format="%m/%d/%Y", unit="s", error_is_null=True)
+    want = np.asarray(pc.is_valid(parsed)) & np.asarray(
+        pc.fill_null(pc.equal(pc.strftime(parsed, format="%m/%d/%Y"), arr), False))
+    got = _fast_checks._declared_ok(u, "%m/%d/%Y")
+    assert (got == want).all()
+    assert got[:4].tolist() == [True, False, True, False] and not got[6:11].any()
+
 @pytest.mark.parametrize("fmt", ["%m/%d/%Y %H:%M", "%m/%d/%Y"])
 def test_timestamps_checked_row_by_row_equal_the_distinct_value_checks(monkeypatch, fmt):
     """A mostly distinct time-stamp column skips factorizing: every row is its own value. Each
@@ -288,3 +308,24 @@ def test_distinct_estimate_from_a_sample():
     for distinct in (300, 5_000, 50_000):
         sample = pd.Series([rnd.randrange(distinct) for _ in range(20_000)]).value_counts().to_numpy()
         assert 0.8 * distinct < _expectations._distinct_estimate(sample) < 1.25 * distinct
+
+
+@pytest.mark.parametrize("typ", ["date", "datetime"])
+@pytest.mark.parametrize("declared", [None, "%m/%d/%Y", "%Y-%m-%d", "%d %b %Y"])
+def test_a_date_columns_problems_are_the_transforms_own(typ, declared):
+    """The profile reads a date column's problems from the layouts it found; they must be
+    exactly what the mapping's transform says of each value, layout by layout."""
+    from toolkit.mapping import apply_transform
+
+    vals = ["01/02/2020", "2020-01-02", "1/2/20", "02.01.2020", "02/30/2020", "soon", "", "   ", None,
+            " 03/04/2021 ", "2020/01/02", "01-02-2020", "01/02/2020 10:30", "2020-01-02T10:30:00", "0/0/0"]
+    s = pd.Series(vals * 3, dtype=S)
+    codes, probs, used = _fast_checks.column_checks(s, typ, declared)
+    _, want = apply_transform(typ, s)
+    ok = codes >= 0
+    got = np.where(ok, probs.to_numpy(dtype=object)[np.maximum(codes, 0)], None)
+    got = [None if pd.isna(x) else x for x in got]
+    assert got == [None if pd.isna(x) else x for x in want]
+    assert sum(x is not None for x in got) == 3 * 3  # 02/30/2020, soon, 0/0/0
+    layouts = np.where(ok, used.to_numpy(dtype=object)[np.maximum(codes, 0)], None)
+    assert layouts[0] == "%m/%d/%Y" and layouts[1] == "%Y-%m-%d" and pd.isna(layouts[5])

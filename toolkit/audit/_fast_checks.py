@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..mapping import DATE_FORMATS, apply_transform, parse_dates
+from ..mapping import DATE_FORMATS, apply_transform, date_problem, parse_dates
 from .._arrow_bytes import arrow_strings, chunk_bytes, spread_sample, valid_rows
 from .._fixed_width import FixedWidth, fixed_width, shape_and_fields
 
@@ -178,16 +178,19 @@ def _declared_ok(u: pd.Series, fmt: str) -> np.ndarray:
         if len(cand):
             n = len(cand)
             y = f.get("%Y", np.full(n, 2000))
-            m = f.get("%m", np.ones(n, dtype=np.int64))
-            d = f.get("%d", np.ones(n, dtype=np.int64))
+            m = f.get("%m", np.ones(n, dtype=np.int32))
+            d = f.get("%d", np.ones(n, dtype=np.int32))
             sure = y >= 1000  # years before 1000 (and anything unusual) take the round trip
-            leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
-            mdays = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(m, 0, 12)] + \
-                ((m == 2) & leap)
-            good = (m >= 1) & (m <= 12) & (d >= 1) & (d <= mdays)
+            good = _MONTH_DAY[m * 100 + d]  # both at most 99: two digits each
+            feb29 = np.flatnonzero((m == 2) & (d == 29))
+            if len(feb29):  # the one day the year decides
+                yy = y[feb29]
+                good[feb29] = ((yy % 4 == 0) & (yy % 100 != 0)) | (yy % 400 == 0)
             for key, top in (("%H", 23), ("%M", 59), ("%S", 59)):
                 if key in f:
                     good &= f[key] <= top
+            if n == len(arr) and sure.all():
+                return good
             out[cand[sure]] = good[sure]
             settled = np.zeros(len(arr), dtype=bool)
             settled[cand[sure]] = True
@@ -202,6 +205,18 @@ def _declared_ok(u: pd.Series, fmt: str) -> np.ndarray:
                           .to_numpy(zero_copy_only=False))
         out[rest] = ok & same
     return out
+
+
+def _month_days() -> np.ndarray:
+    """``[month * 100 + day]`` -> whether that day exists in some year (February 29th only in a
+    leap year: the caller settles it by the year)."""
+    table = np.zeros(100 * 100, dtype=bool)
+    for month, days in enumerate((31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31), start=1):
+        table[month * 100 + 1:month * 100 + days + 1] = True
+    return table
+
+
+_MONTH_DAY = _month_days()
 
 
 def _fixed_width(fmt: str) -> FixedWidth | None:
@@ -228,16 +243,35 @@ def date_layouts(s: pd.Series, declared_format: str | None = None) -> pd.Series:
 def unique_date_layouts(u: pd.Series, declared_format: str | None = None,
                         declared_ok: np.ndarray | None = None) -> pd.Series:
     """:func:`date_layouts` for distinct (stripped) values ``u``."""
-    used = pd.Series(None, index=u.index, dtype="object")
+    names = np.array(DATE_FORMATS + (None,), dtype=object)  # code -1 takes the last: None
+    return pd.Series(names[_layout_codes(u, declared_format, declared_ok)], index=u.index, dtype="object")
+
+
+def _layout_codes(u: pd.Series, declared_format: str | None, declared_ok: np.ndarray | None) -> np.ndarray:
+    """Per distinct value, the position in ``DATE_FORMATS`` of the layout the mapping's date
+    parser reads it with, or -1. Small integers, not a string per value: a column of time
+    stamps checked row by row has millions of "distinct values", and their layouts are counted."""
+    out = np.full(len(u), -1, dtype=np.int8)
     todo = np.ones(len(u), dtype=bool)
     if declared_format in DATE_FORMATS:
         done = declared_ok if declared_ok is not None else _declared_ok(u, declared_format)
-        used[done] = declared_format
+        out[done] = DATE_FORMATS.index(declared_format)
         todo &= ~done
     if todo.any():
         _, found = parse_dates(u[todo])
-        used[todo] = found.to_numpy()
-    return used
+        out[todo] = pd.Index(DATE_FORMATS).get_indexer(found.to_numpy(dtype=object))
+    return out
+
+
+def _undated(u: pd.Series, layout_codes: np.ndarray) -> pd.Series:
+    """The ``date``/``datetime`` transforms' problem per distinct value, from the layouts
+    already found: a value no layout reads is refused (an empty one is not a value)."""
+    out = pd.Series(None, index=u.index, dtype="object")
+    bad = layout_codes < 0
+    if bad.any():
+        bad &= (u.str.len() > 0).fillna(False).to_numpy(dtype=bool)
+        out[bad] = u[bad].map(date_problem).to_numpy(dtype=object)
+    return out
 
 
 def column_checks(s: pd.Series, typ: str, declared_format: str | None = None
@@ -245,24 +279,30 @@ def column_checks(s: pd.Series, typ: str, declared_format: str | None = None
     """One pass over a column for the profile: (codes per row, problem per distinct value or
     None when the type has no check, date layout per distinct value or None when not a date).
 
+    The layouts come as a categorical Series over ``DATE_FORMATS`` (missing: no layout reads
+    the value), and a date column's problems are read from them: the transform refuses exactly
+    the values its parser finds no layout for, so the values are parsed once, not twice.
+
     A timestamp column in a declared fixed-width layout whose values are mostly distinct
     (created/modified stamps) is checked row by row instead: every non-empty row is its own
     "distinct value" (codes 0, 1, 2, … in row order, so first appearances keep their order).
     Hashing a few million such values to find the repeats costs more than the digit checks
     they would spare, and every verdict is the same either way.
     """
-    if (typ in {"date", "datetime"} and declared_format in DATE_FORMATS
+    dated = typ in {"date", "datetime"}
+    if (dated and declared_format in DATE_FORMATS
             and _fixed_width(declared_format) is not None and _mostly_distinct(s)):
         codes, u = _rows_as_values(s)
     else:
         codes, u = _uniques(s)
-    ok = None
-    if typ in {"date", "datetime"} and declared_format in DATE_FORMATS and len(u):
-        ok = _declared_ok(u, declared_format)
-    probs = unique_problems(u, typ, declared_format, ok) if typ in _KINDS else None
-    layouts = unique_date_layouts(u, declared_format, ok) if typ in {"date", "datetime"} and len(u) \
-        else None
-    return codes, probs, layouts
+    if not dated:
+        return codes, unique_problems(u, typ, declared_format) if typ in _KINDS else None, None
+    if not len(u):
+        return codes, pd.Series(None, index=u.index, dtype="object"), None
+    ok = _declared_ok(u, declared_format) if declared_format in DATE_FORMATS else None
+    found = _layout_codes(u, declared_format, ok)
+    layouts = pd.Series(pd.Categorical.from_codes(found, categories=list(DATE_FORMATS)), index=u.index)
+    return codes, _undated(u, found), layouts
 
 
 _SAMPLE = 20_000

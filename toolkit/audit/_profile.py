@@ -137,10 +137,13 @@ def profile_object(snapshot: Snapshot, obj: str, found_ids: dict[tuple[str, str]
             present = df[col].notna().to_numpy(dtype=bool) & (codes >= 0)
             per_code = np.bincount(codes[present], minlength=len(used))
             seen = np.flatnonzero(per_code)  # in order of first appearance, as value_counts
-            label_codes, label_names = pd.factorize(used.fillna("unreadable").to_numpy(dtype=object)[seen])
-            totals = np.bincount(label_codes, weights=per_code[seen], minlength=len(label_names))
-            counts = pd.Series(totals.astype(np.int64), index=pd.Index(label_names, dtype=object)
-                               ).sort_values(ascending=False)
+            label = used.cat.codes.to_numpy()[seen]  # -1: no layout reads the value
+            order = pd.unique(label)
+            totals = np.bincount(label.astype(np.int64) + 1, weights=per_code[seen],
+                                 minlength=len(used.cat.categories) + 1)
+            names = ["unreadable" if c < 0 else used.cat.categories[c] for c in order]
+            counts = pd.Series(totals[order.astype(np.int64) + 1].astype(np.int64),
+                               index=pd.Index(names, dtype=object)).sort_values(ascending=False)
             layouts[col] = {_LAYOUT_NAMES.get(k, k): int(v) for k, v in counts.items()}
     info["invalid"] = invalid
     info["date_layouts"] = layouts

@@ -17,7 +17,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from ..registry import Registry
 
-__all__ = ["transforms", "apply_transform", "parse_dates", "DATE_FORMATS"]
+__all__ = ["transforms", "apply_transform", "parse_dates", "date_problem", "DATE_FORMATS"]
 
 Transform = Callable[[pd.Series], tuple[pd.Series, pd.Series]]
 transforms: Registry[Transform] = Registry("transform")
@@ -131,13 +131,20 @@ def parse_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     return out, used
 
 
+def date_problem(value: str) -> str:
+    """The problem reported for a (stripped, non-empty) value that no layout of
+    :data:`DATE_FORMATS` reads: the ``date`` and ``datetime`` transforms' own words, for checks
+    that found the layouts by :func:`parse_dates` already."""
+    return f"date {value!r} matches no known layout"
+
+
 def _dates(s, fmt: str):
     parsed, _ = parse_dates(s)
     present = _strip(s).notna()
     bad = present & parsed.isna()
     values = parsed.dt.strftime(fmt).astype("object").where(parsed.notna(), pd.NA)
     problems = _none(s)
-    problems[bad] = "date " + _strip(s)[bad].map(repr) + " matches no known layout"
+    problems[bad] = _strip(s)[bad].map(date_problem)
     return values, problems
 
 
