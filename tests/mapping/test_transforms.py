@@ -12,6 +12,18 @@ def test_phones_become_e164_and_bad_ones_are_reported_not_guessed():
     assert pd.isna(problems[4])
 
 
+
+def test_a_phone_without_its_area_code_or_with_letters_is_reported_not_dialled():
+    """Seven digits are possible only locally: "+1" and seven digits would be stored as a number
+    that does not exist. Letters are a remark, not a vanity number; an extension may follow."""
+    s = pd.Series(["728-0374", "(781) 493-CALL", "call work", "617.555.0100 x12", "617-555-0100 ext. 4",
+                   "+1 617 555 0100", "+44 20 7946 0958"])
+    values, problems = apply_transform("phone_e164", s)
+    assert values.isna().tolist() == [True, True, True, False, False, False, False]
+    assert "no area code" in problems[0] and "letters" in problems[1] and "letters" in problems[2]
+    assert values.tolist()[3:] == ["+16175550100", "+16175550100", "+16175550100", "+442079460958"]
+    assert problems[3:].isna().all()
+
 def test_mixed_date_layouts_parse_and_unknown_layouts_are_reported():
     s = pd.Series(["03/04/2020", "2020-05-06", "1/2/99", "31.12.1980", "someday"])
     values, problems = apply_transform("date", s)

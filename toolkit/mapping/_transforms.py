@@ -9,6 +9,7 @@ thousand distinct phones cost a few thousand parses.
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 import pandas as pd
@@ -98,13 +99,26 @@ def t_email(s):
     return _per_unique(_strip(s), _email)
 
 
+#: an extension written after the number ("x12", "ext. 12", "extension 12"): the only letters a
+#: phone value may hold
+_EXTENSION = re.compile(r"[\s,;]*(?:x|ext\.?|extension)\s*\d+\s*$", re.IGNORECASE)
+
+
 def _phone(v: str, region: str = "US"):
+    # Letters are a remark ("call work", "493-CALL"), not a vanity number to spell out: dialling
+    # them as digits would store a stranger's number.
+    if any(c.isalpha() for c in _EXTENSION.sub("", v)):
+        return pd.NA, f"phone {v!r} holds letters where digits belong"
     try:
         num = phonenumbers.parse(v, region)
         # "possible" (right length for the region), not "valid": numbering-plan tables lag
-        # reality, and a real patient's new area code must not be dropped.
-        if phonenumbers.is_possible_number(num):
+        # reality, and a real patient's new area code must not be dropped. A number possible only
+        # locally (seven digits in the US) lacks its area code: "+1" and seven digits is no number.
+        reason = phonenumbers.is_possible_number_with_reason(num)
+        if reason == phonenumbers.ValidationResult.IS_POSSIBLE:
             return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164), None
+        if reason == phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
+            return pd.NA, f"phone {v!r} has no area code"
     except phonenumbers.NumberParseException:
         pass
     return pd.NA, f"phone {v!r} cannot be read as a {region} number"
