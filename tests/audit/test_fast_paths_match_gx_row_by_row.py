@@ -186,7 +186,8 @@ def test_duplicates_walked_as_lists_equal_the_frame_by_frame_reference():
     rnd = random.Random(3)
     rows = []
     for i in range(4000):
-        last = rnd.choice(["Smith", "Núñez", "O'Brien", "Lee", ""])
+        # spellings that normalise alike ("SMITH", "smith "; "O'Brien", "OBrien"), and no name at all
+        last = rnd.choice(["Smith", "SMITH", "smith ", "Núñez", "O'Brien", "OBrien", "Lee", "", "  ", None])
         first = rnd.choice(["Robert", "Bob", "Rob", "Jon", "Jonathan", "Ann", "Anne", "  Kate", None])
         dob = rnd.choice(["01/02/1980", "1980-01-02", "2/1/80", "03/04/1990", "bad", None])
         email = rnd.choice(["a@x.com", "B@x.com ", "9175550101@x.com", None])

@@ -62,9 +62,14 @@ def find_duplicates(df: pd.DataFrame, *, key_column: str, first: str, last: str,
     # each row's birth date and last name as codes; a group is a pair of codes
     iso_codes, iso = pd.factorize(parsed.dt.strftime("%Y-%m-%d"), use_na_sentinel=True)
     births = np.where(codes >= 0, np.asarray(iso_codes)[np.maximum(codes, 0)] if len(iso_codes) else -1, -1)
-    lasts = _norm(df[last])
-    last_codes, _ = pd.factorize(lasts)
-    ok = (lasts != "").to_numpy(dtype=bool) & (births >= 0)
+    # last names normalised once per distinct spelling (a few thousand over a million rows)
+    raw_codes, raw = pd.factorize(df[last].astype("string"), use_na_sentinel=True)
+    normed = _norm(pd.Series(pd.array(raw, dtype="string")))
+    norm_codes, _ = pd.factorize(normed)
+    raw_codes = np.asarray(raw_codes)
+    named = np.append((normed != "").to_numpy(dtype=bool), False)  # index -1 (empty): False
+    last_codes = np.append(np.asarray(norm_codes), -1)[raw_codes]
+    ok = named[raw_codes] & (births >= 0)
     if not ok.any():
         return []
     rows = np.flatnonzero(ok)
