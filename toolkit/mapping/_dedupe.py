@@ -81,16 +81,23 @@ def find_duplicates(df: pd.DataFrame, *, key_column: str, first: str, last: str,
         return []
     order = np.argsort(gcodes, kind="stable")
     rows, gcodes = rows[order], gcodes[order]
-    sub = pd.DataFrame({c: rows_at(df[c], rows) for c in dict.fromkeys([key_column, first, *contact])})
-    keys = sub[key_column].astype("string").tolist()
-    firsts = _norm(sub[first]).tolist()
-    reach = []
-    for col in contact:
-        v = sub[col].astype("string").str.strip().str.lower()
-        if "mail" not in col.lower():
-            v = v.str.replace(r"\D", "", regex=True).str[-10:]
-            v = v.where(v.str.len() == 10)
-        reach.append(v.tolist())
+    reach = [_reach(rows_at(df[col], rows), col) for col in contact]
+    # Only a row sharing a way of reaching it with another row of its group can take part in a
+    # pair (as the one kept or the duplicate): the walk below leaves every other row alone, so
+    # they are dropped first and names and keys are fetched for the rest only.
+    linked = np.zeros(len(rows), dtype=bool)
+    for v in reach:
+        vc, _ = pd.factorize(v, use_na_sentinel=True)
+        has = np.flatnonzero((vc >= 0) & (v != "").fillna(False).to_numpy(dtype=bool))
+        if len(has):
+            both, _ = pd.factorize(gcodes[has].astype(np.int64) * (int(vc.max()) + 1) + vc[has])
+            linked[has[np.bincount(both)[both] >= 2]] = True
+    if not linked.any():
+        return []
+    rows, gcodes = rows[linked], gcodes[linked]
+    reach = [v[linked].tolist() for v in reach]
+    keys = rows_at(df[key_column], rows).astype("string").tolist()
+    firsts = _norm(rows_at(df[first], rows)).tolist()
     bounds = (np.flatnonzero(np.diff(gcodes)) + 1).tolist()
     out: list[tuple[str, str, str]] = []
     for lo, hi in zip([0, *bounds], [*bounds, len(rows)]):
@@ -106,6 +113,16 @@ def find_duplicates(df: pd.DataFrame, *, key_column: str, first: str, last: str,
                     taken.add(keys[j])
                     out.append((keys[i], keys[j], f"same name, birth date and {', '.join(shared)}"))
     return out
+
+
+def _reach(values: pd.Series, col: str) -> pd.Series:
+    """A way of reaching the person as compared: an address with case and spaces aside, a phone
+    number as its last ten digits (fewer digits: none)."""
+    v = values.astype("string").str.strip().str.lower()
+    if "mail" not in col.lower():
+        v = v.str.replace(r"\D", "", regex=True).str[-10:]
+        v = v.where(v.str.len() == 10)
+    return v.reset_index(drop=True)
 
 
 def _same(x, y) -> bool:
