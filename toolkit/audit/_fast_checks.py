@@ -24,7 +24,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..mapping import DATE_FORMATS, apply_transform, date_problem, parse_dates
+from ..mapping import (DATE_FORMATS, apply_transform, date_problem, email_domain_problem, email_problem,
+                       parse_dates)
 from .._arrow_bytes import arrow_strings, chunk_bytes, spread_sample, valid_rows
 from .._fixed_width import FixedWidth, fixed_width, shape_and_fields
 
@@ -131,9 +132,34 @@ def unique_problems(u: pd.Series, typ: str, declared_format: str | None = None,
             verdict = _transform_problems("email", "x@" + uniq_domains.astype("string"))
             good = set(uniq_domains[verdict.isna().to_numpy()])
             todo &= ~domains.isin(good).to_numpy()
+        _refused_by_domain(u, todo, result)
     if todo.any():
         result[todo] = _transform_problems(kind, u[todo]).to_numpy()
     return result
+
+
+_PLAIN_LOCAL = re.compile(r"[A-Za-z0-9]+(?:[._+-][A-Za-z0-9]+)*")
+
+
+def _refused_by_domain(u: pd.Series, todo: np.ndarray, result: pd.Series) -> None:
+    """Settle the addresses left in ``todo`` whose local part is plain and whose domain is ASCII
+    (``icloud..com``, ``aol.com.``) by one verdict per distinct domain: such an address is
+    refused exactly when its domain is, and for the domain's reason. Writes their problems into
+    ``result`` and takes them out of ``todo``; the rest stay for the transform."""
+    rest = np.flatnonzero(todo)
+    if not len(rest):
+        return
+    by_domain: dict[str, list[int]] = {}
+    for k, v in zip(rest.tolist(), u.iloc[rest].tolist()):
+        local, at, domain = v.rpartition("@")
+        # the plain shape's limits: 64 characters before the @, 254 in all (ASCII: one byte each)
+        if at and len(local) <= 64 and len(v) <= 254 and domain.isascii() and _PLAIN_LOCAL.fullmatch(local):
+            by_domain.setdefault(domain, []).append(k)
+    for domain, ks in by_domain.items():
+        why = email_domain_problem(domain)
+        if why is not None:
+            result.iloc[ks] = [email_problem(u.iloc[k], why) for k in ks]
+        todo[ks] = False
 
 
 def _plain_email_domains(u: pd.Series) -> pd.Series:

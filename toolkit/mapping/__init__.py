@@ -13,10 +13,11 @@ from ._rules import pipeline_maps
 from ._spec import CUSTOM_TYPES, FieldMap, MappingSpec, ObjectMap
 from ._spreadsheet import export_mapping, import_mapping, value_maps_table
 from ._stages import align_stages
-from ._transforms import DATE_FORMATS, apply_transform, date_problem, parse_dates, transforms
+from ._transforms import (DATE_FORMATS, apply_transform, date_problem, email_domain_problem, email_problem,
+                          parse_dates, transforms)
 
 __all__ = [
-    "DATE_FORMATS", "align_stages", "date_problem", "CONFIRM_THRESHOLD", "CUSTOM_TYPES", "FieldMap", "MappingSpec", "ObjectMap", "ObjectPlan", "Plan", "PlannedRecord",
+    "DATE_FORMATS", "align_stages", "date_problem", "email_domain_problem", "email_problem", "CONFIRM_THRESHOLD", "CUSTOM_TYPES", "FieldMap", "MappingSpec", "ObjectMap", "ObjectPlan", "Plan", "PlannedRecord",
     "ReviewGrid", "UNMAPPED_STAGE", "ValueProfile", "apply_transform", "build_plan", "carrier_table",
     "carrier_value_map", "cluster_carriers", "destination_object", "destination_objects", "export_mapping",
     "find_duplicates", "import_mapping", "mapping_table", "parse_dates", "pipeline_maps", "profile", "propose_fields", "propose_mapping",

@@ -18,7 +18,8 @@ from email_validator import EmailNotValidError, validate_email
 
 from ..registry import Registry
 
-__all__ = ["transforms", "apply_transform", "parse_dates", "date_problem", "DATE_FORMATS"]
+__all__ = ["transforms", "apply_transform", "parse_dates", "date_problem", "email_problem", "email_domain_problem",
+           "DATE_FORMATS"]
 
 Transform = Callable[[pd.Series], tuple[pd.Series, pd.Series]]
 transforms: Registry[Transform] = Registry("transform")
@@ -91,7 +92,24 @@ def _email(v: str):
     try:
         return validate_email(v, check_deliverability=False).normalized.lower(), None
     except EmailNotValidError as exc:
-        return pd.NA, f"invalid email {v!r}: {exc}"
+        return pd.NA, email_problem(v, str(exc))
+
+
+def email_problem(value: str, why: str) -> str:
+    """The ``email`` transform's problem for ``value``, refused for the reason ``why``."""
+    return f"invalid email {value!r}: {why}"
+
+
+def email_domain_problem(domain: str) -> str | None:
+    """Why an address of a plain local part (letters and digits, single ``. _ + -`` between
+    them) at ``domain`` is refused, or None when it is not: the local part passes every check,
+    so the domain alone decides (checks that see an address whole, its length above all, are
+    the caller's to rule out)."""
+    try:
+        validate_email("x@" + domain, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return str(exc)
+    return None
 
 
 @_register("email")
