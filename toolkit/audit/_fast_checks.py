@@ -11,7 +11,9 @@ takes minutes, so:
   with the usual punctuation and an area code starting 2-9 is always a "possible" number; a date
   that Arrow parses with the layout the export declares parses with the transform too (that
   layout is one of the transform's); a plain decimal is a number;
-* e-mail addresses of a plain shape have their domain checked once per domain by the transform;
+* e-mail addresses of a plain shape have their domain checked once per domain by the transform,
+  and so do addresses of a plain local part refused for their domain (``…@icloud..com``);
+* a date column is parsed once: its problems are the values no layout reads;
 * everything else goes through the transform itself, so its message is the one reported.
 """
 

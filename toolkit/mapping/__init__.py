@@ -17,7 +17,8 @@ from ._transforms import (DATE_FORMATS, apply_transform, date_problem, email_dom
                           parse_dates, transforms)
 
 __all__ = [
-    "DATE_FORMATS", "align_stages", "date_problem", "email_domain_problem", "email_problem", "CONFIRM_THRESHOLD", "CUSTOM_TYPES", "FieldMap", "MappingSpec", "ObjectMap", "ObjectPlan", "Plan", "PlannedRecord",
+    "DATE_FORMATS", "align_stages", "CONFIRM_THRESHOLD", "CUSTOM_TYPES", "FieldMap", "MappingSpec", "ObjectMap", "ObjectPlan", "Plan", "PlannedRecord",
+    "date_problem", "email_domain_problem", "email_problem",
     "ReviewGrid", "UNMAPPED_STAGE", "ValueProfile", "apply_transform", "build_plan", "carrier_table",
     "carrier_value_map", "cluster_carriers", "destination_object", "destination_objects", "export_mapping",
     "find_duplicates", "import_mapping", "mapping_table", "parse_dates", "pipeline_maps", "profile", "propose_fields", "propose_mapping",
