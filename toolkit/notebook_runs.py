@@ -127,6 +127,12 @@ def _with_report_setup(source: Path, step: str):
     return book
 
 
+#: seconds to wait for a cell's output after the kernel says the cell is done. nbclient's own 4 s
+#: fail a step whose cell finished but whose output (a review grid of a few hundred rows) is still
+#: on its way from a kernel on a busy machine; the wait ends as soon as the output is in.
+_OUTPUT_WAIT = 120
+
+
 def _kernel_options() -> dict:
     """The step's kernel logs errors only: its start-up warnings (the "running over TCP without
     encryption" notice for a kernel that listens on localhost only) would otherwise be printed
@@ -160,7 +166,7 @@ def run_step(ws: Workspace, step: str, *, redact: bool = False, **options) -> Pa
         pm.execute_notebook(_with_report_setup(source, step), str(executed),
                             parameters={"workspace": str(ws.root), **options}, kernel_name="python3",
                             progress_bar=False, cwd=str(ws.root), log_output=False,
-                            **_kernel_options())
+                            iopub_timeout=_OUTPUT_WAIT, **_kernel_options())
     except PapermillExecutionError as exc:
         raise StepFailed(f"step {step} failed: {exc.ename}: {exc.evalue}", exc.ename) from None
     finally:

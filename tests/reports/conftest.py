@@ -74,7 +74,7 @@ def _render_sample_view(ws, sample: Path) -> None:
         c["id"] = f"sample-view-{i}"
     executed = ws.runs_dir / "03_sample_view.ipynb"
     pm.execute_notebook(book, str(executed), parameters={"workspace": str(ws.root), "sample": str(sample)},
-                        kernel_name="python3", progress_bar=False, cwd=str(ws.root))
+                        kernel_name="python3", progress_bar=False, cwd=str(ws.root), iopub_timeout=120)
     # papermill is called directly here, as a user's own notebook would be; the toolkit's steps
     # (run_step) leave their executed notebooks owner-only, and so does this stand-in for them
     os.chmod(executed, 0o600)
