@@ -130,9 +130,7 @@ def unique_problems(u: pd.Series, typ: str, declared_format: str | None = None,
         domains = _plain_email_domains(u)
         cand = domains.dropna()
         if len(cand):
-            uniq_domains = pd.Series(pd.unique(cand))
-            verdict = _transform_problems("email", "x@" + uniq_domains.astype("string"))
-            good = set(uniq_domains[verdict.isna().to_numpy()])
+            good = {d for d in pd.unique(cand) if email_domain_problem(d) is None}
             todo &= ~domains.isin(good).to_numpy()
         _refused_by_domain(u, todo, result)
     if todo.any():
